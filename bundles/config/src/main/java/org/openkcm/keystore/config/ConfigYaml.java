@@ -1,0 +1,428 @@
+package org.openkcm.keystore.config;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Dictionary;
+import java.util.Enumeration;
+import java.util.HashMap;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.log.Logger;
+import org.osgi.service.log.LoggerFactory;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * Keeps ConfigAdmin in step with config.yaml and the {@code OPENKCM__} environment variables,
+ * beside the .cfg files that FileInstall handles. Precedence: the environment over config.yaml
+ * (property by property), both over .cfg files (whole configuration: see {@link Plan}).
+ * <p>
+ * Every poll interval, on one thread of its own, it reads the inputs; when they changed it
+ * parses and validates all of them (see {@link YamlReader}, {@link EnvOverrides}) and keeps
+ * the result only if every rule holds: otherwise it logs the error (file, line, key path,
+ * rule) and keeps the configurations in force exactly as they were. It then brings ConfigAdmin
+ * to the last accepted state, writing only the configurations that differ, so an unchanged file
+ * restarts nothing, and a configuration changed behind its back (FileInstall reading a shadowed
+ * .cfg file again, a deletion in the shell) is put back within one interval.
+ * <p>
+ * Values such as {@code $[env:BAO_TOKEN]} or {@code $[secret:bao-token]} are written as they
+ * are; ConfigAdmin's interpolation plugin resolves them for consumers. Nothing this component
+ * logs or reports contains a property's value.
+ * <p>
+ * Deactivating it leaves the configurations in force; the next activation reconciles them.
+ */
+@Component(
+        name = Names.OWN_PID,
+        configurationPid = Names.OWN_PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL,
+        service = {},
+        immediate = true)
+@Designate(ocd = ConfigYaml.Config.class)
+public final class ConfigYaml {
+
+    /** A framework property naming config.yaml, used when {@code yaml.path} is not set. */
+    static final String YAML_PROPERTY = "openkcm.config.yaml";
+    /** A framework property naming the runtime's home; config.yaml is then {@code <home>/config/config.yaml}. */
+    static final String HOME_PROPERTY = "openkcm.home";
+
+    @ObjectClassDefinition(
+            name = "OpenKCM Keystore configuration from config.yaml and the environment",
+            description = "Reads config.yaml and OPENKCM__ environment variables into ConfigAdmin configurations. "
+                    + "Precedence: environment over config.yaml (property by property) over .cfg files (whole configuration).")
+    public @interface Config {
+
+        @AttributeDefinition(
+                name = "config.yaml",
+                description = "The file to read. Empty: the framework property openkcm.config.yaml, else "
+                        + "${openkcm.home}/config/config.yaml, else config/config.yaml in the working directory. "
+                        + "A missing file declares nothing.",
+                required = false)
+        String yaml_path() default "";
+
+        @AttributeDefinition(
+                name = "Environment prefix",
+                description = "Variables named <prefix>_<CONFIG>__[<INSTANCE>__]<PROPERTY> (with the default, "
+                        + "OPENKCM__...) override config.yaml; other <prefix>... variables are left alone.")
+        String env_prefix() default "OPENKCM_";
+
+        @AttributeDefinition(
+                name = "Poll interval (ms)",
+                description = "How often config.yaml and the environment file are read again and ConfigAdmin "
+                        + "checked, so that edits take effect live; 0 reads them once, at activation.",
+                min = "0")
+        long poll_interval() default 2000;
+
+        @AttributeDefinition(
+                name = "Environment aliases",
+                description = "ALIAS=pid: the <CONFIG> segments that name a PID, besides the PID itself in upper case "
+                        + "with '_' for '.'.")
+        String[] env_aliases() default {
+            "MEMORY=org.openkcm.keystore.memory",
+            "OPENBAO=org.openkcm.keystore.openbao",
+            "ROUTE=org.openkcm.keystore.route"};
+
+        @AttributeDefinition(
+                name = "Known properties",
+                description = "pid=name,name,...: the properties a variable may set on a configuration of that PID "
+                        + "without config.yaml giving them first. A variable's <PROPERTY> segment must match "
+                        + "exactly one known name in canonical form (ownerIdPrefix is OWNER_ID_PREFIX).")
+        String[] env_properties() default {
+            "org.openkcm.keystore.memory=keystore.name,keystore.tiers,keystore.regions,service.ranking,maxEntries",
+            "org.openkcm.keystore.openbao=keystore.name,keystore.tiers,keystore.regions,service.ranking",
+            "org.openkcm.keystore.route=tiers,ownerKind,ownerId,ownerIdPrefix,region,priority,target"};
+
+        @AttributeDefinition(
+                name = "Environment file",
+                description = "Optional: a properties file whose NAME=value entries count as environment variables, "
+                        + "over the process environment (for platforms that hand variables over as a file, and "
+                        + "for tests: the environment of a running JVM cannot change). Read every poll interval.",
+                required = false)
+        String env_file() default "";
+    }
+
+    @Reference
+    private ConfigurationAdmin configurationAdmin;
+
+    @Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC)
+    private volatile Logger logger;
+
+    /** The process environment; a seam for tests. */
+    Supplier<Map<String, String>> environment = System::getenv;
+
+    private volatile ConfigStatus status = new ConfigStatus("", true, null, List.of(), List.of(), List.of(), null);
+    private ScheduledExecutorService executor;
+
+    // Touched by the executor's thread only.
+    private Path yamlFile;
+    private Path envFile;
+    private EnvOverrides.Mapping mapping;
+    private Inputs lastInputs;
+    private String lastError;
+    private Map<ConfigKey, Desired> inForce;
+    private Instant lastChange;
+    private Set<String> lastWarnings = Set.of();
+    private Set<String> lastFailures = Set.of();
+    private List<String> lastShadowed = List.of();
+
+    /** @throws IllegalArgumentException naming the attribute of this component's configuration that is wrong */
+    @Activate
+    void activate(BundleContext context, Config config) {
+        mapping = new EnvOverrides.Mapping(config.env_prefix(), EnvOverrides.aliases(List.of(config.env_aliases())),
+                EnvOverrides.knownProperties(List.of(config.env_properties())));
+        if (config.env_prefix().isEmpty()) {
+            throw new IllegalArgumentException("env.prefix: must not be empty");
+        }
+        yamlFile = yamlFile(config.yaml_path(), context::getProperty);
+        envFile = config.env_file().isBlank() ? null : Paths.get(config.env_file().trim());
+        status = new ConfigStatus(yamlFile.toString(), true, null, List.of(), List.of(), List.of(), null);
+        executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "openkcm-config-yaml");
+            t.setDaemon(true);
+            return t;
+        });
+        long interval = config.poll_interval();
+        if (interval > 0) {
+            executor.scheduleWithFixedDelay(this::tick, 0, Math.max(100, interval), TimeUnit.MILLISECONDS);
+        } else {
+            executor.execute(this::tick);
+        }
+    }
+
+    @Deactivate
+    void deactivate() throws InterruptedException {
+        executor.shutdownNow();
+        executor.awaitTermination(10, TimeUnit.SECONDS);
+    }
+
+    /**
+     * The state of the last pass, for the shell: the file, the error that refused the last
+     * input (or null), the configurations in force from config.yaml and the environment, the
+     * .cfg files they shadow.
+     */
+    public ConfigStatus status() {
+        return status;
+    }
+
+    /** Where config.yaml is, by the rule the metatype describes. */
+    static Path yamlFile(String configured, java.util.function.Function<String, String> frameworkProperty) {
+        if (configured != null && !configured.isBlank()) {
+            return Paths.get(configured.trim());
+        }
+        String named = frameworkProperty.apply(YAML_PROPERTY);
+        if (named != null && !named.isBlank()) {
+            return Paths.get(named.trim());
+        }
+        String home = frameworkProperty.apply(HOME_PROPERTY);
+        Path base = home != null && !home.isBlank() ? Paths.get(home.trim()) : Paths.get("");
+        return base.resolve("config").resolve("config.yaml");
+    }
+
+    /** One pass: read, validate if changed, reconcile. Never throws: a scheduled task that throws is not run again. */
+    private void tick() {
+        try {
+            read();
+            if (inForce != null) {
+                reconcile(inForce);
+            }
+        } catch (RuntimeException e) {
+            error("configuration pass failed: {}", e.toString());
+        }
+    }
+
+    private void read() {
+        Inputs inputs;
+        try {
+            inputs = Inputs.read(yamlFile, environment.get(), envFile, mapping.lead());
+        } catch (ConfigException e) {
+            refuse(e);
+            return;
+        }
+        if (inputs.equals(lastInputs)) {
+            return;
+        }
+        lastInputs = inputs;
+        try {
+            inForce = inputs.desired(yamlFile.toString(), mapping);
+            lastChange = Instant.now();
+            if (lastError != null) {
+                info("{} accepted again", yamlFile);
+            }
+            lastError = null;
+            info("read {} and {} environment override(s): {} configuration(s)", yamlFile, inputs.environment().size(),
+                    inForce.size());
+        } catch (ConfigException e) {
+            refuse(e);
+        }
+    }
+
+    private void refuse(ConfigException e) {
+        String message = e.getMessage();
+        if (!message.equals(lastError)) {
+            error("configuration refused, the configuration in force is unchanged: {}", message);
+        }
+        lastError = message;
+        publish(List.copyOf(lastFailures));
+    }
+
+    private void reconcile(Map<ConfigKey, Desired> desired) {
+        List<Plan.Existing> existing;
+        try {
+            existing = existing(desired.keySet());
+        } catch (IOException | InvalidSyntaxException e) {
+            error("cannot list configurations: {}", e.toString());
+            return;
+        }
+        Plan plan = Plan.of(desired, existing);
+        for (String w : plan.warnings()) {
+            if (!lastWarnings.contains(w)) {
+                warn("{}", w);
+            }
+        }
+        lastWarnings = Set.copyOf(plan.warnings());
+        lastShadowed = plan.shadowed();
+        List<String> failures = new ArrayList<>();
+        for (Plan.Action action : plan.actions()) {
+            try {
+                apply(action);
+            } catch (IOException | RuntimeException e) {
+                String failure = action.key() + ": " + e.getClass().getSimpleName()
+                        + (e.getMessage() != null ? ": " + e.getMessage() : "");
+                failures.add(failure);
+                if (!lastFailures.contains(failure)) {
+                    error("cannot write configuration {}", failure);
+                }
+            }
+        }
+        lastFailures = Set.copyOf(failures);
+        publish(failures);
+    }
+
+    private void apply(Plan.Action action) throws IOException {
+        ConfigKey key = action.key();
+        if (action instanceof Plan.Put put) {
+            configuration(key).update(new Hashtable<>(put.properties()));
+            info("{} configuration {}", put.create() ? "created" : "updated", key);
+        } else if (action instanceof Plan.Delete) {
+            Configuration c = find(key);
+            if (c != null) {
+                c.delete();
+                info("deleted configuration {}: no longer in config.yaml or the environment", key);
+            }
+        } else if (action instanceof Plan.Release release) {
+            Configuration c = find(key);
+            if (c == null) {
+                return;
+            }
+            Path file = cfgFile(release.file());
+            if (file != null && Files.isRegularFile(file)) {
+                c.update(new Hashtable<>(release.properties()));
+                // FileInstall reads a file again when its modification time changes, and then takes it back.
+                FileTime before = Files.getLastModifiedTime(file);
+                long now = System.currentTimeMillis();
+                Files.setLastModifiedTime(file, FileTime.fromMillis(Math.max(now, before.toMillis() + 1000)));
+                info("released configuration {} to {}", key, release.file());
+            } else {
+                c.delete();
+                info("deleted configuration {}: no longer in config.yaml or the environment, and {} is gone", key,
+                        release.file());
+            }
+        }
+    }
+
+    private static Path cfgFile(String uri) {
+        try {
+            return Paths.get(URI.create(uri));
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private Configuration configuration(ConfigKey key) throws IOException {
+        return key.isFactory()
+                ? configurationAdmin.getFactoryConfiguration(key.pid(), key.name(), "?")
+                : configurationAdmin.getConfiguration(key.pid(), "?");
+    }
+
+    private Configuration find(ConfigKey key) throws IOException {
+        try {
+            Configuration[] found = configurationAdmin.listConfigurations(
+                    "(" + Names.SERVICE_PID + "=" + escape(key.servicePid()) + ")");
+            return found == null || found.length == 0 ? null : found[0];
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The configurations this bundle wrote, and those with the identity of a desired one. */
+    private List<Plan.Existing> existing(Set<ConfigKey> desired) throws IOException, InvalidSyntaxException {
+        StringBuilder filter = new StringBuilder("(|(").append(Names.SOURCE).append("=*)");
+        for (ConfigKey k : desired) {
+            filter.append('(').append(Names.SERVICE_PID).append('=').append(escape(k.servicePid())).append(')');
+        }
+        filter.append(')');
+        Configuration[] found = configurationAdmin.listConfigurations(filter.toString());
+        List<Plan.Existing> result = new ArrayList<>();
+        if (found == null) {
+            return result;
+        }
+        for (Configuration c : found) {
+            ConfigKey key = key(c);
+            Dictionary<String, Object> props = c.getProperties();
+            if (key != null && props != null) {
+                result.add(new Plan.Existing(key, map(props)));
+            }
+        }
+        return result;
+    }
+
+    private static ConfigKey key(Configuration c) {
+        String factoryPid = c.getFactoryPid();
+        if (factoryPid == null) {
+            return ConfigKey.singleton(c.getPid());
+        }
+        String prefix = factoryPid + "~";
+        // An unnamed factory configuration (createFactoryConfiguration) is never this bundle's.
+        return c.getPid().startsWith(prefix) ? ConfigKey.factory(factoryPid, c.getPid().substring(prefix.length())) : null;
+    }
+
+    private static Map<String, Object> map(Dictionary<String, Object> d) {
+        Map<String, Object> m = new HashMap<>();
+        for (Enumeration<String> keys = d.keys(); keys.hasMoreElements();) {
+            String k = keys.nextElement();
+            m.put(k, d.get(k));
+        }
+        return m;
+    }
+
+    static String escape(String value) {
+        StringBuilder b = new StringBuilder(value.length());
+        for (char c : value.toCharArray()) {
+            if (c == '\\' || c == '(' || c == ')' || c == '*') {
+                b.append('\\');
+            }
+            b.append(c);
+        }
+        return b.toString();
+    }
+
+    private void publish(List<String> failures) {
+        Map<ConfigKey, Desired> desired = inForce == null ? Map.of() : inForce;
+        List<String> configurations = new ArrayList<>();
+        desired.values().forEach(d -> configurations.add(d.key() + " (" + d.source() + ")"));
+        status = new ConfigStatus(yamlFile.toString(), lastError == null, lastError, configurations,
+                lastShadowed, failures, lastChange);
+    }
+
+    private void info(String format, Object... args) {
+        Logger l = logger;
+        if (l != null) {
+            l.info(format, args);
+        }
+    }
+
+    private void warn(String format, Object... args) {
+        Logger l = logger;
+        if (l != null) {
+            l.warn(format, args);
+        }
+    }
+
+    private void error(String format, Object... args) {
+        Logger l = logger;
+        if (l != null) {
+            l.error(format, args);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ConfigYaml[" + Objects.toString(yamlFile) + "]";
+    }
+}
