@@ -7,6 +7,7 @@ import java.util.Collections;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,6 +24,7 @@ import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Keystore;
 import org.openkcm.keystore.api.KeystoreException;
 import org.openkcm.keystore.api.KeystoreHealth;
+import org.openkcm.keystore.api.KeystoreProperties;
 import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
@@ -378,17 +380,17 @@ public final class MemoryKeystore implements Keystore {
         /** @throws InvalidInputException naming the first attribute that breaks a rule */
         static Settings of(Config config) {
             String name = Validation.identifier("keystore.name", config.keystore_name(), Validation.MAX_NAME_LENGTH);
-            String[] tierNames = config.keystore_tiers();
-            if (tierNames == null || tierNames.length == 0) {
+            List<String> tierNames = KeystoreProperties.values(config.keystore_tiers());
+            if (tierNames.isEmpty()) {
                 throw new InvalidInputException("keystore.tiers", "must name at least one of " + allTiers());
             }
             Set<KeyType> tiers = EnumSet.noneOf(KeyType.class);
-            for (int i = 0; i < tierNames.length; i++) {
-                tiers.add(tier("keystore.tiers[" + i + "]", tierNames[i]));
+            for (int i = 0; i < tierNames.size(); i++) {
+                tiers.add(tier("keystore.tiers[" + i + "]", tierNames.get(i)));
             }
-            String[] regions = config.keystore_regions() == null ? new String[0] : config.keystore_regions();
-            for (int i = 0; i < regions.length; i++) {
-                Validation.identifier("keystore.regions[" + i + "]", regions[i], Validation.MAX_REGION_LENGTH);
+            List<String> regions = KeystoreProperties.values(config.keystore_regions());
+            for (int i = 0; i < regions.size(); i++) {
+                Validation.identifier("keystore.regions[" + i + "]", regions.get(i), Validation.MAX_REGION_LENGTH);
             }
             return new Settings(name, tiers, maxEntries(config.maxEntries()));
         }

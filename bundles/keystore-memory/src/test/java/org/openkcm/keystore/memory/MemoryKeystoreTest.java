@@ -278,6 +278,22 @@ class MemoryKeystoreTest {
     }
 
     @Test
+    @DisplayName("a plain comma-separated tiers value (keystore.tiers=L2,L4 in a .cfg) means two tiers")
+    void plainCommaSeparatedTiersAreSplit() {
+        MemoryKeystore keystore = configured(Map.of("keystore_tiers", new String[] {"L2, L4"}));
+        KeyId l2 = KeyId.of("tenant", 1);
+        KeyId l3 = KeyId.of("kek", 1);
+        KeyId l4 = KeyId.of("data", 1);
+
+        keystore.storeKey(l2, sealed(1), minimal(l2).type(KeyType.L2).build());
+        keystore.storeKey(l4, sealed(2), minimal(l4).type(KeyType.L4).build());
+        assertThrows(PolicyRefusedException.class,
+                () -> keystore.storeKey(l3, sealed(3), minimal(l3).type(KeyType.L3).build()));
+
+        assertEquals(List.of(l4, l2), ids(keystore));
+    }
+
+    @Test
     @DisplayName("a valid modification keeps every key and applies the new bound and tiers")
     void modifiedKeepsKeys() {
         MemoryKeystore keystore = configured(Map.of());
