@@ -1,0 +1,199 @@
+package org.openkcm.keystore.core.kek;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Set;
+
+import org.openkcm.keystore.api.InvalidInputException;
+import org.openkcm.keystore.api.PolicyRefusedException;
+import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.core.crypto.Bytes;
+import org.openkcm.keystore.core.crypto.RandomSource;
+
+/**
+ * A KEK ring in a local file, in {@link KekRingText} form. The file must be readable by its owner
+ * only: one readable or writable by group or others is refused. It is created with mode 0600 (its
+ * folder 0700) when absent, and a new version is added by writing a 0600 temporary file beside it
+ * and moving it over the old one atomically.
+ * <p>
+ * On a file system without POSIX permissions (Windows) the permission check cannot be made; the
+ * caller is told so through {@link #isPosix(Path)} and logs it.
+ */
+public final class KekFile {
+    private static final Set<PosixFilePermission> OWNER_ONLY_FILE =
+            EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+    private static final Set<PosixFilePermission> OWNER_ONLY_DIR =
+            EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE);
+    private static final Set<PosixFilePermission> LOOSE = EnumSet.of(
+            PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_EXECUTE,
+            PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_EXECUTE);
+    private static final int MAX_FILE_BYTES = 64 * 1024;
+
+    private KekFile() {
+    }
+
+    /** True if the file system of the path enforces POSIX permissions, so they can be checked. */
+    public static boolean isPosix(Path path) {
+        Path existing = path.toAbsolutePath();
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        return existing != null && Files.getFileAttributeView(existing, PosixFileAttributeView.class) != null;
+    }
+
+    /**
+     * Reads the ring, after checking the file is owner-only.
+     *
+     * @return version to key bytes; the caller wipes the arrays
+     * @throws PolicyRefusedException if the file is readable or writable by group or others
+     * @throws InvalidInputException if the file holds no ring or a malformed one
+     * @throws UnavailableException if the file is missing or cannot be read
+     */
+    public static Map<Integer, byte[]> read(Path path) {
+        checkOwnerOnly(path);
+        byte[] text = null;
+        try {
+            if (Files.size(path) > MAX_FILE_BYTES) {
+                throw new InvalidInputException("KEK ring in file " + path, "is larger than " + MAX_FILE_BYTES + " bytes");
+            }
+            text = Files.readAllBytes(path);
+            return KekRingText.parse(text, "file " + path);
+        } catch (NoSuchFileException e) {
+            throw new UnavailableException("the KEK file " + path + " does not exist", null, e);
+        } catch (AccessDeniedException e) {
+            throw new UnavailableException("the KEK file " + path + " cannot be read by this process", null, e);
+        } catch (IOException e) {
+            throw new UnavailableException("the KEK file " + path + " cannot be read (" + e.getClass().getSimpleName()
+                    + ")", null, e);
+        } finally {
+            Bytes.wipe(text);
+        }
+    }
+
+    /**
+     * Creates the file with one fresh 256-bit KEK as version 1, owner-only, if it does not exist.
+     *
+     * @return true if this call created it, false if it already existed
+     */
+    public static boolean createIfAbsent(Path path, RandomSource random) {
+        if (Files.exists(path)) {
+            return false;
+        }
+        byte[] kek = new byte[KekRing.KEK_BYTES];
+        byte[] text = null;
+        try {
+            random.nextBytes(kek);
+            text = KekRingText.format(Map.of(1, kek));
+            Path parent = path.toAbsolutePath().getParent();
+            if (parent != null && !Files.isDirectory(parent)) {
+                Files.createDirectories(parent, ownerOnly(parent, OWNER_ONLY_DIR));
+            }
+            write(path, text, StandardOpenOption.CREATE_NEW);
+            return true;
+        } catch (FileAlreadyExistsException e) {
+            return false; // created concurrently: read what is there
+        } catch (IOException e) {
+            throw new UnavailableException("the KEK file " + path + " cannot be created ("
+                    + e.getClass().getSimpleName() + ")", null, e);
+        } finally {
+            Bytes.wipe(kek, text);
+        }
+    }
+
+    /**
+     * Adds a fresh 256-bit KEK as the next version (which then seals), replacing the file atomically.
+     *
+     * @return the new version
+     */
+    public static int addVersion(Path path, RandomSource random) {
+        Map<Integer, byte[]> keys = read(path);
+        byte[] kek = new byte[KekRing.KEK_BYTES];
+        byte[] text = null;
+        Path tmp = null;
+        try {
+            int version = java.util.Collections.max(keys.keySet()) + 1;
+            random.nextBytes(kek);
+            keys.put(version, kek.clone());
+            text = KekRingText.format(keys);
+            Path dir = path.toAbsolutePath().getParent();
+            tmp = Files.createTempFile(dir, ".kek-", ".tmp", ownerOnly(dir, OWNER_ONLY_FILE));
+            write(tmp, text, StandardOpenOption.TRUNCATE_EXISTING);
+            Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            tmp = null;
+            return version;
+        } catch (IOException e) {
+            throw new UnavailableException("a KEK version cannot be added to " + path + " ("
+                    + e.getClass().getSimpleName() + ")", null, e);
+        } finally {
+            keys.values().forEach(Bytes::wipe);
+            Bytes.wipe(kek, text);
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // best effort: the temporary file is owner-only
+                }
+            }
+        }
+    }
+
+    /**
+     * @throws PolicyRefusedException if group or others have any permission on the file
+     * @throws UnavailableException if the file does not exist
+     */
+    public static void checkOwnerOnly(Path path) {
+        PosixFileAttributeView view = Files.getFileAttributeView(path, PosixFileAttributeView.class);
+        if (view == null) {
+            return;
+        }
+        Set<PosixFilePermission> permissions;
+        try {
+            permissions = view.readAttributes().permissions();
+        } catch (NoSuchFileException e) {
+            throw new UnavailableException("the KEK file " + path + " does not exist", null, e);
+        } catch (IOException e) {
+            throw new UnavailableException("the permissions of the KEK file " + path + " cannot be read ("
+                    + e.getClass().getSimpleName() + ")", null, e);
+        }
+        Set<PosixFilePermission> loose = EnumSet.noneOf(PosixFilePermission.class);
+        loose.addAll(permissions);
+        loose.retainAll(LOOSE);
+        if (!loose.isEmpty()) {
+            throw new PolicyRefusedException(null, "the KEK file " + path + " has mode "
+                    + PosixFilePermissions.toString(permissions) + ": group or others may access it. "
+                    + "A KEK file must be owner-only: chmod 600 " + path);
+        }
+    }
+
+    private static void write(Path path, byte[] text, StandardOpenOption mode) throws IOException {
+        Set<StandardOpenOption> options = EnumSet.of(StandardOpenOption.WRITE, mode);
+        try (SeekableByteChannel ch = Files.newByteChannel(path, options, ownerOnly(path, OWNER_ONLY_FILE))) {
+            ByteBuffer buffer = ByteBuffer.wrap(text);
+            while (buffer.hasRemaining()) {
+                ch.write(buffer);
+            }
+            if (ch instanceof java.nio.channels.FileChannel fc) {
+                fc.force(true);
+            }
+        }
+    }
+
+    private static FileAttribute<?>[] ownerOnly(Path near, Set<PosixFilePermission> permissions) {
+        return isPosix(near) ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(permissions)}
+                : new FileAttribute<?>[0];
+    }
+}

@@ -1,0 +1,504 @@
+package org.openkcm.keystore.core.operations;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+import org.openkcm.keystore.api.ConflictException;
+import org.openkcm.keystore.api.IntegrityException;
+import org.openkcm.keystore.api.InvalidInputException;
+import org.openkcm.keystore.api.KekProvider;
+import org.openkcm.keystore.api.KeyExistsException;
+import org.openkcm.keystore.api.KeyFilter;
+import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyMaterial;
+import org.openkcm.keystore.api.KeyMetadata;
+import org.openkcm.keystore.api.KeyNotFoundException;
+import org.openkcm.keystore.api.KeyPage;
+import org.openkcm.keystore.api.KeySpec;
+import org.openkcm.keystore.api.KeyStatus;
+import org.openkcm.keystore.api.Keystore;
+import org.openkcm.keystore.api.KeystoreException;
+import org.openkcm.keystore.api.KeystoreOperations;
+import org.openkcm.keystore.api.PolicyRefusedException;
+import org.openkcm.keystore.api.SealedKey;
+import org.openkcm.keystore.api.StoredKey;
+import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.api.Validation;
+import org.openkcm.keystore.core.crypto.Bytes;
+import org.openkcm.keystore.core.crypto.RandomSource;
+import org.openkcm.keystore.core.envelope.Envelope;
+import org.openkcm.keystore.core.envelope.KekDirectory;
+import org.openkcm.keystore.core.log.Logs;
+import org.osgi.framework.Constants;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.log.Logger;
+import org.osgi.service.log.LoggerFactory;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * The {@link KeystoreOperations} service: validates input, seals material before the backend sees
+ * it, opens it on the way back, authenticates metadata and enforces the lifecycle rules. Until
+ * routing lands it uses the single (highest-ranked) {@link Keystore} service present.
+ * <p>
+ * Plaintext handling: material lives in {@code byte[]} that are wiped in {@code finally} blocks,
+ * or in a {@link KeyMaterial} handed to the caller; never in a {@code String}, a log line or an
+ * exception message.
+ */
+@Component(name = DefaultKeystoreOperations.PID, service = KeystoreOperations.class)
+@Designate(ocd = DefaultKeystoreOperations.Config.class)
+public final class DefaultKeystoreOperations implements KeystoreOperations {
+    public static final String PID = "org.openkcm.keystore.operations";
+    static final int MAX_ATTEMPTS = 5;
+    static final int DEFAULT_WATERMARK_SIZE = 100_000;
+
+    @ObjectClassDefinition(name = "OpenKCM Keystore operations",
+            description = "The KeystoreOperations service: envelope encryption, lifecycle rules, metadata authentication.")
+    public @interface Config {
+        @AttributeDefinition(name = "Sealing KEK id",
+                description = "The id of the KEK provider that seals new records and lifecycle MACs. "
+                        + "Empty: the provider with the highest service ranking. Every provider present opens its own records.")
+        String seal_kek_id() default "";
+
+        @AttributeDefinition(name = "Rollback watermark size",
+                description = "How many keys' highest seen revision to remember, to refuse metadata rolled back "
+                        + "to an earlier revision while this runtime runs. 0 disables the check.")
+        int rollback_watermark_size() default DEFAULT_WATERMARK_SIZE;
+    }
+
+    @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile Keystore keystore;
+
+    @Reference(service = KekProvider.class, cardinality = ReferenceCardinality.AT_LEAST_ONE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile List<Map.Entry<Map<String, Object>, KekProvider>> kekProviders;
+
+    @Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC)
+    private volatile Logger logger;
+
+    private volatile String sealKekId = "";
+    private volatile RevisionWatermark watermark = new RevisionWatermark(DEFAULT_WATERMARK_SIZE);
+    private volatile Cached cached;
+    private Clock clock = Clock.systemUTC();
+    private RandomSource random = RandomSource.secure();
+
+    /** The envelope built for one list of providers; rebuilt when DS replaces the list. */
+    private record Cached(List<Map.Entry<Map<String, Object>, KekProvider>> source, String sealKekId,
+            Envelope envelope) {
+    }
+
+    public DefaultKeystoreOperations() {
+    }
+
+    /**
+     * An instance outside a framework (tests, benchmarks): the given backend, and KEK providers
+     * preferred first.
+     */
+    public static DefaultKeystoreOperations of(Keystore keystore, List<KekProvider> keks) {
+        DefaultKeystoreOperations ops = new DefaultKeystoreOperations();
+        ops.keystore = keystore;
+        List<Map.Entry<Map<String, Object>, KekProvider>> entries = new ArrayList<>();
+        for (int i = 0; i < keks.size(); i++) {
+            entries.add(Map.entry(Map.of(Constants.SERVICE_RANKING, keks.size() - i, Constants.SERVICE_ID, (long) i),
+                    keks.get(i)));
+        }
+        ops.kekProviders = List.copyOf(entries);
+        return ops;
+    }
+
+    @Activate
+    @Modified
+    void configure(Config config) {
+        sealKekId = config.seal_kek_id().trim();
+        watermark = new RevisionWatermark(config.rollback_watermark_size());
+    }
+
+    // --------------------------------------------------------------- seams for tests
+
+    DefaultKeystoreOperations clock(Clock clock) {
+        this.clock = clock;
+        return this;
+    }
+
+    DefaultKeystoreOperations random(RandomSource random) {
+        this.random = random;
+        return this;
+    }
+
+    DefaultKeystoreOperations logger(Logger logger) {
+        this.logger = logger;
+        return this;
+    }
+
+    DefaultKeystoreOperations sealWith(String kekId) {
+        this.sealKekId = kekId == null ? "" : kekId;
+        return this;
+    }
+
+    /** Replaces the KEK providers, as DS does when the set of services changes. */
+    public DefaultKeystoreOperations kekProviders(List<KekProvider> keks) {
+        this.kekProviders = of(keystore, keks).kekProviders;
+        return this;
+    }
+
+    // --------------------------------------------------------------- KeystoreOperations
+
+    @Override
+    public KeyMetadata generate(KeySpec spec) {
+        Validation.required("spec", spec);
+        String algorithm = Algorithms.check(spec.algorithm(), spec.keySize());
+        byte[] material = new byte[spec.keySize() / 8];
+        try {
+            random.nextBytes(material);
+            return store(spec, algorithm, material);
+        } finally {
+            Bytes.wipe(material);
+        }
+    }
+
+    @Override
+    public KeyMetadata importKey(KeySpec spec, KeyMaterial material) {
+        Validation.required("spec", spec);
+        Validation.required("material", material);
+        String algorithm = Algorithms.check(spec.algorithm(), spec.keySize());
+        if (material.isClosed()) {
+            throw new InvalidInputException("material", "was closed before the import");
+        }
+        byte[] bytes = material.copyBytes();
+        try {
+            if ((long) bytes.length * 8 != spec.keySize()) {
+                throw new InvalidInputException("material", "is " + (long) bytes.length * 8 + " bits long but the spec's "
+                        + "key size is " + spec.keySize() + " bits");
+            }
+            return store(spec, algorithm, bytes);
+        } finally {
+            Bytes.wipe(bytes);
+        }
+    }
+
+    @Override
+    public KeyMaterial get(KeyId id) {
+        Validation.required("keyId", id);
+        Envelope envelope = envelope();
+        StoredKey stored = readVerified(id, envelope);
+        KeyMetadata metadata = stored.metadata();
+        if (metadata.status() == KeyStatus.RETIRED) {
+            throw new PolicyRefusedException(id, "the key is RETIRED; its material is no longer served");
+        }
+        if (metadata.isExpiredAt(clock.instant())) {
+            throw new PolicyRefusedException(id, "the key expired at " + metadata.expiry().orElseThrow());
+        }
+        try {
+            return KeyMaterial.wrap(envelope.open(stored.sealed(), metadata));
+        } catch (IntegrityException e) {
+            Logs.warn(logger, "Integrity failure: {}", e.getMessage());
+            throw e;
+        }
+    }
+
+    @Override
+    public KeyMetadata metadata(KeyId id) {
+        Validation.required("keyId", id);
+        return readVerified(id, envelope()).metadata();
+    }
+
+    @Override
+    public KeyMetadata rotate(String name) {
+        Validation.keyName(name);
+        Envelope envelope = envelope();
+        for (int attempt = 1; ; attempt++) {
+            List<KeyId> versions = versionsOf(name);
+            if (versions.isEmpty()) {
+                throw new KeyNotFoundException(KeyId.of(name, 1));
+            }
+            KeyMetadata previous = readVerified(versions.get(versions.size() - 1), envelope).metadata();
+            KeyId nextId = previous.id().nextVersion();
+            Instant now = clock.instant();
+            KeyMetadata.Builder next = KeyMetadata.builder().id(nextId).type(previous.type())
+                    .algorithm(previous.algorithm()).keySize(previous.keySize()).owner(previous.owner())
+                    .region(previous.region().orElse(null)).parent(previous.parent().orElse(null))
+                    .tags(previous.tags()).status(KeyStatus.ACTIVE).createdAt(now).revision(1);
+            // The new version lives as long as the previous one was meant to.
+            previous.expiry().ifPresent(e -> next.expiry(now.plus(Duration.between(previous.created(), e))));
+            Algorithms.check(previous.algorithm(), previous.keySize());
+            byte[] material = new byte[previous.keySize() / 8];
+            KeyMetadata created;
+            try {
+                random.nextBytes(material);
+                created = seal(next.build(), material, envelope);
+            } catch (KeyExistsException e) {
+                if (attempt >= MAX_ATTEMPTS) {
+                    throw e;
+                }
+                continue; // a concurrent rotate stored that version: start again from the newest
+            } finally {
+                Bytes.wipe(material);
+            }
+            if (previous.status() == KeyStatus.ACTIVE) {
+                deprecateAfterRotate(previous.id(), created.id(), envelope);
+            }
+            Logs.info(logger, "Rotated key {}: version {} is ACTIVE", name, nextId.version());
+            return created;
+        }
+    }
+
+    @Override
+    public KeyMetadata changeStatus(KeyId id, KeyStatus status, long expectedRevision) {
+        Validation.required("status", status);
+        return update(id, expectedRevision, current -> {
+            if (current.status() == KeyStatus.RETIRED && status != KeyStatus.RETIRED) {
+                throw new PolicyRefusedException(id, "a RETIRED key cannot become " + status + " again");
+            }
+            return current.toBuilder().status(status);
+        });
+    }
+
+    @Override
+    public KeyMetadata changeExpiry(KeyId id, Instant expiry, long expectedRevision) {
+        return update(id, expectedRevision, current -> current.toBuilder().expiry(expiry));
+    }
+
+    @Override
+    public KeyMetadata changeTags(KeyId id, Map<String, String> tags, long expectedRevision) {
+        Validation.tags(tags);
+        return update(id, expectedRevision, current -> current.toBuilder().tags(tags));
+    }
+
+    @Override
+    public boolean delete(KeyId id) {
+        Validation.required("keyId", id);
+        boolean deleted = keystore().deleteKey(id);
+        watermark.forget(id);
+        return deleted;
+    }
+
+    @Override
+    public int deleteAllVersions(String name) {
+        Validation.keyName(name);
+        int deleted = 0;
+        for (KeyId id : versionsOf(name)) {
+            if (delete(id)) {
+                deleted++;
+            }
+        }
+        return deleted;
+    }
+
+    /** Pages of metadata, each entry's lifecycle MAC checked: a page holding a tampered entry is refused. */
+    @Override
+    public KeyPage list(KeyFilter filter) {
+        KeyPage page = keystore().listKeys(filter == null ? KeyFilter.all() : filter);
+        Envelope envelope = envelope();
+        for (KeyMetadata metadata : page.keys()) {
+            envelope.verifyLifecycle(metadata);
+        }
+        return page;
+    }
+
+    /** Re-wraps every key of the backend under the sealing KEK's current version; see {@link KekRewrapper}. */
+    public RewrapReport rewrapAll() {
+        return new KekRewrapper(keystore(), envelope(), logger).run();
+    }
+
+    /** The envelope over the KEK providers present now. */
+    public Envelope envelope() {
+        List<Map.Entry<Map<String, Object>, KekProvider>> source = kekProviders;
+        String sealing = sealKekId;
+        Cached c = cached;
+        if (c == null || c.source != source || !c.sealKekId.equals(sealing)) {
+            c = new Cached(source, sealing, new Envelope(KekDirectory.of(ranked(source), sealing)));
+            cached = c;
+        }
+        return c.envelope;
+    }
+
+    // --------------------------------------------------------------- internals
+
+    private KeyMetadata store(KeySpec spec, String algorithm, byte[] material) {
+        Instant now = clock.instant();
+        KeyMetadata metadata = KeyMetadata.builder().id(KeyId.of(spec.name(), 1)).type(spec.type())
+                .algorithm(algorithm).keySize(spec.keySize()).owner(spec.owner())
+                .region(spec.region().orElse(null)).parent(spec.parent().orElse(null))
+                .expiry(spec.expiry().orElse(null)).tags(spec.tags()).status(KeyStatus.ACTIVE)
+                .createdAt(now).revision(1).build();
+        return seal(metadata, material, envelope());
+    }
+
+    private KeyMetadata seal(KeyMetadata metadata, byte[] material, Envelope envelope) {
+        SealedKey sealed = envelope.seal(metadata, material);
+        KeyMetadata authenticated = envelope.withLifecycleMac(metadata);
+        keystore().storeKey(authenticated.id(), sealed, authenticated);
+        watermark.observe(authenticated);
+        return authenticated;
+    }
+
+    private KeyMetadata update(KeyId id, long expectedRevision,
+            Function<KeyMetadata, KeyMetadata.Builder> change) {
+        Validation.required("keyId", id);
+        Validation.revision("expectedRevision", expectedRevision);
+        Envelope envelope = envelope();
+        KeyMetadata current = readVerified(id, envelope).metadata();
+        if (current.revision() != expectedRevision) {
+            throw new ConflictException(id, expectedRevision, current.revision());
+        }
+        KeyMetadata next = envelope.withLifecycleMac(change.apply(current)
+                .revision(current.revision() + 1)
+                .updated(latest(clock.instant(), current.updated()))
+                .lifecycleMac(null).build());
+        KeyMetadata saved = keystore().updateKeyMetadata(id, next);
+        watermark.observe(saved);
+        return saved;
+    }
+
+    /** Deprecates the previous version after a rotate; if that cannot be done, removes the new version. */
+    private void deprecateAfterRotate(KeyId previous, KeyId created, Envelope envelope) {
+        try {
+            for (int attempt = 1; ; attempt++) {
+                KeyMetadata current = readVerified(previous, envelope).metadata();
+                if (current.status() != KeyStatus.ACTIVE) {
+                    return; // someone deprecated or retired it meanwhile
+                }
+                try {
+                    update(previous, current.revision(), m -> m.toBuilder().status(KeyStatus.DEPRECATED));
+                    return;
+                } catch (ConflictException e) {
+                    if (attempt >= MAX_ATTEMPTS) {
+                        throw e;
+                    }
+                }
+            }
+        } catch (KeystoreException e) {
+            Logs.warn(logger, "Rotate of {}: the previous version could not be deprecated ({}); removing version {}",
+                    previous.name(), e.getMessage(), created.version());
+            try {
+                keystore().deleteKey(created);
+                watermark.forget(created);
+            } catch (KeystoreException compensation) {
+                e.addSuppressed(compensation);
+                Logs.error(logger, "Rotate of {}: version {} could not be removed after a failed rotate: {}",
+                        previous.name(), created.version(), compensation.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Retrieves a key and checks it belongs to the id asked for, its lifecycle MAC, and that its
+     * revision is not older than one this runtime has seen. A stale read that raced a concurrent
+     * update is read again before it is called a rollback.
+     */
+    private StoredKey readVerified(KeyId id, Envelope envelope) {
+        RevisionWatermark marks = watermark;
+        for (int attempt = 1; ; attempt++) {
+            StoredKey stored = keystore().retrieveKey(id);
+            KeyMetadata metadata = stored.metadata();
+            if (!metadata.id().equals(id)) {
+                Logs.warn(logger, "Integrity failure: the backend returned key {} when asked for key {}", metadata.id(), id);
+                throw new IntegrityException(id, "the backend returned the record of key " + metadata.id()
+                        + " for this id: a record was copied to another id");
+            }
+            try {
+                envelope.verifyLifecycle(metadata);
+            } catch (IntegrityException e) {
+                Logs.warn(logger, "Integrity failure: {}", e.getMessage());
+                throw e;
+            }
+            long seen = marks.newerThan(metadata);
+            if (seen < 0) {
+                marks.observe(metadata);
+                return stored;
+            }
+            if (attempt >= 3) {
+                Logs.warn(logger, "Key {}: revision {} read, but revision {} was seen before: rolled back", id,
+                        metadata.revision(), seen);
+                throw new IntegrityException(id, "the metadata is at revision " + metadata.revision()
+                        + " but revision " + seen + " was seen before: it was rolled back");
+            }
+        }
+    }
+
+    /** Every stored version of the named key, ascending. */
+    private List<KeyId> versionsOf(String name) {
+        Keystore ks = keystore();
+        List<KeyId> versions = new ArrayList<>();
+        KeyId first = KeyId.of(name, 1);
+        try {
+            ks.retrieveKey(first);
+            versions.add(first);
+        } catch (KeyNotFoundException e) {
+            // version 1 may have been deleted; later versions may remain
+        }
+        KeyFilter filter = KeyFilter.builder().pageSize(Validation.MAX_PAGE_SIZE).build();
+        KeyPage page;
+        try {
+            // Keys come in KeyId order, so the versions of a name follow name:1.
+            page = ks.listKeys(filter.withCursor(KeyPage.cursorAfter(first)));
+        } catch (InvalidInputException e) {
+            page = ks.listKeys(filter); // a backend with cursors of its own: scan from the start
+        }
+        while (true) {
+            for (KeyMetadata m : page.keys()) {
+                int order = m.id().name().compareTo(name);
+                if (order > 0) {
+                    return versions;
+                }
+                if (order == 0 && !versions.contains(m.id())) {
+                    versions.add(m.id());
+                }
+            }
+            String cursor = page.nextCursor().orElse(null);
+            if (cursor == null) {
+                break;
+            }
+            page = ks.listKeys(filter.withCursor(cursor));
+        }
+        versions.sort(Comparator.naturalOrder());
+        return versions;
+    }
+
+    private Keystore keystore() {
+        Keystore ks = keystore;
+        if (ks == null) {
+            throw new UnavailableException("no Keystore backend is present");
+        }
+        return ks;
+    }
+
+    private static List<KekProvider> ranked(List<Map.Entry<Map<String, Object>, KekProvider>> source) {
+        if (source == null) {
+            return List.of();
+        }
+        List<Map.Entry<Map<String, Object>, KekProvider>> sorted = new ArrayList<>(source);
+        sorted.sort(Comparator.<Map.Entry<Map<String, Object>, KekProvider>>comparingInt(e -> -ranking(e.getKey()))
+                .thenComparingLong(e -> serviceId(e.getKey())));
+        List<KekProvider> out = new ArrayList<>(sorted.size());
+        sorted.forEach(e -> out.add(e.getValue()));
+        return out;
+    }
+
+    private static int ranking(Map<String, Object> props) {
+        return props.get(Constants.SERVICE_RANKING) instanceof Integer i ? i : 0;
+    }
+
+    private static long serviceId(Map<String, Object> props) {
+        return props.get(Constants.SERVICE_ID) instanceof Long l ? l : Long.MAX_VALUE;
+    }
+
+    private static Instant latest(Instant a, Instant b) {
+        return a.isAfter(b) ? a : b;
+    }
+}

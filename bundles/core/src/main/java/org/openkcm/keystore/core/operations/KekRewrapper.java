@@ -1,0 +1,135 @@
+package org.openkcm.keystore.core.operations;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.openkcm.keystore.api.ConflictException;
+import org.openkcm.keystore.api.IntegrityException;
+import org.openkcm.keystore.api.KekProvider;
+import org.openkcm.keystore.api.KeyFilter;
+import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyMetadata;
+import org.openkcm.keystore.api.KeyNotFoundException;
+import org.openkcm.keystore.api.KeyPage;
+import org.openkcm.keystore.api.Keystore;
+import org.openkcm.keystore.api.KeystoreException;
+import org.openkcm.keystore.api.SealedKey;
+import org.openkcm.keystore.api.StoredKey;
+import org.openkcm.keystore.core.envelope.Envelope;
+import org.openkcm.keystore.core.envelope.KekRef;
+import org.openkcm.keystore.core.log.Logs;
+import org.osgi.service.log.Logger;
+
+/**
+ * KEK rotation without touching material: brings every key of a backend to the sealing KEK's
+ * current version. For each key, in pages of {@link Keystore#listKeys}:
+ * <ol>
+ * <li>read it and check its lifecycle MAC (a key that fails is reported, never re-wrapped);</li>
+ * <li>if its record is under another KEK version, {@link Envelope#rewrap} it (the data key is
+ * unwrapped and wrapped again, the material ciphertext copied unchanged) and store it with
+ * {@link Keystore#rewrapKey}, compare-and-set on the revision read;</li>
+ * <li>if its lifecycle MAC is keyed by another KEK version, recompute it and store it with
+ * {@link Keystore#updateKeyMetadata} (revision + 1, nothing else changes), so that the old KEK
+ * version can be removed once the run is complete.</li>
+ * </ol>
+ * A conflict (a caller changed the key meanwhile) re-reads the key and tries again. Keys already
+ * current are skipped, so a run that was interrupted is finished by running it again.
+ */
+public final class KekRewrapper {
+    static final int DEFAULT_PAGE_SIZE = 100;
+    static final int MAX_ATTEMPTS = 5;
+
+    private final Keystore keystore;
+    private final Envelope envelope;
+    private final Logger logger;
+    private final int pageSize;
+
+    public KekRewrapper(Keystore keystore, Envelope envelope, Logger logger) {
+        this(keystore, envelope, logger, DEFAULT_PAGE_SIZE);
+    }
+
+    KekRewrapper(Keystore keystore, Envelope envelope, Logger logger, int pageSize) {
+        this.keystore = keystore;
+        this.envelope = envelope;
+        this.logger = logger;
+        this.pageSize = pageSize;
+    }
+
+    private enum Outcome { REWRAPPED, CURRENT, VANISHED }
+
+    /** Runs over every key of the backend once. */
+    public RewrapReport run() {
+        KekProvider sealing = envelope.keks().sealing();
+        KekRef target = new KekRef(sealing.kekId(), sealing.currentVersion());
+        Logs.info(logger, "KEK re-wrap to {} started", target);
+        int examined = 0;
+        int rewrapped = 0;
+        int current = 0;
+        int vanished = 0;
+        Map<KeyId, String> failed = new LinkedHashMap<>();
+        KeyFilter filter = KeyFilter.builder().pageSize(pageSize).build();
+        String cursor = null;
+        do {
+            KeyPage page = keystore.listKeys(cursor == null ? filter : filter.withCursor(cursor));
+            for (KeyMetadata listed : page.keys()) {
+                examined++;
+                KeyId id = listed.id();
+                try {
+                    switch (rewrapOne(id, target)) {
+                        case REWRAPPED -> rewrapped++;
+                        case CURRENT -> current++;
+                        case VANISHED -> vanished++;
+                    }
+                } catch (KeystoreException e) {
+                    failed.put(id, e.getMessage());
+                    Logs.warn(logger, "KEK re-wrap of key {} failed: {}", id, e.getMessage());
+                }
+            }
+            cursor = page.nextCursor().orElse(null);
+        } while (cursor != null);
+        RewrapReport report = new RewrapReport(target, examined, rewrapped, current, vanished, failed);
+        Logs.info(logger, "KEK re-wrap finished: {}", report);
+        return report;
+    }
+
+    private Outcome rewrapOne(KeyId id, KekRef target) {
+        boolean changed = false;
+        for (int attempt = 1; ; attempt++) {
+            StoredKey stored;
+            try {
+                stored = keystore.retrieveKey(id);
+            } catch (KeyNotFoundException e) {
+                return changed ? Outcome.REWRAPPED : Outcome.VANISHED;
+            }
+            KeyMetadata metadata = stored.metadata();
+            if (!metadata.id().equals(id)) {
+                throw new IntegrityException(id, "the backend holds the record of key " + metadata.id() + " under this id");
+            }
+            envelope.verifyLifecycle(metadata);
+            boolean recordCurrent = target.equals(Envelope.recordKek(stored.sealed(), id));
+            boolean macCurrent = target.equals(Envelope.macKek(metadata).orElse(null));
+            if (recordCurrent && macCurrent) {
+                return changed ? Outcome.REWRAPPED : Outcome.CURRENT;
+            }
+            try {
+                if (!recordCurrent) {
+                    SealedKey rewrapped = envelope.rewrap(stored.sealed(), metadata);
+                    keystore.rewrapKey(id, rewrapped, metadata.revision());
+                    changed = true;
+                }
+                if (!macCurrent) {
+                    KeyMetadata next = envelope.withLifecycleMac(metadata.toBuilder().revision(metadata.revision() + 1)
+                            .lifecycleMac(null).build());
+                    keystore.updateKeyMetadata(id, next);
+                    changed = true;
+                }
+                return Outcome.REWRAPPED;
+            } catch (ConflictException e) {
+                if (attempt >= MAX_ATTEMPTS) {
+                    throw e;
+                }
+                // changed meanwhile: read it again
+            }
+        }
+    }
+}

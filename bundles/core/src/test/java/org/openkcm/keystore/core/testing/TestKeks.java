@@ -1,0 +1,65 @@
+package org.openkcm.keystore.core.testing;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.openkcm.keystore.core.kek.KekRing;
+import org.openkcm.keystore.core.kek.KekRingText;
+import org.openkcm.keystore.core.kek.RingKekProvider;
+
+/** KEK providers for tests: fixed, known KEK bytes. */
+public final class TestKeks {
+    private TestKeks() {
+    }
+
+    /** A provider holding exactly the given versions. */
+    public static final class Fixed extends RingKekProvider {
+        public Fixed(String kekId, Map<Integer, byte[]> keys) {
+            install(KekRing.of(kekId, keys));
+        }
+
+        public void replace(String kekId, Map<Integer, byte[]> keys) {
+            install(KekRing.of(kekId, keys));
+        }
+    }
+
+    /** 32 bytes derived from a seed, distinct per seed. */
+    public static byte[] kek(int seed) {
+        byte[] kek = new byte[32];
+        for (int i = 0; i < kek.length; i++) {
+            kek[i] = (byte) (seed * 31 + i * 7 + 0x5A);
+        }
+        return kek;
+    }
+
+    public static Fixed fixed(String kekId, int... versions) {
+        Map<Integer, byte[]> keys = new TreeMap<>();
+        for (int v : versions) {
+            keys.put(v, kek(v));
+        }
+        return new Fixed(kekId, keys);
+    }
+
+    public static byte[] hex(String hex) {
+        return HexFormat.of().parseHex(hex);
+    }
+
+    /** Writes a ring file with the given versions and mode, e.g. "rw-------". */
+    public static Path writeRing(Path file, String mode, Map<Integer, byte[]> keys) throws IOException {
+        Files.write(file, KekRingText.format(keys));
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(mode));
+        return file;
+    }
+
+    public static Path writeText(Path file, String mode, String text) throws IOException {
+        Files.writeString(file, text, StandardCharsets.US_ASCII);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(mode));
+        return file;
+    }
+}
