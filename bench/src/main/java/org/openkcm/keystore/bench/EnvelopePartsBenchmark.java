@@ -1,0 +1,93 @@
+package org.openkcm.keystore.bench;
+
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+
+import javax.crypto.Cipher;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyMetadata;
+import org.openkcm.keystore.api.KeyType;
+import org.openkcm.keystore.api.Owner;
+import org.openkcm.keystore.core.envelope.BoundMetadata;
+
+/** Where the envelope's time goes: each step of a seal+open on its own, to explain EnvelopeBenchmark's ratio. */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+public class EnvelopePartsBenchmark {
+    private final SecureRandom random = new SecureRandom();
+    private final byte[] fresh = new byte[44];
+    private Cipher kw;
+    private Cipher gcm;
+    private SecretKeySpec kek;
+    private byte[] dataKey;
+    private byte[] material;
+    private byte[] nonce;
+    private KeyMetadata metadata;
+    private long counter;
+
+    @Setup
+    public void setup() throws Exception {
+        kw = Cipher.getInstance("AES/KW/NoPadding");
+        gcm = Cipher.getInstance("AES/GCM/NoPadding");
+        byte[] k = new byte[32];
+        random.nextBytes(k);
+        kek = new SecretKeySpec(k, "AES");
+        dataKey = new byte[32];
+        material = new byte[32];
+        nonce = new byte[12];
+        random.nextBytes(dataKey);
+        random.nextBytes(material);
+        metadata = KeyMetadata.builder().id(KeyId.of("bench-key", 1)).type(KeyType.L4).algorithm("AES").keySize(256)
+                .owner(Owner.service("bench")).region("eu-1").parent(KeyId.of("svc-kek", 3))
+                .createdAt(Instant.parse("2026-01-01T00:00:00Z")).build();
+    }
+
+    /** The 44 random bytes of one seal (data key and nonce), from the default SecureRandom. */
+    @Benchmark
+    public byte[] random44() {
+        random.nextBytes(fresh);
+        return fresh;
+    }
+
+    /** AES-KW wrap and unwrap of a 32-byte data key under the KEK (JDK AES/KW/NoPadding). */
+    @Benchmark
+    public byte[] kwWrapUnwrap() throws Exception {
+        kw.init(Cipher.ENCRYPT_MODE, kek);
+        byte[] wrapped = kw.doFinal(dataKey);
+        kw.init(Cipher.DECRYPT_MODE, kek);
+        return kw.doFinal(wrapped);
+    }
+
+    /** GCM encrypt+decrypt of 32 bytes under a key that changes every time (as each record's data key does). */
+    @Benchmark
+    public byte[] gcmFreshKeyEncryptDecrypt() throws Exception {
+        long n = ++counter;
+        for (int i = 0; i < 8; i++) {
+            nonce[4 + i] = (byte) (n >>> (8 * i));
+        }
+        dataKey[0] = (byte) n;
+        SecretKeySpec key = new SecretKeySpec(dataKey, "AES");
+        gcm.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(128, nonce));
+        byte[] ciphertext = gcm.doFinal(material);
+        gcm.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(128, nonce));
+        return gcm.doFinal(ciphertext);
+    }
+
+    /** The canonical bound-metadata encoding, done twice per seal+open. */
+    @Benchmark
+    public byte[] boundMetadataEncoding() {
+        return BoundMetadata.encode(metadata);
+    }
+}
