@@ -1,0 +1,210 @@
+package org.openkcm.keystore.runtime;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import org.osgi.framework.FrameworkEvent;
+
+/**
+ * The entry point of {@code bin/keystore}: starts the embedded framework in the {@link Mode} the
+ * arguments ask for, and for {@code -c} and scripts runs the commands through Gogo and exits with
+ * their status.
+ * <p>
+ * A shutdown hook stops the framework, waiting at most {@code openkcm.stop.timeout} seconds, so a
+ * SIGTERM (or Ctrl-C) stops every bundle before the process exits.
+ * <p>
+ * This is a command-line program, so it writes to the console: command output on standard
+ * output, the lifecycle of a long-lived runtime on standard output, warnings and errors on
+ * standard error. It never prints what the commands do not print themselves.
+ */
+public final class Main {
+
+    static final int USAGE = 2;
+    static final int NOT_STARTED = 3;
+    /** {@link #run} returns this when the process is already exiting through the shutdown hook. */
+    private static final int EXITING = -1;
+
+    private final Home home;
+    private final Invocation invocation;
+    private final InputStream in;
+    private final PrintStream out;
+    private final PrintStream err;
+    private volatile KeystoreRuntime current;
+    private volatile boolean exiting;
+
+    Main(Home home, Invocation invocation, InputStream in, PrintStream out, PrintStream err) {
+        this.home = home;
+        this.invocation = invocation;
+        this.in = in;
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        // The console as it is now: Gogo's runtime replaces System.out/err/in once it starts.
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        InputStream in = System.in;
+        Invocation invocation;
+        try {
+            invocation = Invocation.parse(args);
+        } catch (IllegalArgumentException e) {
+            err.println("error: " + e.getMessage());
+            err.println(Invocation.USAGE);
+            System.exit(USAGE);
+            return;
+        }
+        if (invocation.help()) {
+            out.println(Invocation.USAGE);
+            return;
+        }
+        int status = new Main(Home.locate(), invocation, in, out, err).run();
+        if (status != EXITING) {
+            System.exit(status);
+        }
+    }
+
+    int run() {
+        List<String> script = null;
+        if (invocation.mode() == Mode.SCRIPT) {
+            try {
+                script = Files.readAllLines(invocation.script(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                err.println("error: cannot read the script " + invocation.script() + ": " + Messages.oneLine(e));
+                return USAGE;
+            }
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "openkcm-keystore-shutdown"));
+        return invocation.mode().longLived() ? serve() : runCommands(script);
+    }
+
+    /** Interactive and daemon modes: runs until the framework stops, restarting it when it asks to. */
+    private int serve() {
+        while (true) {
+            long begin = System.nanoTime();
+            KeystoreRuntime runtime = start();
+            if (runtime == null) {
+                return NOT_STARTED;
+            }
+            if (invocation.mode() == Mode.DAEMON) {
+                announce(runtime, begin);
+            }
+            FrameworkEvent stopped;
+            try {
+                stopped = runtime.framework().waitForStop(0);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return EXITING;
+            }
+            if (exiting) {
+                return EXITING;
+            }
+            if (stopped.getType() != FrameworkEvent.STOPPED_UPDATE) {
+                return stopped.getType() == FrameworkEvent.ERROR ? NOT_STARTED : CommandRunner.OK;
+            }
+            out.println("openkcm-keystore: restarting");
+        }
+    }
+
+    private void announce(KeystoreRuntime runtime, long begin) {
+        try {
+            Readiness.Report report = Readiness.await(runtime, Readiness.timeout());
+            if (!report.ready()) {
+                err.println("warning: not ready after " + report.waited().toSeconds() + " s: " + report.missing());
+            }
+            out.println("openkcm-keystore: started in " + Duration.ofNanos(System.nanoTime() - begin).toMillis()
+                    + " ms (home " + home.root() + ", pid " + ProcessHandle.current().pid() + ")");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IllegalStateException e) {
+            // stopped while waiting
+        }
+    }
+
+    /** Command and script modes: start, wait until ready, run, stop, return the status. */
+    private int runCommands(List<String> script) {
+        KeystoreRuntime runtime = start();
+        if (runtime == null) {
+            return NOT_STARTED;
+        }
+        try {
+            Readiness.Report report = Readiness.await(runtime, Readiness.timeout());
+            if (report.commandProcessor() == null) {
+                err.println("error: the runtime is not ready: " + report.missing());
+                return NOT_STARTED;
+            }
+            if (!report.ready()) {
+                err.println("warning: not ready after " + report.waited().toSeconds() + " s: " + report.missing()
+                        + "; running anyway");
+            }
+            try (GogoSession session = GogoSession.open(runtime.framework().getBundleContext(),
+                    report.commandProcessor(), in, out, err)) {
+                CommandRunner runner = new CommandRunner(session, out, err);
+                if (script == null) {
+                    return runner.run(invocation.command().lines().toList(), null);
+                }
+                session.put("0", invocation.script().toString());
+                session.put("args", invocation.scriptArgs());
+                for (int i = 0; i < invocation.scriptArgs().size(); i++) {
+                    session.put(Integer.toString(i + 1), invocation.scriptArgs().get(i));
+                }
+                return runner.run(script, invocation.script().toString());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return exiting ? EXITING : NOT_STARTED;
+        } catch (Exception e) {
+            if (exiting) {
+                return EXITING;
+            }
+            err.println("error: " + Messages.oneLine(e));
+            return NOT_STARTED;
+        } finally {
+            if (!exiting && !runtime.stop(KeystoreRuntime.stopTimeout())) {
+                err.println("warning: the runtime did not stop within " + KeystoreRuntime.stopTimeout().toSeconds()
+                        + " s");
+            }
+        }
+    }
+
+    private KeystoreRuntime start() {
+        KeystoreRuntime runtime = new KeystoreRuntime(home, invocation.mode(), err);
+        current = runtime;
+        try {
+            runtime.start();
+            return runtime;
+        } catch (Exception e) {
+            err.println("error: the runtime did not start: " + Messages.oneLine(e));
+            runtime.stop(KeystoreRuntime.stopTimeout());
+            return null;
+        }
+    }
+
+    /** The shutdown hook: stops the framework with a bounded wait. */
+    private void shutdown() {
+        exiting = true;
+        KeystoreRuntime runtime = current;
+        if (runtime == null || !runtime.running()) {
+            return;
+        }
+        boolean announce = invocation.mode().longLived();
+        long begin = System.nanoTime();
+        if (announce) {
+            out.println("openkcm-keystore: stopping");
+        }
+        boolean stopped = runtime.stop(KeystoreRuntime.stopTimeout());
+        long millis = Duration.ofNanos(System.nanoTime() - begin).toMillis();
+        if (!stopped) {
+            err.println("warning: the runtime did not stop within " + KeystoreRuntime.stopTimeout().toSeconds() + " s");
+        } else if (announce) {
+            out.println("openkcm-keystore: stopped in " + millis + " ms");
+        }
+        out.flush();
+    }
+}

@@ -1,0 +1,78 @@
+package org.openkcm.keystore.runtime;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The start level of every bundle the launcher installs from {@code bundle/}, by symbolic name.
+ * Bundles start level by level, and within a level in the order of this table (then by file
+ * name), so the framework services are up before anything that uses them:
+ * <ol>
+ * <li>{@link #SERVICES}: the log service, ConfigAdmin, metatype, and the OSGi API bundles SCR
+ * needs (function, promise, component);</li>
+ * <li>{@link #COMPONENTS}: Declarative Services (SCR), which finds ConfigAdmin and the log
+ * service already registered;</li>
+ * <li>{@link #CONFIGURATION}: the configuration sources: FileInstall, whose start scans
+ * {@code config/} and then {@code plugins/} once before it returns, and the {@code config.yaml}
+ * bundle. Every {@code .cfg} is in ConfigAdmin before a keystore component starts. The bundles
+ * of {@code plugins/} get this level too ({@link #PLUGINS}): FileInstall 3.7.4 starts a bundle it
+ * installs only if the framework has reached the bundle's level, and otherwise leaves it to a
+ * later poll, so at this level a plugin present at start is active when the start ends;</li>
+ * <li>{@link #SHELL}: the Gogo runtime and its commands;</li>
+ * <li>{@link #KEYSTORE}: every other bundle of {@code bundle/}: the api, core, the backends and
+ * the keystore shell commands; and any bundle installed later from the shell;</li>
+ * <li>{@link #CONSOLE}: the Gogo shell, whose console (in the interactive mode) thus opens once
+ * everything else has started. The framework's beginning (final) start level.</li>
+ * </ol>
+ */
+final class StartLevels {
+
+    static final int SERVICES = 1;
+    static final int COMPONENTS = 2;
+    static final int CONFIGURATION = 3;
+    static final int PLUGINS = CONFIGURATION;
+    static final int SHELL = 4;
+    static final int KEYSTORE = 5;
+    static final int CONSOLE = 6;
+
+    /** The framework's beginning start level: every level above is started. */
+    static final int FINAL = CONSOLE;
+
+    /** Known bundles in start order. */
+    private static final List<Map.Entry<String, Integer>> TABLE = List.of(
+            Map.entry("org.apache.felix.log", SERVICES),
+            Map.entry("org.osgi.util.function", SERVICES),
+            Map.entry("org.osgi.util.promise", SERVICES),
+            Map.entry("org.osgi.service.component", SERVICES),
+            Map.entry("org.apache.felix.configadmin", SERVICES),
+            Map.entry("org.apache.felix.metatype", SERVICES),
+            Map.entry("org.apache.felix.scr", COMPONENTS),
+            Map.entry("org.apache.felix.fileinstall", CONFIGURATION),
+            Map.entry("org.openkcm.keystore.config", CONFIGURATION),
+            Map.entry("org.apache.felix.gogo.runtime", SHELL),
+            Map.entry("org.apache.felix.gogo.command", SHELL),
+            Map.entry("org.apache.felix.gogo.shell", CONSOLE));
+
+    private StartLevels() {
+    }
+
+    /** The start level of the bundle with this symbolic name: {@link #KEYSTORE} unless the table names it. */
+    static int of(String symbolicName) {
+        for (Map.Entry<String, Integer> entry : TABLE) {
+            if (entry.getKey().equals(symbolicName)) {
+                return entry.getValue();
+            }
+        }
+        return KEYSTORE;
+    }
+
+    /** The position of the bundle in the start order within its level; bundles not in the table come last. */
+    static int rank(String symbolicName) {
+        for (int i = 0; i < TABLE.size(); i++) {
+            if (TABLE.get(i).getKey().equals(symbolicName)) {
+                return i;
+            }
+        }
+        return TABLE.size();
+    }
+}

@@ -1,0 +1,52 @@
+package org.openkcm.keystore.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class InvocationTest {
+
+    @Test
+    void noArgumentIsTheInteractiveShell() {
+        assertEquals(Mode.INTERACTIVE, Invocation.parse().mode());
+    }
+
+    @Test
+    void daemonAndServeAreLongLivedWithoutAConsole() {
+        assertEquals(Mode.DAEMON, Invocation.parse("--daemon").mode());
+        assertEquals(Mode.DAEMON, Invocation.parse("serve").mode());
+        assertThrows(IllegalArgumentException.class, () -> Invocation.parse("--daemon", "extra"));
+    }
+
+    @Test
+    void dashCJoinsTheRestIntoOneCommandLine() {
+        Invocation invocation = Invocation.parse("-c", "lb", "-s", "org.openkcm");
+        assertEquals(Mode.COMMAND, invocation.mode());
+        assertEquals("lb -s org.openkcm", invocation.command());
+        assertThrows(IllegalArgumentException.class, () -> Invocation.parse("-c"));
+        assertThrows(IllegalArgumentException.class, () -> Invocation.parse("-c", " "));
+    }
+
+    @Test
+    void aFileWithOrWithoutDashFIsAScriptWithArguments() {
+        Invocation plain = Invocation.parse("setup.gosh", "a", "b");
+        assertEquals(Mode.SCRIPT, plain.mode());
+        assertEquals(Path.of("setup.gosh"), plain.script());
+        assertEquals(List.of("a", "b"), plain.scriptArgs());
+        assertEquals(plain, Invocation.parse("-f", "setup.gosh", "a", "b"));
+        assertThrows(IllegalArgumentException.class, () -> Invocation.parse("-f"));
+    }
+
+    @Test
+    void helpAndUnknownOptions() {
+        assertTrue(Invocation.parse("--help").help());
+        assertTrue(Invocation.parse("-h").help());
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> Invocation.parse("-x"));
+        assertEquals("unknown option -x", unknown.getMessage());
+    }
+}

@@ -1,0 +1,269 @@
+package org.openkcm.keystore.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The built distribution, started as a separate process through {@code bin/keystore}, each test
+ * on its own copy. Non-interactive checks use {@code -c} and scripts (their exit status is part of
+ * what is tested); live changes (plugins/, config/) drive a running interactive shell through its
+ * standard input.
+ * <p>
+ * Key-level checks (generate, get, list through the keystore shell commands) join here once the
+ * shell bundle is in the distribution: {@link #keystore(Distribution, String)} runs a command the
+ * same way.
+ */
+@Timeout(120)
+class RuntimeDistributionIT {
+
+    private static final Duration LIVE_CHANGE = Duration.ofSeconds(20);
+    private static final Duration COMMAND = Duration.ofSeconds(20);
+    private static final String MEMORY_COMPONENT = "org.openkcm.keystore.memory.MemoryKeystore";
+
+    private Distribution fresh(TestInfo test) throws Exception {
+        return Distribution.copy(test.getTestMethod().orElseThrow().getName());
+    }
+
+    /** Runs one command line with {@code bin/keystore -c}; the single place key-level checks will go through. */
+    private static Distribution.Result keystore(Distribution distribution, String command) throws Exception {
+        return distribution.run("-c", command);
+    }
+
+    @Test
+    void runsWithNoUserConfigurationOnTheMemoryBackendForEveryTier(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+
+        Distribution.Result bundles = keystore(distribution, "lb -s");
+        assertEquals(0, bundles.exit(), bundles::toString);
+        assertEquals("", bundles.err(), bundles::toString);
+        assertTrue(bundles.out().contains("START LEVEL " + StartLevels.FINAL), bundles::toString);
+        for (String bundle : List.of("org.apache.felix.scr", "org.apache.felix.configadmin",
+                "org.apache.felix.fileinstall", "org.apache.felix.gogo.runtime", "org.openkcm.keystore.api",
+                "org.openkcm.keystore.keystore-memory")) {
+            assertTrue(Pattern.compile("\\|Active\\s*\\|\\s*\\d+\\|" + Pattern.quote(bundle) + " ")
+                    .matcher(bundles.out()).find(), () -> bundle + " is not active\n" + bundles);
+        }
+        assertFalse(bundles.out().matches("(?s).*\\|(Installed|Resolved)\\s*\\|.*"),
+                () -> "every bundle is started\n" + bundles);
+
+        Distribution.Result memory = keystore(distribution, "scr:info " + MEMORY_COMPONENT);
+        assertEquals(0, memory.exit(), memory::toString);
+        assertTrue(memory.out().contains("State:        ACTIVE"), memory::toString);
+        assertTrue(memory.out().contains("service.pid<String> = org.openkcm.keystore.memory~default"),
+                memory::toString);
+        assertTrue(memory.out().contains("keystore.name<String> = memory"), memory::toString);
+        assertTrue(memory.out().contains("keystore.tiers<String[]> = [L2, L3, L4]"), memory::toString);
+    }
+
+    @Test
+    void theLocalKekFileIsOwnerOnlyAndSurvivesARestart(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+        Path kek = distribution.path("data/kek/local.kek");
+
+        Distribution.Result first = keystore(distribution, "scr:list");
+        assertEquals(0, first.exit(), first::toString);
+        assertTrue(Files.isRegularFile(kek), () -> "no KEK file at " + kek + "\n" + first);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(kek)));
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(kek.getParent())));
+        assertEquals("rwx------",
+                PosixFilePermissions.toString(Files.getPosixFilePermissions(distribution.path("data"))));
+        byte[] created = Files.readAllBytes(kek);
+
+        Distribution.Result second = keystore(distribution, "scr:list");
+        assertEquals(0, second.exit(), second::toString);
+        assertTrue(java.util.Arrays.equals(created, Files.readAllBytes(kek)),
+                "the framework cache is rebuilt at every start, the KEK file is not");
+    }
+
+    @Test
+    void aFailingCommandExitsNonZeroWithOneErrorLine(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+
+        Distribution.Result result = keystore(distribution, "nosuchcommand");
+
+        assertEquals(CommandRunner.FAILED, result.exit(), result::toString);
+        assertEquals(List.of("error: Command not found: nosuchcommand"), result.errLines(), result::toString);
+        assertEquals("", result.out(), result::toString);
+    }
+
+    @Test
+    void aScriptRunsStatementByStatementAndStopsAtTheFirstFailure(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+        Path good = Files.writeString(distribution.path("good.gosh"), String.join("\n",
+                "# a comment, then a blank line",
+                "",
+                "echo first $1",
+                "each [a b] {",
+                "    echo item-$it",
+                "}",
+                "echo last"));
+        Path bad = Files.writeString(distribution.path("bad.gosh"), String.join("\n",
+                "echo before",
+                "nosuchcommand --with args",
+                "echo never"));
+
+        Distribution.Result passed = distribution.run(good.toString(), "argument");
+        assertEquals(0, passed.exit(), passed::toString);
+        assertEquals(List.of("first argument", "item-a", "item-b", "last"), passed.out().lines().toList(),
+                passed::toString);
+        assertEquals("", passed.err(), passed::toString);
+
+        Distribution.Result failed = distribution.run("-f", bad.toString());
+        assertEquals(CommandRunner.FAILED, failed.exit(), failed::toString);
+        assertEquals(List.of("before"), failed.out().lines().toList(), failed::toString);
+        assertEquals(List.of("error: " + bad + ":2: Command not found: nosuchcommand"), failed.errLines(),
+                failed::toString);
+    }
+
+    @Test
+    void badUsageExitsWithStatusTwoBeforeStartingAnything(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+
+        Distribution.Result unknown = distribution.run("--bogus");
+        assertEquals(Main.USAGE, unknown.exit(), unknown::toString);
+        assertTrue(unknown.err().startsWith("error: unknown option --bogus"), unknown::toString);
+
+        Distribution.Result missing = distribution.run("no-such-script.gosh");
+        assertEquals(Main.USAGE, missing.exit(), missing::toString);
+        assertEquals(1, missing.errLines().size(), missing::toString);
+        assertFalse(Files.exists(distribution.path("data/cache")), "the framework was not started");
+    }
+
+    @Test
+    void pluginsPresentAtStartAreStartedBeforeCommandsRun(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+        Distribution.writeBundle(distribution.path("plugins/test-plugin.jar"), "org.openkcm.test.plugin", "1.0.0");
+
+        Distribution.Result result = keystore(distribution, "lb -s org.openkcm.test.plugin");
+
+        assertEquals(0, result.exit(), result::toString);
+        assertTrue(Pattern.compile("\\|Active\\s*\\|\\s*" + StartLevels.PLUGINS + "\\|org\\.openkcm\\.test\\.plugin ")
+                .matcher(result.out()).find(), result::toString);
+    }
+
+    @Test
+    void aBackendBundleDroppedIntoPluginsIsStartedAndRemovingItUninstallsIt(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+        // The memory backend leaves bundle/: the runtime starts without a backend.
+        Path aside = distribution.path("keystore-memory.jar");
+        try (var jars = Files.newDirectoryStream(distribution.path("bundle"), "keystore-memory-*.jar")) {
+            Files.move(jars.iterator().next(), aside);
+        }
+        try (Distribution.Running runtime = interactive(distribution)) {
+            assertFalse(shell(runtime, "scr:list").contains(MEMORY_COMPONENT));
+
+            Path plugin = distribution.path("plugins/keystore-memory.jar");
+            Files.copy(aside, distribution.path("plugins/.keystore-memory.part"));
+            Files.move(distribution.path("plugins/.keystore-memory.part"), plugin, StandardCopyOption.ATOMIC_MOVE);
+            Distribution.eventually(LIVE_CHANGE, () -> {
+                String components = shell(runtime, "scr:list");
+                assertTrue(components.contains(MEMORY_COMPONENT)
+                        && components.contains("State:ACTIVE, PID(s): [org.openkcm.keystore.memory~default]"),
+                        components);
+            });
+            assertTrue(shell(runtime, "lb -s org.openkcm.keystore.keystore-memory").contains("|Active     |    " + StartLevels.PLUGINS + "|"));
+
+            Files.delete(plugin);
+            Distribution.eventually(LIVE_CHANGE, () -> {
+                String bundles = shell(runtime, "lb -s");
+                assertFalse(bundles.contains("org.openkcm.keystore.keystore-memory"), bundles);
+            });
+            assertFalse(shell(runtime, "scr:list").contains(MEMORY_COMPONENT));
+        }
+    }
+
+    @Test
+    void aCfgDroppedIntoConfigTakesEffectWithoutARestart(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+        try (Distribution.Running runtime = interactive(distribution)) {
+            assertFalse(shell(runtime, "scr:list").contains("~hot"));
+
+            Path hot = distribution.path("config/org.openkcm.keystore.memory-hot.cfg");
+            Files.copy(distribution.path("config/examples/org.openkcm.keystore.memory-hot.cfg"), hot);
+            Distribution.eventually(LIVE_CHANGE, () -> assertEquals("[L4]", tiersOf(runtime, "hot")));
+
+            Files.writeString(hot, Files.readString(hot).replace("[ \"L4\" ]", "[ \"L3\", \"L4\" ]"));
+            Distribution.eventually(LIVE_CHANGE, () -> assertEquals("[L3, L4]", tiersOf(runtime, "hot")));
+
+            Files.delete(hot);
+            Distribution.eventually(LIVE_CHANGE, () -> assertFalse(shell(runtime, "scr:list").contains("~hot")));
+            assertEquals("[L2, L3, L4]", tiersOf(runtime, "default"), "the default instance is untouched");
+        }
+    }
+
+    @Test
+    void sigtermStopsTheDaemonCleanlyWithinItsBound(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+        try (Distribution.Running runtime = distribution.start("--daemon")) {
+            runtime.awaitOut("openkcm-keystore: started in ", COMMAND);
+
+            int exit = runtime.terminate(Duration.ofSeconds(KeystoreRuntime.stopTimeout().toSeconds() + 10));
+
+            assertEquals(143, exit, "the JVM's status after a SIGTERM it handled\n" + runtime);
+            assertTrue(runtime.out().contains("openkcm-keystore: stopped in "), runtime::toString);
+            assertEquals("", runtime.err(), runtime::toString);
+        }
+    }
+
+    @Test
+    void theDaemonReportsABrokenConfigurationOnOneLine(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+        Files.writeString(distribution.path("config/org.openkcm.keystore.memory-broken.cfg"),
+                "keystore.name = \"no spaces allowed\"\n");
+        try (Distribution.Running runtime = distribution.start("--daemon")) {
+            runtime.awaitOut("openkcm-keystore: started in ", COMMAND);
+            Distribution.eventually(COMMAND, () -> assertTrue(runtime.err().lines().anyMatch(line ->
+                    line.startsWith("error: [org.openkcm.keystore.keystore-memory] ")
+                            && line.contains("invalid keystore.name")), runtime::toString));
+
+            runtime.terminate(Duration.ofSeconds(KeystoreRuntime.stopTimeout().toSeconds() + 10));
+            assertTrue(runtime.err().lines().noneMatch(line -> line.startsWith("\tat ")), "no stack trace");
+        }
+    }
+
+    private static String shell(Distribution.Running runtime, String command) throws Exception {
+        return runtime.shell(command, COMMAND);
+    }
+
+    /** Starts the interactive runtime and waits until every bundle has started. */
+    private static Distribution.Running interactive(Distribution distribution) throws Exception {
+        Distribution.Running runtime = distribution.start();
+        try {
+            // The console opens during the final start level; "lb" says when the framework is there.
+            Distribution.eventually(COMMAND, () -> {
+                String bundles = runtime.shell("lb -s org.apache.felix.framework", COMMAND);
+                assertTrue(bundles.contains("START LEVEL " + StartLevels.FINAL) && bundles.contains("|Active"),
+                        bundles);
+            });
+            return runtime;
+        } catch (Exception | AssertionError e) {
+            runtime.close();
+            throw e;
+        }
+    }
+
+    /** The keystore.tiers of the in-memory instance with this configuration name, as scr:info prints it. */
+    private static String tiersOf(Distribution.Running runtime, String name) throws Exception {
+        String info = shell(runtime, "scr:info " + MEMORY_COMPONENT);
+        int at = info.indexOf("service.pid<String> = org.openkcm.keystore.memory~" + name);
+        assertTrue(at >= 0, () -> "no instance " + name + "\n" + info);
+        int begin = info.lastIndexOf("Component Configuration Id:", at);
+        Matcher tiers = Pattern.compile("keystore\\.tiers<String\\[\\]> = (\\[[^\\]]*\\])").matcher(info);
+        assertTrue(tiers.find(begin), info);
+        return tiers.group(1);
+    }
+}
