@@ -1,0 +1,164 @@
+package org.openkcm.keystore.openbao;
+
+import org.openkcm.keystore.api.Keystore;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
+
+/**
+ * One OpenBao-backed {@link Keystore} per factory configuration, that is per OpenBao cluster.
+ * <p>
+ * The configuration is validated in full before anything is registered: a refused configuration
+ * (a plain secret where a reference belongs, {@code http://} to a remote host, a bad address…)
+ * fails activation with a message naming the property, and no {@code Keystore} service appears.
+ * That is why the service is registered here rather than declared: a declared service of an
+ * immediate component is registered before activation and would linger, unusable, after a
+ * refused configuration. The server itself is not needed at activation; while it cannot be
+ * reached, the keystore reports itself down through {@link Keystore#health()}.
+ */
+@Component(name = OpenBaoKeystoreComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE, immediate = true,
+        service = {})
+@Designate(ocd = OpenBaoKeystoreComponent.Config.class, factory = true)
+public final class OpenBaoKeystoreComponent {
+    /** The factory PID: one configuration per OpenBao cluster. */
+    public static final String PID = "org.openkcm.keystore.openbao";
+
+    /** How the backend authenticates to OpenBao. */
+    public enum AuthMethod {
+        /** A token read from an environment variable or a file; renewed while renewable. */
+        token,
+        /** AppRole login with a role id and a secret id; renewed, and logged in again when needed. */
+        approle
+    }
+
+    @ObjectClassDefinition(name = "OpenKCM Keystore: OpenBao backend",
+            description = "A Keystore backend on an OpenBao KV v2 mount, one configuration per OpenBao cluster."
+                    + " Credentials are references (env:NAME or file:/path), never values.")
+    public @interface Config {
+        @AttributeDefinition(name = "Address",
+                description = "Base URL of the OpenBao server, e.g. https://bao.example.net:8200. http:// is accepted"
+                        + " only for a loopback address unless allow.insecure.http is set.")
+        String address();
+
+        @AttributeDefinition(name = "KV v2 mount", description = "Path of the KV version 2 secrets engine.")
+        String kv_mount() default "secret";
+
+        @AttributeDefinition(name = "Path prefix",
+                description = "Every path this backend writes lies under this prefix of the mount.")
+        String path_prefix() default "openkcm";
+
+        @AttributeDefinition(name = "Namespace", required = false,
+                description = "OpenBao namespace (X-Vault-Namespace); empty for the root namespace.")
+        String namespace() default "";
+
+        @AttributeDefinition(name = "Connect timeout (s)", min = "1", max = "300")
+        int connect_timeout_seconds() default 5;
+
+        @AttributeDefinition(name = "Read timeout (s)", min = "1", max = "600",
+                description = "Longest wait for one response from OpenBao.")
+        int read_timeout_seconds() default 10;
+
+        @AttributeDefinition(name = "Retry: attempts", min = "1", max = "20",
+                description = "Attempts per call (first included) on connection errors, 5xx, 429 and 412.")
+        int retry_max_attempts() default 4;
+
+        @AttributeDefinition(name = "Retry: initial backoff (ms)", min = "1")
+        long retry_initial_backoff_ms() default 100;
+
+        @AttributeDefinition(name = "Retry: maximum backoff (ms)", min = "1",
+                description = "Backoff doubles per attempt up to this bound, with random jitter.")
+        long retry_max_backoff_ms() default 2000;
+
+        @AttributeDefinition(name = "Health probe timeout (ms)", min = "100", max = "5000",
+                description = "Bound of health(); never more than 5000.")
+        long health_timeout_ms() default 3000;
+
+        @AttributeDefinition(name = "Keystore name",
+                description = "Service property keystore.name: stable across upgrades; routes name it.")
+        String keystore_name() default "openbao";
+
+        @AttributeDefinition(name = "Tiers", description = "Service property keystore.tiers: L2, L3 and/or L4.")
+        String[] keystore_tiers() default {"L2", "L3"};
+
+        @AttributeDefinition(name = "Regions", required = false, description = "Service property keystore.regions.")
+        String[] keystore_regions() default {};
+
+        @AttributeDefinition(name = "Service ranking")
+        int service_ranking() default 0;
+
+        @AttributeDefinition(name = "Authentication", options = {
+                @Option(label = "Token", value = "token"), @Option(label = "AppRole", value = "approle")})
+        AuthMethod auth_method() default AuthMethod.token;
+
+        @AttributeDefinition(name = "Token source", required = false,
+                description = "For auth.method=token: env:NAME or file:/path holding the token. Never the token.")
+        String token_source() default "";
+
+        @AttributeDefinition(name = "AppRole mount", description = "Path of the AppRole auth method.")
+        String approle_mount() default "approle";
+
+        @AttributeDefinition(name = "AppRole role id source", required = false,
+                description = "For auth.method=approle: env:NAME or file:/path holding the role id.")
+        String role_id_source() default "";
+
+        @AttributeDefinition(name = "AppRole secret id source", required = false,
+                description = "For auth.method=approle: env:NAME or file:/path holding the secret id. Never the secret.")
+        String secret_id_source() default "";
+
+        @AttributeDefinition(name = "Verify TLS", description = "Verify the server certificate. Leave on.")
+        boolean tls_verify() default true;
+
+        @AttributeDefinition(name = "CA file", required = false,
+                description = "PEM file of the CA certificates to trust; empty for the JVM's trust store.")
+        String tls_ca_file() default "";
+
+        @AttributeDefinition(name = "Client certificate file", required = false,
+                description = "PEM certificate (chain) for mutual TLS.")
+        String tls_client_cert_file() default "";
+
+        @AttributeDefinition(name = "Client key file", required = false,
+                description = "PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC, unencrypted) for mutual TLS.")
+        String tls_client_key_file() default "";
+
+        @AttributeDefinition(name = "Allow insecure http",
+                description = "Accept http:// to a non-loopback address. Leave off outside a lab.")
+        boolean allow_insecure_http() default false;
+    }
+
+    private final OpenBaoKeystore keystore;
+    private final ServiceRegistration<Keystore> registration;
+
+    /**
+     * @throws IllegalArgumentException naming the property, if the configuration is refused; no
+     *         service is registered then
+     */
+    @Activate
+    public OpenBaoKeystoreComponent(BundleContext context, Config config) {
+        OpenBaoSettings settings = OpenBaoSettings.from(config, System::getenv);
+        OpenBaoKeystore created = new OpenBaoKeystore(settings);
+        try {
+            this.registration = context.registerService(Keystore.class, created, settings.serviceProperties());
+        } catch (RuntimeException e) {
+            created.close();
+            throw e;
+        }
+        this.keystore = created;
+    }
+
+    @Deactivate
+    void deactivate() {
+        try {
+            registration.unregister();
+        } catch (IllegalStateException alreadyGone) {
+            // The framework unregisters a stopping bundle's services itself.
+        }
+        keystore.close();
+    }
+}

@@ -1,0 +1,298 @@
+package org.openkcm.keystore.openbao;
+
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+import org.openkcm.keystore.api.KeyType;
+import org.openkcm.keystore.api.KeystoreHealth;
+import org.openkcm.keystore.api.KeystoreProperties;
+import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.AuthMethod;
+import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.Config;
+import org.osgi.framework.Constants;
+
+/**
+ * A validated, immutable copy of one {@link Config}. Every rule of the configuration is checked
+ * here, before anything is started or registered; each refusal is an
+ * {@link IllegalArgumentException} naming the property (as written in a {@code .cfg} file) and
+ * the rule, never a credential.
+ */
+final class OpenBaoSettings {
+    private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
+    private static final int MAX_PATH_LENGTH = 256;
+
+    final String address;
+    final String kvMount;
+    final String pathPrefix;
+    final String namespace;
+    final Duration connectTimeout;
+    final int readTimeoutSeconds;
+    final RetryPolicy retry;
+    final Duration healthTimeout;
+    final String name;
+    final List<String> tiers;
+    final List<String> regions;
+    final int ranking;
+    final AuthMethod authMethod;
+    final SecretSource token;
+    final String approleMount;
+    final SecretSource roleId;
+    final SecretSource secretId;
+    final boolean tlsVerify;
+    final Path tlsCaFile;
+    final Path tlsClientCertFile;
+    final Path tlsClientKeyFile;
+    final boolean allowInsecureHttp;
+
+    private OpenBaoSettings(Config c, Function<String, String> environment) {
+        this.allowInsecureHttp = c.allow_insecure_http();
+        this.address = address(c.address(), allowInsecureHttp);
+        this.kvMount = path("kv.mount", c.kv_mount(), false);
+        this.pathPrefix = path("path.prefix", c.path_prefix(), false);
+        this.namespace = path("namespace", c.namespace(), true);
+        this.connectTimeout = Duration.ofSeconds(range("connect.timeout.seconds", c.connect_timeout_seconds(), 1, 300));
+        this.readTimeoutSeconds = (int) range("read.timeout.seconds", c.read_timeout_seconds(), 1, 600);
+        long attempts = range("retry.max.attempts", c.retry_max_attempts(), 1, 20);
+        long initial = range("retry.initial.backoff.ms", c.retry_initial_backoff_ms(), 1, 60_000);
+        long max = range("retry.max.backoff.ms", c.retry_max_backoff_ms(), initial, 300_000);
+        this.retry = new RetryPolicy((int) attempts, Duration.ofMillis(initial), Duration.ofMillis(max));
+        this.healthTimeout = Duration.ofMillis(range("health.timeout.ms", c.health_timeout_ms(), 100,
+                KeystoreHealth.MAX_PROBE_TIME.toMillis()));
+        this.name = segment("keystore.name", c.keystore_name());
+        this.tiers = tiers(c.keystore_tiers());
+        this.regions = regions(c.keystore_regions());
+        this.ranking = c.service_ranking();
+        this.authMethod = required("auth.method", c.auth_method());
+        if (authMethod == AuthMethod.token) {
+            this.token = SecretSource.parse("token.source", c.token_source(), environment);
+            this.roleId = null;
+            this.secretId = null;
+            notSet("role.id.source", c.role_id_source(), "auth.method=token");
+            notSet("secret.id.source", c.secret_id_source(), "auth.method=token");
+            readable(token);
+        } else {
+            this.token = null;
+            this.roleId = SecretSource.parse("role.id.source", c.role_id_source(), environment);
+            this.secretId = SecretSource.parse("secret.id.source", c.secret_id_source(), environment);
+            notSet("token.source", c.token_source(), "auth.method=approle");
+            readable(roleId);
+            readable(secretId);
+        }
+        this.approleMount = path("approle.mount", c.approle_mount(), false);
+        this.tlsVerify = c.tls_verify();
+        this.tlsCaFile = file("tls.ca.file", c.tls_ca_file());
+        this.tlsClientCertFile = file("tls.client.cert.file", c.tls_client_cert_file());
+        this.tlsClientKeyFile = file("tls.client.key.file", c.tls_client_key_file());
+        if ((tlsClientCertFile == null) != (tlsClientKeyFile == null)) {
+            throw new IllegalArgumentException("tls.client.cert.file and tls.client.key.file go together: give both"
+                    + " for mutual TLS, or neither");
+        }
+        boolean tlsFiles = tlsCaFile != null || tlsClientCertFile != null;
+        if (tlsFiles && !this.address.startsWith("https://")) {
+            throw new IllegalArgumentException("tls.* files are set but address is not https://");
+        }
+    }
+
+    /**
+     * @param environment where {@code env:} references are looked up ({@code System::getenv})
+     * @throws IllegalArgumentException naming the property and the rule
+     */
+    static OpenBaoSettings from(Config config, Function<String, String> environment) {
+        return new OpenBaoSettings(config, environment);
+    }
+
+    /** The service properties of the {@code Keystore} this configuration registers. */
+    Dictionary<String, Object> serviceProperties() {
+        Dictionary<String, Object> properties = new Hashtable<>();
+        properties.put(KeystoreProperties.NAME, name);
+        properties.put(KeystoreProperties.TIERS, tiers.toArray(new String[0]));
+        properties.put(KeystoreProperties.REGIONS, regions.toArray(new String[0]));
+        properties.put(Constants.SERVICE_RANKING, ranking);
+        return properties;
+    }
+
+    private static String address(String value, boolean allowInsecureHttp) {
+        String text = value == null ? "" : value.trim();
+        if (text.isEmpty()) {
+            throw new IllegalArgumentException("address is required, e.g. https://bao.example.net:8200");
+        }
+        URI uri;
+        try {
+            uri = new URI(text);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("address is not a URL: '" + text + "' (" + e.getReason() + ")");
+        }
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("https") && !scheme.equals("http")) {
+            throw new IllegalArgumentException("address must be an https:// (or loopback http://) URL: '" + text + "'");
+        }
+        String host = uri.getHost();
+        if (host == null || host.isEmpty()) {
+            throw new IllegalArgumentException("address has no host: '" + text + "'");
+        }
+        if (uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null
+                || (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/"))) {
+            throw new IllegalArgumentException("address must be scheme://host[:port] only, without user, path or query: '"
+                    + text + "'");
+        }
+        if (scheme.equals("http") && !allowInsecureHttp && !isLoopback(host)) {
+            throw new IllegalArgumentException("address '" + text + "' is plain http:// to a non-loopback host:"
+                    + " tokens and sealed records would cross the network unencrypted. Use https://, or set"
+                    + " allow.insecure.http=true for a lab");
+        }
+        return scheme + "://" + uri.getRawAuthority();
+    }
+
+    private static boolean isLoopback(String host) {
+        String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        if (bare.equalsIgnoreCase("localhost")) {
+            return true;
+        }
+        try {
+            for (InetAddress address : InetAddress.getAllByName(bare)) {
+                if (!address.isLoopbackAddress()) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
+    private static String path(String property, String value, boolean optional) {
+        String text = value == null ? "" : value.trim();
+        while (text.startsWith("/")) {
+            text = text.substring(1);
+        }
+        while (text.endsWith("/")) {
+            text = text.substring(0, text.length() - 1);
+        }
+        if (text.isEmpty()) {
+            if (optional) {
+                return "";
+            }
+            throw new IllegalArgumentException(property + " is required");
+        }
+        if (text.length() > MAX_PATH_LENGTH) {
+            throw new IllegalArgumentException(property + " must be at most " + MAX_PATH_LENGTH + " characters");
+        }
+        for (String segment : text.split("/", -1)) {
+            if (!SEGMENT.matcher(segment).matches()) {
+                throw new IllegalArgumentException(property + " must be segments separated by '/', each starting"
+                        + " with a letter or digit and made of letters, digits, '.', '_' or '-': '" + value + "'");
+            }
+        }
+        return text;
+    }
+
+    private static String segment(String property, String value) {
+        String text = value == null ? "" : value.trim();
+        if (text.isEmpty() || text.length() > 128 || !SEGMENT.matcher(text).matches()) {
+            throw new IllegalArgumentException(property + " must be 1 to 128 characters, starting with a letter or"
+                    + " digit, made of letters, digits, '.', '_' or '-'");
+        }
+        return text;
+    }
+
+    private static long range(String property, long value, long min, long max) {
+        if (value < min || value > max) {
+            throw new IllegalArgumentException(property + " must be between " + min + " and " + max + ", not " + value);
+        }
+        return value;
+    }
+
+    private static <T> T required(String property, T value) {
+        if (value == null) {
+            throw new IllegalArgumentException(property + " is required");
+        }
+        return value;
+    }
+
+    private static List<String> split(String[] values) {
+        List<String> out = new ArrayList<>();
+        if (values != null) {
+            for (String value : values) {
+                if (value != null) {
+                    for (String part : value.split(",")) {
+                        if (!part.isBlank()) {
+                            out.add(part.trim());
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<String> tiers(String[] values) {
+        Set<String> tiers = new LinkedHashSet<>();
+        for (String tier : split(values)) {
+            String upper = tier.toUpperCase(Locale.ROOT);
+            try {
+                KeyType.valueOf(upper);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("keystore.tiers: '" + tier + "' is not a tier this keystore holds"
+                        + " (L2, L3 or L4; L1 never lives here)");
+            }
+            tiers.add(upper);
+        }
+        if (tiers.isEmpty()) {
+            throw new IllegalArgumentException("keystore.tiers must name at least one of L2, L3, L4");
+        }
+        return List.copyOf(tiers);
+    }
+
+    private static List<String> regions(String[] values) {
+        Set<String> regions = new LinkedHashSet<>();
+        for (String region : split(values)) {
+            if (region.length() > 64 || !SEGMENT.matcher(region).matches()) {
+                throw new IllegalArgumentException("keystore.regions: '" + region + "' is not a region identifier");
+            }
+            regions.add(region);
+        }
+        return List.copyOf(regions);
+    }
+
+    private static void notSet(String property, String value, String because) {
+        if (value != null && !value.isBlank()) {
+            throw new IllegalArgumentException(property + " must not be set with " + because);
+        }
+    }
+
+    private static void readable(SecretSource source) {
+        try {
+            source.read();
+        } catch (IllegalStateException e) {
+            throw new IllegalArgumentException(e.getMessage());
+        }
+    }
+
+    private static Path file(String property, String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        Path path = Paths.get(value.trim());
+        if (!path.isAbsolute()) {
+            throw new IllegalArgumentException(property + " must be an absolute path: '" + value + "'");
+        }
+        if (!Files.isReadable(path)) {
+            throw new IllegalArgumentException(property + ": " + path + " does not exist or is not readable");
+        }
+        return path;
+    }
+}

@@ -1,0 +1,202 @@
+package org.openkcm.keystore.openbao;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Dictionary;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Function;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.openkcm.keystore.api.KeystoreProperties;
+
+/**
+ * Configurations that must be refused before anything starts (the component then registers no
+ * service), each with a message naming the property, and never echoing a secret.
+ */
+class ConfigurationTest {
+    private static final String SECRET = "s.VerySecretTokenValue123";
+    private static final Function<String, String> ENV = Map.of("BAO_TOKEN", "t0ken", "EMPTY", " ")::get;
+
+    @TempDir
+    Path dir;
+
+    private Map<String, Object> valid() throws Exception {
+        Path token = dir.resolve("token");
+        Files.writeString(token, "a-token\n");
+        Map<String, Object> props = new HashMap<>();
+        props.put("address", "https://bao.example.net:8200");
+        props.put("token.source", "file:" + token);
+        return props;
+    }
+
+    private static IllegalArgumentException refused(Map<String, Object> props) {
+        return assertThrows(IllegalArgumentException.class,
+                () -> OpenBaoSettings.from(TestConfig.of(props), ENV));
+    }
+
+    @Test
+    void aValidConfigurationGivesTheServiceProperties() throws Exception {
+        Map<String, Object> props = valid();
+        props.put("keystore.name", "bao-eu");
+        props.put("keystore.regions", new String[] {"eu-west-1", "eu-central-1"});
+        props.put("service.ranking", 7);
+
+        OpenBaoSettings settings = OpenBaoSettings.from(TestConfig.of(props), ENV);
+        Dictionary<String, Object> service = settings.serviceProperties();
+
+        assertEquals("bao-eu", service.get(KeystoreProperties.NAME));
+        assertArrayEquals(new String[] {"L2", "L3"}, (String[]) service.get(KeystoreProperties.TIERS));
+        assertArrayEquals(new String[] {"eu-west-1", "eu-central-1"}, (String[]) service.get(KeystoreProperties.REGIONS));
+        assertEquals(7, service.get("service.ranking"));
+        assertEquals("secret", settings.kvMount);
+        assertEquals("openkcm", settings.pathPrefix);
+        assertTrue(settings.tlsVerify, "TLS verification is on by default");
+        assertEquals(4, settings.retry.maxAttempts);
+    }
+
+    @Test
+    void tiersMayBeOneCommaSeparatedValueAndL1IsRefused() throws Exception {
+        Map<String, Object> props = valid();
+        props.put("keystore.tiers", "l3, L4");
+        assertEquals(java.util.List.of("L3", "L4"), OpenBaoSettings.from(TestConfig.of(props), ENV).tiers);
+
+        props.put("keystore.tiers", "L1");
+        assertTrue(refused(props).getMessage().contains("keystore.tiers"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {SECRET, "hvs.CAESIabc", "root", "ENV:BAO_TOKEN", "file:relative/path"})
+    void aPlainSecretIsRefusedAndNotEchoed(String value) throws Exception {
+        Map<String, Object> props = valid();
+        props.put("token.source", value);
+
+        IllegalArgumentException e = refused(props);
+
+        assertTrue(e.getMessage().startsWith("token.source"), e.getMessage());
+        if (!value.startsWith("file:")) {
+            assertFalse(e.getMessage().contains(value), "the value must not be echoed: " + e.getMessage());
+            assertTrue(e.getMessage().contains("env:NAME") && e.getMessage().contains("file:/"), e.getMessage());
+        }
+    }
+
+    @Test
+    void appRoleSecretsAreReferencesToo() throws Exception {
+        Map<String, Object> props = valid();
+        props.remove("token.source");
+        props.put("auth.method", "approle");
+        props.put("role.id.source", "env:BAO_TOKEN");
+        props.put("secret.id.source", SECRET);
+
+        IllegalArgumentException e = refused(props);
+
+        assertTrue(e.getMessage().startsWith("secret.id.source"), e.getMessage());
+        assertFalse(e.getMessage().contains(SECRET));
+    }
+
+    @Test
+    void aReferenceThatResolvesToNothingIsRefused() throws Exception {
+        Map<String, Object> props = valid();
+        props.put("token.source", "env:NOT_SET_ANYWHERE");
+        assertTrue(refused(props).getMessage().contains("NOT_SET_ANYWHERE is not set"));
+        props.put("token.source", "env:EMPTY");
+        assertTrue(refused(props).getMessage().contains("is empty"));
+        props.put("token.source", "file:" + dir.resolve("missing"));
+        assertTrue(refused(props).getMessage().contains("cannot read"));
+    }
+
+    @Test
+    void anEnvironmentReferenceIsReadFromTheEnvironment() throws Exception {
+        Map<String, Object> props = valid();
+        props.put("token.source", "env:BAO_TOKEN");
+        OpenBaoSettings settings = OpenBaoSettings.from(TestConfig.of(props), ENV);
+        assertEquals("t0ken", settings.token.read());
+        assertEquals("env:BAO_TOKEN", settings.token.toString(), "only the reference is ever shown");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"http://10.1.2.3:8200", "http://bao.example.net:8200", "http://192.168.0.1"})
+    void plainHttpToARemoteHostIsRefusedUnlessAllowed(String address) throws Exception {
+        Map<String, Object> props = valid();
+        props.put("address", address);
+
+        IllegalArgumentException e = refused(props);
+        assertTrue(e.getMessage().contains("plain http://") && e.getMessage().contains("allow.insecure.http"),
+                e.getMessage());
+
+        props.put("allow.insecure.http", true);
+        assertEquals(address, OpenBaoSettings.from(TestConfig.of(props), ENV).address);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"http://127.0.0.1:8200", "http://localhost:8200", "http://[::1]:8200", "https://10.1.2.3"})
+    void loopbackHttpAndAnyHttpsAreAccepted(String address) throws Exception {
+        Map<String, Object> props = valid();
+        props.put("address", address);
+        assertEquals(address, OpenBaoSettings.from(TestConfig.of(props), ENV).address);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "not a url", "bao.example.net:8200", "ftp://bao.example.net", "https://",
+            "https://user:pw@bao.example.net", "https://bao.example.net/v1/secret", "https://bao.example.net?x=1"})
+    void aBadAddressIsRefused(String address) throws Exception {
+        Map<String, Object> props = valid();
+        props.put("address", address);
+        assertTrue(refused(props).getMessage().startsWith("address"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"../other", "a//b", "a b", "a/../b", ".hidden", "a\nb"})
+    void pathsThatCouldEscapeAreRefused(String prefix) throws Exception {
+        Map<String, Object> props = valid();
+        props.put("path.prefix", prefix);
+        assertTrue(refused(props).getMessage().startsWith("path.prefix"));
+        props.put("path.prefix", "ok");
+        props.put("kv.mount", prefix);
+        assertTrue(refused(props).getMessage().startsWith("kv.mount"));
+    }
+
+    @Test
+    void boundsOfTimeoutsAndRetriesAreChecked() throws Exception {
+        Map<String, Object> props = valid();
+        props.put("retry.max.attempts", 0);
+        assertTrue(refused(props).getMessage().startsWith("retry.max.attempts"));
+        props.put("retry.max.attempts", 3);
+        props.put("retry.initial.backoff.ms", 500L);
+        props.put("retry.max.backoff.ms", 100L);
+        assertTrue(refused(props).getMessage().startsWith("retry.max.backoff.ms"));
+        props.put("retry.max.backoff.ms", 1000L);
+        props.put("health.timeout.ms", 6000L);
+        assertTrue(refused(props).getMessage().startsWith("health.timeout.ms"), "health stays within 5 s");
+    }
+
+    @Test
+    void tlsFilesMustExistAndNeedHttps() throws Exception {
+        Map<String, Object> props = valid();
+        props.put("tls.ca.file", dir.resolve("nope.pem").toString());
+        assertTrue(refused(props).getMessage().startsWith("tls.ca.file"));
+
+        Path ca = dir.resolve("ca.pem");
+        Files.writeString(ca, "not a certificate");
+        props.put("tls.ca.file", ca.toString());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new OpenBaoKeystore(OpenBaoSettings.from(TestConfig.of(props), ENV)));
+        assertTrue(e.getMessage().contains("no PEM CERTIFICATE"), e.getMessage());
+
+        props.put("tls.client.cert.file", ca.toString());
+        assertTrue(refused(props).getMessage().contains("go together"));
+
+        props.remove("tls.client.cert.file");
+        props.put("address", "http://127.0.0.1:8200");
+        assertTrue(refused(props).getMessage().contains("not https://"));
+    }
+}

