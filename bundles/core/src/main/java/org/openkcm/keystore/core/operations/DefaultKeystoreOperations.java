@@ -7,8 +7,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
+import org.openkcm.keystore.api.BackendStatus;
 import org.openkcm.keystore.api.ConflictException;
 import org.openkcm.keystore.api.IntegrityException;
 import org.openkcm.keystore.api.InvalidInputException;
@@ -23,9 +25,12 @@ import org.openkcm.keystore.api.KeyPage;
 import org.openkcm.keystore.api.KeySpec;
 import org.openkcm.keystore.api.KeyStatus;
 import org.openkcm.keystore.api.Keystore;
+import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.api.KeystoreException;
 import org.openkcm.keystore.api.KeystoreOperations;
+import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.PolicyRefusedException;
+import org.openkcm.keystore.api.RouteDescription;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
@@ -35,6 +40,9 @@ import org.openkcm.keystore.core.crypto.RandomSource;
 import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.envelope.KekDirectory;
 import org.openkcm.keystore.core.log.Logs;
+import org.openkcm.keystore.core.routing.KeystoreRouter;
+import org.openkcm.keystore.core.routing.Migrator;
+import org.openkcm.keystore.core.routing.Router;
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -51,16 +59,18 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
  * The {@link KeystoreOperations} service: validates input, seals material before the backend sees
- * it, opens it on the way back, authenticates metadata and enforces the lifecycle rules. Until
- * routing lands it uses the single (highest-ranked) {@link Keystore} service present.
+ * it, opens it on the way back, authenticates metadata and enforces the lifecycle rules. Every
+ * backend call goes through the {@link Router}, which sends each key to the backend the routing
+ * policy names and remembers where it went. It is also the {@link KeystoreAdministration} service:
+ * backends, routes, migration and KEK re-wrap.
  * <p>
  * Plaintext handling: material lives in {@code byte[]} that are wiped in {@code finally} blocks,
  * or in a {@link KeyMaterial} handed to the caller; never in a {@code String}, a log line or an
  * exception message.
  */
-@Component(name = DefaultKeystoreOperations.PID, service = KeystoreOperations.class)
+@Component(name = DefaultKeystoreOperations.PID, service = {KeystoreOperations.class, KeystoreAdministration.class})
 @Designate(ocd = DefaultKeystoreOperations.Config.class)
-public final class DefaultKeystoreOperations implements KeystoreOperations {
+public final class DefaultKeystoreOperations implements KeystoreOperations, KeystoreAdministration {
     public static final String PID = "org.openkcm.keystore.operations";
     static final int MAX_ATTEMPTS = 5;
     static final int DEFAULT_WATERMARK_SIZE = 100_000;
@@ -79,7 +89,11 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         int rollback_watermark_size() default DEFAULT_WATERMARK_SIZE;
     }
 
-    @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    @Reference
+    private KeystoreRouter routerComponent;
+
+    /** Outside a framework: the router, or a single backend, given directly. */
+    private volatile Router router;
     private volatile Keystore keystore;
 
     @Reference(service = KekProvider.class, cardinality = ReferenceCardinality.AT_LEAST_ONE,
@@ -117,6 +131,13 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
                     keks.get(i)));
         }
         ops.kekProviders = List.copyOf(entries);
+        return ops;
+    }
+
+    /** An instance outside a framework over a router (tests, benchmarks). */
+    public static DefaultKeystoreOperations of(Router router, List<KekProvider> keks) {
+        DefaultKeystoreOperations ops = of((Keystore) null, keks);
+        ops.router = router;
         return ops;
     }
 
@@ -309,9 +330,34 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         return page;
     }
 
-    /** Re-wraps every key of the backend under the sealing KEK's current version; see {@link KekRewrapper}. */
-    public RewrapReport rewrapAll() {
+    // --------------------------------------------------------------- KeystoreAdministration
+
+    /** Re-wraps every key of every backend under the sealing KEK's current version; see {@link KekRewrapper}. */
+    @Override
+    public org.openkcm.keystore.api.RewrapReport rewrapAll() {
+        RewrapReport r = rewrapAllKeys();
+        return new org.openkcm.keystore.api.RewrapReport(r.target().kekId(), r.target().version(), r.examined(),
+                r.rewrapped(), r.alreadyCurrent(), r.vanished(), r.failed());
+    }
+
+    /** The core's own report of a re-wrap run. */
+    public RewrapReport rewrapAllKeys() {
         return new KekRewrapper(keystore(), envelope(), logger).run();
+    }
+
+    @Override
+    public List<BackendStatus> backends() {
+        return router().statuses();
+    }
+
+    @Override
+    public List<RouteDescription> routes() {
+        return router().describeRoutes();
+    }
+
+    @Override
+    public MigrationReport migrate(KeyFilter filter, Consumer<MigrationReport> progress) {
+        return new Migrator(router(), envelope(), logger).run(filter, progress);
     }
 
     /** The envelope over the KEK providers present now. */
@@ -472,10 +518,22 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     private Keystore keystore() {
         Keystore ks = keystore;
-        if (ks == null) {
+        if (ks != null) {
+            return ks;
+        }
+        return router().keystore();
+    }
+
+    private Router router() {
+        Router r = router;
+        if (r != null) {
+            return r;
+        }
+        KeystoreRouter component = routerComponent;
+        if (component == null) {
             throw new UnavailableException("no Keystore backend is present");
         }
-        return ks;
+        return component.router();
     }
 
     private static List<KekProvider> ranked(List<Map.Entry<Map<String, Object>, KekProvider>> source) {

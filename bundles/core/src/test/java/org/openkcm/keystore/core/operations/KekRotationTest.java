@@ -96,7 +96,7 @@ class KekRotationTest {
         assertEquals(new KekRef("local", 1), recordKek(KeyId.of("key-00", 1)));
 
         Map<KeyId, StoredKey> before = backend.snapshot();
-        RewrapReport report = ops.rewrapAll();
+        RewrapReport report = ops.rewrapAllKeys();
         assertEquals(new KekRef("local", 2), report.target());
         assertEquals(KEYS + 1, report.examined());
         assertEquals(KEYS, report.rewrapped());
@@ -116,7 +116,7 @@ class KekRotationTest {
 
         removeV1();
         assertAllReadable();
-        assertTrue(ops.rewrapAll().rewrapped() == 0, "nothing left to do");
+        assertTrue(ops.rewrapAllKeys().rewrapped() == 0, "nothing left to do");
     }
 
     @Test
@@ -133,12 +133,12 @@ class KekRotationTest {
         start();
         rotateKekToV2();
         backend.crashAfterRewraps(9);
-        assertThrows(RecordingKeystore.SimulatedCrash.class, () -> ops.rewrapAll());
+        assertThrows(RecordingKeystore.SimulatedCrash.class, () -> ops.rewrapAllKeys());
         long underV2 = materials.keySet().stream().filter(id -> recordKek(id).version() == 2).count();
         assertEquals(9, underV2, "the run stopped part-way");
         assertAllReadable();
 
-        RewrapReport resumed = ops.rewrapAll();
+        RewrapReport resumed = ops.rewrapAllKeys();
         assertTrue(resumed.complete(), resumed.toString());
         assertEquals(KEYS, resumed.examined());
         assertEquals(9, resumed.alreadyCurrent(), "the keys done before the crash are skipped");
@@ -167,13 +167,13 @@ class KekRotationTest {
             materials.put(m.id(), material(m.id()));
         }
         rotateKekToV2();
-        assertThrows(RecordingKeystore.SimulatedCrash.class, () -> ops.rewrapAll());
+        assertThrows(RecordingKeystore.SimulatedCrash.class, () -> ops.rewrapAllKeys());
         StoredKey half = crashing.snapshot().get(KeyId.of("key-3", 1));
         assertEquals(new KekRef("local", 2), Envelope.recordKek(half.sealed(), half.metadata().id()));
         assertEquals(new KekRef("local", 1), Envelope.macKek(half.metadata()).orElseThrow(), "record moved, MAC not yet");
         assertAllReadable();
 
-        RewrapReport resumed = ops.rewrapAll();
+        RewrapReport resumed = ops.rewrapAllKeys();
         assertTrue(resumed.complete(), resumed.toString());
         assertEquals(3, resumed.alreadyCurrent());
         assertEquals(3, resumed.rewrapped());
@@ -187,7 +187,7 @@ class KekRotationTest {
         rotateKekToV2();
         KeyId first = KeyId.of("key-00", 1);
         backend.beforeNextRewrap(() -> ops.changeStatus(first, KeyStatus.DEPRECATED, 1));
-        RewrapReport report = ops.rewrapAll();
+        RewrapReport report = ops.rewrapAllKeys();
         assertTrue(report.complete(), report.toString());
         assertEquals(KEYS, report.rewrapped());
         assertEquals(KeyStatus.DEPRECATED, ops.metadata(first).status());
@@ -204,7 +204,7 @@ class KekRotationTest {
         byte[] bytes = stored.sealed().bytes();
         bytes[bytes.length - 1] ^= 1;
         backend.rawPut(bad, SealedKey.of(bytes), stored.metadata());
-        RewrapReport report = ops.rewrapAll();
+        RewrapReport report = ops.rewrapAllKeys();
         assertEquals(KEYS - 1, report.rewrapped());
         assertEquals(List.of(bad), List.copyOf(report.failed().keySet()));
         assertTrue(report.failed().get(bad).contains("integrity"), report.failed().toString());
@@ -217,7 +217,7 @@ class KekRotationTest {
         start();
         TestKeks.Fixed other = TestKeks.fixed("hsm", 1);
         ops.kekProviders(List.of(other, kek));
-        RewrapReport report = ops.rewrapAll();
+        RewrapReport report = ops.rewrapAllKeys();
         assertEquals(new KekRef("hsm", 1), report.target());
         assertEquals(KEYS, report.rewrapped());
         ops.kekProviders(List.of(other));

@@ -117,7 +117,7 @@ class NoPlaintextLeakTest {
 
         // KEK rotation and re-wrap, then deletes.
         kek.replace("test", Map.of(1, TestKeks.kek(1), 2, TestKeks.kek(2)));
-        RewrapReport report = f.ops.rewrapAll();
+        RewrapReport report = f.ops.rewrapAllKeys();
         assertTrue(report.rewrapped() > 0);
         for (KeyId id : ids) {
             if (!id.equals(retired) && !id.equals(a)) {

@@ -1,0 +1,35 @@
+package org.openkcm.keystore.api;
+
+import java.util.List;
+import java.util.function.Consumer;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * The administrative view of the keystore, implemented by the core bundle alone (so
+ * {@link ProviderType}): the backends it tracks and their health, the routing policy in force,
+ * migration of keys to where the policy now sends them, and KEK re-wrapping. The shell prints it.
+ */
+@ProviderType
+public interface KeystoreAdministration {
+
+    /** Every tracked backend service, in name then ranking order: serving, shadowed, down or unavailable. */
+    List<BackendStatus> backends();
+
+    /** The routes in force, most specific first, then the default route; refused routes are listed with their error. */
+    List<RouteDescription> routes();
+
+    /**
+     * Moves every key that the filter matches (ownership, tier, region, status, tags; paging is
+     * ignored) and that is stored elsewhere than where the routing policy now sends it: copy,
+     * verify at the target, switch its location, delete the source. A failure at any step leaves
+     * exactly one readable copy; the key is reported as failed and the run goes on.
+     *
+     * @param filter which keys to consider, or null for all
+     * @param progress receives an interim report every so many keys, or null
+     */
+    MigrationReport migrate(KeyFilter filter, Consumer<MigrationReport> progress);
+
+    /** Re-wraps every key of every backend under the sealing KEK's current version. */
+    RewrapReport rewrapAll();
+}

@@ -1,0 +1,378 @@
+package org.openkcm.keystore.core.routing;
+
+import java.io.File;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.openkcm.keystore.api.BackendStatus;
+import org.openkcm.keystore.api.Keystore;
+import org.openkcm.keystore.api.KeystoreHealth;
+import org.openkcm.keystore.api.KeystoreProperties;
+import org.openkcm.keystore.core.health.HealthCheckSupport;
+import org.openkcm.keystore.core.health.NamesSink;
+import org.openkcm.keystore.core.log.Logs;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.log.Logger;
+import org.osgi.service.log.LoggerFactory;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.util.tracker.ServiceTracker;
+import org.osgi.util.tracker.ServiceTrackerCustomizer;
+
+/**
+ * The router and plugin manager in the framework: a {@link ServiceTracker} over every
+ * {@link Keystore} service feeds the {@link Router}, the route components feed its policy, a
+ * scheduler probes each backend's {@link Keystore#health()} on worker threads with a bounded
+ * timeout, and, when the Felix Health Check API is present, each backend name is published as a
+ * health check. A backend whose service object cannot be got yet (SCR answers null while a
+ * component (re)activates) is recorded as UNAVAILABLE and asked for again.
+ * <p>
+ * Threads: framework events run the tracker callbacks, which call the framework (getService)
+ * before they hand the router immutable registrations; the router's own lock is never held across
+ * a framework or backend call. Listener events run on one event thread.
+ */
+@Component(name = KeystoreRouter.PID, service = KeystoreRouter.class, immediate = true)
+@Designate(ocd = KeystoreRouter.Config.class)
+public final class KeystoreRouter implements Router.Listener {
+    public static final String PID = "org.openkcm.keystore.router";
+    static final String DEFAULT_TARGET = "memory";
+    static final long RETRY_UNAVAILABLE_MS = 50;
+
+    @ObjectClassDefinition(name = "OpenKCM Keystore router",
+            description = "Routing of keys to backends, backend health, hot swap and the key location index.")
+    public @interface Config {
+        @AttributeDefinition(name = "Default target", description = "The keystore.name of the backend that takes "
+                + "keys no route matches (with no route at all: every key). Empty: such keys are refused.")
+        String default_target() default DEFAULT_TARGET;
+
+        @AttributeDefinition(name = "Hot-swap wait (ms)", description = "How long a request waits for a backend "
+                + "that left (a bundle update or restart) or is not ready yet to come back, before it is answered "
+                + "unavailable.")
+        long hotswap_wait() default 5000;
+
+        @AttributeDefinition(name = "Hot-swap window (ms)", description = "For how long after a backend left "
+                + "requests for it wait (hotswap.wait); after that they are answered unavailable at once.")
+        long hotswap_window() default 60_000;
+
+        @AttributeDefinition(name = "Health probe interval (ms)", description = "How often each backend's health() is called.")
+        long health_interval() default 5000;
+
+        @AttributeDefinition(name = "Health probe timeout (ms)", description = "A probe that takes longer fails.")
+        long health_timeout() default 2000;
+
+        @AttributeDefinition(name = "Failures to down", description = "Consecutive failed probes after which a "
+                + "backend is DOWN: its routes answer unavailable at once. One passed probe brings it back.")
+        int health_failures() default 3;
+
+        @AttributeDefinition(name = "Key location index", description = "The file that records which backend each "
+                + "key was stored in. Empty: ${openkcm.home}/data/routing/locations.idx when the framework property "
+                + "openkcm.home is set, else the bundle's data area (lost when the framework cache is cleaned).")
+        String location_index_path() default "";
+    }
+
+    @Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC)
+    private volatile Logger logger;
+
+    private final Map<String, RouteComponent> routeComponents = new ConcurrentHashMap<>();
+    private final Map<Long, AtomicBoolean> probing = new ConcurrentHashMap<>();
+    private final Map<Long, ServiceReference<Keystore>> references = new ConcurrentHashMap<>();
+    private final Map<Long, Keystore> services = new ConcurrentHashMap<>();
+
+    private volatile Router router;
+    private volatile Config config;
+    private BundleContext context;
+    private ServiceTracker<Keystore, Long> tracker;
+    private ScheduledExecutorService scheduler;
+    private java.util.concurrent.ScheduledFuture<?> probeTask;
+    private ExecutorService probes;
+    private ExecutorService events;
+    private NamesSink healthChecks;
+
+    @Activate
+    void activate(BundleContext context, Config config) {
+        this.context = context;
+        this.config = config;
+        events = Executors.newSingleThreadExecutor(daemons("openkcm-router-events"));
+        probes = Executors.newCachedThreadPool(daemons("openkcm-health-probe"));
+        scheduler = Executors.newSingleThreadScheduledExecutor(daemons("openkcm-router-scheduler"));
+        LocationIndex index = LocationIndex.open(indexPath(context, config));
+        router = new Router(settings(config), index, events, this);
+        routeComponents.values().forEach(this::apply);
+        healthChecks = HealthCheckSupport.checks(context, this::status);
+        tracker = new ServiceTracker<>(context, Keystore.class, new Customizer());
+        tracker.open();
+        scheduleProbes(config);
+        scheduler.scheduleWithFixedDelay(this::retryUnavailable, RETRY_UNAVAILABLE_MS, RETRY_UNAVAILABLE_MS,
+                TimeUnit.MILLISECONDS);
+        Logs.info(logger, "Router active: default target '{}', key location index {} ({} keys)",
+                config.default_target(), index.file(), index.size());
+    }
+
+    @Modified
+    void modified(Config config) {
+        this.config = config;
+        router.settings(settings(config));
+        scheduleProbes(config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        router.close();
+        tracker.close();
+        scheduler.shutdownNow();
+        probes.shutdownNow();
+        events.shutdown();
+        try {
+            events.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (healthChecks != null) {
+            healthChecks.close();
+        }
+        router.index().close();
+    }
+
+    /** The router, for the operations layer. */
+    public Router router() {
+        return router;
+    }
+
+    // ------------------------------------------------------------------ routes
+
+    @Reference(name = "route", service = RouteComponent.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, unbind = "unbindRoute", updated = "updatedRoute")
+    void bindRoute(RouteComponent route) {
+        routeComponents.put(route.name(), route);
+        apply(route);
+    }
+
+    void updatedRoute(RouteComponent route) {
+        routeComponents.put(route.name(), route);
+        apply(route);
+    }
+
+    void unbindRoute(RouteComponent route) {
+        routeComponents.remove(route.name(), route);
+        Router r = router;
+        if (r != null) {
+            r.removeRoute(route.name());
+        }
+    }
+
+    private void apply(RouteComponent route) {
+        Router r = router;
+        if (r != null) {
+            r.putRoute(route.name(), route.route(), route.error());
+            if (route.error() != null) {
+                Logs.error(logger, "Route {} refused: {}; the routing policy in force stays as it was", route.name(),
+                        route.error());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ Router.Listener (event thread)
+
+    @Override
+    public void namesChanged(Set<String> names) {
+        Logs.info(logger, "Backends serving now: {}", names);
+        NamesSink checks = healthChecks;
+        if (checks != null) {
+            checks.names(names);
+        }
+    }
+
+    @Override
+    public void healthChanged(String name, boolean up, String reason) {
+        if (up) {
+            Logs.info(logger, "Backend {} is UP again (last failure: {})", name, reason);
+        } else {
+            Logs.warn(logger, "Backend {} is DOWN: {}; its routes answer unavailable until it recovers", name, reason);
+        }
+    }
+
+    @Override
+    public void policyRefused(String error) {
+        Logs.error(logger, "Routing policy refused: {}; the policy in force stays as it was", error);
+    }
+
+    private BackendStatus status(String name) {
+        for (BackendStatus s : router.statuses()) {
+            if (s.name().equals(name) && s.state() != BackendStatus.State.SHADOWED) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    // ------------------------------------------------------------------ health probes
+
+    private synchronized void scheduleProbes(Config config) {
+        if (probeTask != null) {
+            probeTask.cancel(false);
+        }
+        long interval = Math.max(10, config.health_interval());
+        probeTask = scheduler.scheduleWithFixedDelay(this::probeAll, interval, interval, TimeUnit.MILLISECONDS);
+    }
+
+    private void probeAll() {
+        Router r = router;
+        long timeout = Math.max(1, config.health_timeout());
+        for (Registration reg : r.probeable()) {
+            AtomicBoolean running = probing.computeIfAbsent(reg.serviceId(), id -> new AtomicBoolean());
+            if (!running.compareAndSet(false, true)) {
+                r.probed(reg.serviceId(), null, "health() still running after " + timeout + " ms", null);
+                continue;
+            }
+            long start = System.nanoTime();
+            CompletableFuture.supplyAsync(() -> {
+                try {
+                    return reg.service().health();
+                } finally {
+                    running.set(false);
+                }
+            }, probes).orTimeout(timeout, TimeUnit.MILLISECONDS).whenComplete((health, failure) -> {
+                Duration latency = Duration.ofNanos(System.nanoTime() - start);
+                r.probed(reg.serviceId(), health, failure == null ? null : reason(failure, timeout), latency);
+            });
+        }
+    }
+
+    private static String reason(Throwable failure, long timeout) {
+        Throwable t = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        if (t instanceof TimeoutException) {
+            return "health() did not answer within " + timeout + " ms";
+        }
+        return "health() failed: " + t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+    }
+
+    /** Asks again for the service objects SCR could not give (framework calls, outside any lock of ours). */
+    private void retryUnavailable() {
+        Router r = router;
+        for (Long id : r.unavailable()) {
+            ServiceReference<Keystore> ref = references.get(id);
+            if (ref == null) {
+                continue;
+            }
+            Keystore service = context.getService(ref);
+            if (service != null) {
+                if (services.putIfAbsent(id, service) != null) {
+                    context.ungetService(ref); // got twice: keep one use
+                }
+                if (references.containsKey(id)) {
+                    r.put(registration(ref, services.get(id)));
+                    if (!references.containsKey(id)) {
+                        r.remove(id); // removed while we put it back: do not leave a ghost
+                    }
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ the tracker
+
+    private final class Customizer implements ServiceTrackerCustomizer<Keystore, Long> {
+        @Override
+        public Long addingService(ServiceReference<Keystore> reference) {
+            long id = (Long) reference.getProperty("service.id");
+            Keystore service = context.getService(reference);
+            references.put(id, reference);
+            if (service != null) {
+                services.put(id, service);
+            }
+            Registration registration = registration(reference, service);
+            if (registration.name() == null || registration.name().isEmpty()) {
+                Logs.warn(logger, "Keystore service {} of bundle {} has no {}: it is not routed to", id,
+                        registration.bundleSymbolicName(), KeystoreProperties.NAME);
+            } else if (service == null) {
+                Logs.info(logger, "Keystore {} (service {}) is not ready yet: UNAVAILABLE, asked for again",
+                        registration.name(), id);
+            }
+            router.put(registration);
+            return id;
+        }
+
+        @Override
+        public void modifiedService(ServiceReference<Keystore> reference, Long id) {
+            router.put(registration(reference, services.get(id)));
+        }
+
+        @Override
+        public void removedService(ServiceReference<Keystore> reference, Long id) {
+            references.remove(id);
+            probing.remove(id);
+            router.remove(id);
+            if (services.remove(id) != null) {
+                context.ungetService(reference);
+            }
+        }
+    }
+
+    private static Registration registration(ServiceReference<Keystore> reference, Keystore service) {
+        Map<String, Object> props = new HashMap<>();
+        for (String key : reference.getPropertyKeys()) {
+            props.put(key, reference.getProperty(key));
+        }
+        Bundle bundle = reference.getBundle();
+        return Registration.of((Long) reference.getProperty("service.id"), props,
+                bundle == null ? "" : bundle.getSymbolicName(), bundle == null ? "" : bundle.getVersion().toString(),
+                service);
+    }
+
+    // ------------------------------------------------------------------ configuration
+
+    static Router.Settings settings(Config config) {
+        return new Router.Settings(config.default_target().trim(), Duration.ofMillis(Math.max(0, config.hotswap_wait())),
+                Duration.ofMillis(Math.max(0, config.hotswap_window())), Math.max(1, config.health_failures()));
+    }
+
+    static Path indexPath(BundleContext context, Config config) {
+        if (!config.location_index_path().isBlank()) {
+            return Path.of(config.location_index_path().trim());
+        }
+        String home = context.getProperty("openkcm.home");
+        if (home != null && !home.isBlank()) {
+            return Path.of(home, "data", "routing", "locations.idx");
+        }
+        File data = context.getDataFile("locations.idx");
+        if (data == null) {
+            throw new IllegalStateException("the framework offers no persistent data area: configure "
+                    + "location.index.path of " + PID);
+        }
+        return data.toPath();
+    }
+
+    private static ThreadFactory daemons(String name) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

@@ -1,0 +1,227 @@
+package org.openkcm.keystore.core.routing;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+import org.openkcm.keystore.api.BackendStatus;
+import org.openkcm.keystore.api.KeyFilter;
+import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyMetadata;
+import org.openkcm.keystore.api.KeyNotFoundException;
+import org.openkcm.keystore.api.KeyPage;
+import org.openkcm.keystore.api.KeyType;
+import org.openkcm.keystore.api.Keystore;
+import org.openkcm.keystore.api.KeystoreHealth;
+import org.openkcm.keystore.api.PolicyRefusedException;
+import org.openkcm.keystore.api.SealedKey;
+import org.openkcm.keystore.api.StoredKey;
+import org.openkcm.keystore.api.UnavailableException;
+
+/**
+ * The {@link Keystore} the operations layer talks to: each call goes to one backend. A new key
+ * goes where the policy routes it now, and its location is recorded; every later call for that
+ * key goes to the recorded backend, so a policy change never hides a stored key. A key the index
+ * does not know is looked for in every backend, the default target first, and then recorded.
+ */
+final class RoutedKeystore implements Keystore {
+    private final Router router;
+    private final LocationIndex index;
+
+    RoutedKeystore(Router router, LocationIndex index) {
+        this.router = router;
+        this.index = index;
+    }
+
+    @Override
+    public void storeKey(KeyId id, SealedKey sealed, KeyMetadata metadata) {
+        String stored = index.get(id);
+        if (stored != null) {
+            // create-only across backends: an id already stored somewhere is stored (or refused) there
+            call(stored, id, ks -> {
+                ks.storeKey(id, sealed, metadata);
+                return null;
+            });
+            return;
+        }
+        Route route = router.routeFor(metadata);
+        Keystore backend = router.backend(route.target(), id);
+        checkTier(route.target(), metadata.type(), id);
+        backend = call(route.target(), id, backend, ks -> {
+            ks.storeKey(id, sealed, metadata); // create-only: an identical retry succeeds
+            return ks;
+        });
+        try {
+            index.put(id, route.target());
+        } catch (RuntimeException e) {
+            try {
+                backend.deleteKey(id);
+            } catch (RuntimeException compensation) {
+                e.addSuppressed(compensation);
+            }
+            throw new UnavailableException("the key location index cannot record the key", id, e);
+        }
+    }
+
+    @Override
+    public StoredKey retrieveKey(KeyId id) {
+        String location = index.get(id);
+        if (location != null) {
+            try {
+                return call(location, id, ks -> ks.retrieveKey(id));
+            } catch (KeyNotFoundException e) {
+                index.remove(id, location); // a stale entry (an in-memory backend restarted): forget it
+                throw e;
+            }
+        }
+        return probe(id);
+    }
+
+    @Override
+    public KeyMetadata updateKeyMetadata(KeyId id, KeyMetadata metadata) {
+        return call(locate(id), id, ks -> ks.updateKeyMetadata(id, metadata));
+    }
+
+    @Override
+    public void rewrapKey(KeyId id, SealedKey sealed, long expectedRevision) {
+        call(locate(id), id, ks -> {
+            ks.rewrapKey(id, sealed, expectedRevision);
+            return null;
+        });
+    }
+
+    @Override
+    public boolean deleteKey(KeyId id) {
+        String location;
+        try {
+            location = locate(id);
+        } catch (KeyNotFoundException e) {
+            return false;
+        }
+        boolean deleted = call(location, id, ks -> ks.deleteKey(id));
+        index.remove(id, location);
+        return deleted;
+    }
+
+    /**
+     * Metadata from every active backend, merged in {@link KeyId} order; a backend that is down is
+     * left out (its keys are not listed until it is back). With one backend the page is its own.
+     */
+    @Override
+    public KeyPage listKeys(KeyFilter filter) {
+        List<Keystore> backends = new ArrayList<>();
+        for (String name : router.servingNames()) {
+            Keystore ks = router.activeBackend(name);
+            if (ks != null) {
+                backends.add(ks);
+            }
+        }
+        if (backends.isEmpty()) {
+            throw new UnavailableException("no backend is active");
+        }
+        if (backends.size() == 1) {
+            return backends.get(0).listKeys(filter);
+        }
+        TreeMap<KeyId, KeyMetadata> merged = new TreeMap<>();
+        boolean more = false;
+        for (Keystore ks : backends) {
+            KeyPage page = ks.listKeys(filter);
+            page.keys().forEach(m -> merged.putIfAbsent(m.id(), m));
+            more |= page.nextCursor().isPresent();
+        }
+        List<KeyMetadata> keys = new ArrayList<>();
+        for (Map.Entry<KeyId, KeyMetadata> e : merged.entrySet()) {
+            if (keys.size() == filter.pageSize()) {
+                more = true;
+                break;
+            }
+            keys.add(e.getValue());
+        }
+        String next = more && !keys.isEmpty() ? KeyPage.cursorAfter(keys.get(keys.size() - 1).id()) : null;
+        return KeyPage.of(keys, next);
+    }
+
+    @Override
+    public KeystoreHealth health() {
+        List<String> down = new ArrayList<>();
+        for (String name : router.servingNames()) {
+            if (router.state(name) != BackendStatus.State.ACTIVE) {
+                down.add(name + " " + router.state(name));
+            }
+        }
+        return down.isEmpty() ? KeystoreHealth.up(Duration.ZERO)
+                : KeystoreHealth.down(Duration.ZERO, "backends not active: " + down);
+    }
+
+    private <T> T call(String name, KeyId id, Function<Keystore, T> op) {
+        return call(name, id, router.backend(name, id), op);
+    }
+
+    /**
+     * Calls the backend; if the call fails as unavailable because the backend was swapped while
+     * it ran (its service is no longer the one serving the name: a bundle update or restart), waits
+     * for the name to come back and calls once more. A backend that is unavailable while it still
+     * serves its name is answered as it is.
+     */
+    private <T> T call(String name, KeyId id, Keystore backend, Function<Keystore, T> op) {
+        try {
+            return op.apply(backend);
+        } catch (UnavailableException e) {
+            if (router.activeBackend(name) == backend) {
+                throw e;
+            }
+            Keystore again = router.backend(name, id);
+            if (again == backend) {
+                throw e;
+            }
+            return op.apply(again);
+        }
+    }
+
+    /** The backend name the key is stored in: the index, else a probe. */
+    String locate(KeyId id) {
+        String location = index.get(id);
+        if (location != null) {
+            return location;
+        }
+        probe(id);
+        return index.get(id);
+    }
+
+    /** Looks for the key in every active backend, the default target first; records where it is. */
+    private StoredKey probe(KeyId id) {
+        List<String> unreachable = new ArrayList<>();
+        for (String name : router.servingNames()) {
+            Keystore ks = router.activeBackend(name);
+            if (ks == null) {
+                unreachable.add(name);
+                continue;
+            }
+            try {
+                StoredKey found = ks.retrieveKey(id);
+                index.put(id, name);
+                return found;
+            } catch (KeyNotFoundException e) {
+                // not there
+            } catch (UnavailableException e) {
+                unreachable.add(name);
+            }
+        }
+        if (!unreachable.isEmpty()) {
+            throw new UnavailableException("the key is in no active backend, and " + unreachable
+                    + " cannot be asked now", id, null);
+        }
+        throw new KeyNotFoundException(id);
+    }
+
+    private void checkTier(String target, KeyType type, KeyId id) {
+        Registration r = router.snapshot().serving.get(target);
+        if (r != null && !r.tiers().isEmpty() && !r.tiers().contains(type.name())) {
+            throw new PolicyRefusedException(id, "backend " + target + " accepts tiers " + r.tiers() + ", not " + type);
+        }
+    }
+
+}

@@ -1,0 +1,484 @@
+package org.openkcm.keystore.core.routing;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.openkcm.keystore.api.BackendStatus;
+import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyMetadata;
+import org.openkcm.keystore.api.Keystore;
+import org.openkcm.keystore.api.KeystoreHealth;
+import org.openkcm.keystore.api.PolicyRefusedException;
+import org.openkcm.keystore.api.RouteDescription;
+import org.openkcm.keystore.api.UnavailableException;
+
+/**
+ * The routing state, free of the framework so that tests and benchmarks drive it directly: the
+ * {@link Keystore} registrations by {@code keystore.name}, the routing policy, the health of each
+ * backend and the key location index.
+ * <p>
+ * Readers see one immutable {@link Snapshot} in a volatile field and take no lock. Writers (the
+ * service tracker, route components, health probes) change the inputs and rebuild the snapshot
+ * under {@link #lock}, a lock of ours under which nothing calls the framework or a backend; then
+ * they publish it and complete the previous snapshot's {@code next} future, which wakes the
+ * requests waiting for a backend to come back (hot swap). Listeners hear of changes on the
+ * {@code events} executor, outside the lock.
+ */
+public final class Router {
+
+    /** What the owner of the router hears, on the events executor. */
+    public interface Listener {
+        /** The set of backend names changed. */
+        void namesChanged(Set<String> names);
+
+        /** A backend went down, or came back up. */
+        void healthChanged(String name, boolean up, String reason);
+
+        /** The routing policy was refused; the previous one stays in force. */
+        void policyRefused(String error);
+    }
+
+    /** Settings from configuration. */
+    public record Settings(String defaultTarget, Duration swapWait, Duration swapWindow, int failuresToDown) {
+    }
+
+    /** One published state of the router. */
+    static final class Snapshot {
+        final Map<String, Registration> serving;
+        /** The service of each ACTIVE name: the one lookup a request makes. */
+        final Map<String, Keystore> active;
+        final Map<String, BackendStatus.State> states;
+        final Map<String, String> downReasons;
+        final RoutingPolicy policy;
+        final Map<String, Long> departed;
+        final CompletableFuture<Void> next = new CompletableFuture<>();
+
+        Snapshot(Map<String, Registration> serving, Map<String, BackendStatus.State> states,
+                Map<String, String> downReasons, RoutingPolicy policy, Map<String, Long> departed) {
+            this.serving = serving;
+            this.states = states;
+            Map<String, Keystore> act = new HashMap<>();
+            states.forEach((name, state) -> {
+                if (state == BackendStatus.State.ACTIVE) {
+                    act.put(name, serving.get(name).service());
+                }
+            });
+            this.active = Map.copyOf(act);
+            this.downReasons = downReasons;
+            this.policy = policy;
+            this.departed = departed;
+        }
+    }
+
+    /** The health of one registration; immutable. */
+    record Health(int failures, boolean down, String lastReason, Instant lastProbe, Duration latency) {
+        static final Health UNKNOWN = new Health(0, false, null, null, null);
+    }
+
+    private final Object lock = new Object();
+    private final Executor events;
+    private final Listener listener;
+    private final LocationIndex index;
+    private final RoutedKeystore keystore;
+    private final long startNanos = System.nanoTime();
+    private final Map<Long, Health> health = new ConcurrentHashMap<>();
+
+    // guarded by lock
+    private final Map<Long, Registration> registrations = new HashMap<>();
+    private final Map<String, Route> routes = new LinkedHashMap<>();
+    private final Map<String, String> refusedRoutes = new LinkedHashMap<>();
+    private final Map<String, Long> departed = new HashMap<>();
+    private volatile Settings settings;
+    private String policyError;
+    private Set<String> publishedNames = Set.of();
+
+    private volatile Snapshot snapshot;
+    private volatile boolean closed;
+
+    public Router(Settings settings, LocationIndex index, Executor events, Listener listener) {
+        this.settings = settings;
+        this.index = index;
+        this.events = events;
+        this.listener = listener;
+        this.snapshot = new Snapshot(Map.of(), Map.of(), Map.of(), RoutingPolicy.of(List.of(),
+                settings.defaultTarget()), Map.of());
+        this.keystore = new RoutedKeystore(this, index);
+    }
+
+    /** The {@link Keystore} that routes every call to the right backend. */
+    public Keystore keystore() {
+        return keystore;
+    }
+
+    public LocationIndex index() {
+        return index;
+    }
+
+    // ------------------------------------------------------------------ inputs
+
+    public void settings(Settings settings) {
+        synchronized (lock) {
+            this.settings = settings;
+            rebuildPolicy();
+            publish();
+        }
+    }
+
+    /** A registration appeared, or its properties or service object changed. */
+    public void put(Registration registration) {
+        synchronized (lock) {
+            registrations.put(registration.serviceId(), registration);
+            publish();
+        }
+    }
+
+    /** A registration went away. */
+    public void remove(long serviceId) {
+        synchronized (lock) {
+            Registration gone = registrations.remove(serviceId);
+            health.remove(serviceId);
+            if (gone != null && gone.name() != null) {
+                departed.put(gone.name(), System.nanoTime());
+            }
+            publish();
+        }
+    }
+
+    /** A route was added or changed (null route: its configuration was refused, with the error). */
+    public void putRoute(String name, Route route, String error) {
+        synchronized (lock) {
+            if (route == null) {
+                routes.remove(name);
+                refusedRoutes.put(name, error);
+            } else {
+                routes.put(name, route);
+                refusedRoutes.remove(name);
+            }
+            rebuildPolicy();
+            publish();
+        }
+    }
+
+    public void removeRoute(String name) {
+        synchronized (lock) {
+            routes.remove(name);
+            refusedRoutes.remove(name);
+            rebuildPolicy();
+            publish();
+        }
+    }
+
+    /** The outcome of one health probe of a registration. */
+    public void probed(long serviceId, KeystoreHealth result, String failure, Duration latency) {
+        boolean up = failure == null && result != null && result.isUp();
+        String reason = up ? null : failure != null ? failure : result.reason().orElse("down");
+        String name;
+        boolean changed;
+        Health now;
+        synchronized (lock) {
+            Registration r = registrations.get(serviceId);
+            if (r == null) {
+                return;
+            }
+            name = r.name();
+            Health before = health.getOrDefault(serviceId, Health.UNKNOWN);
+            int failures = up ? 0 : before.failures() + 1;
+            boolean down = up ? false : before.down() || failures >= settings.failuresToDown();
+            now = new Health(failures, down, up ? before.lastReason() : reason, Instant.now(), latency);
+            health.put(serviceId, now);
+            changed = down != before.down();
+            if (changed) {
+                publish();
+            }
+        }
+        if (changed) {
+            events.execute(() -> listener.healthChanged(name, !now.down(), now.lastReason()));
+        }
+    }
+
+    /** The registrations whose service object could not be got, to ask for again. */
+    public List<Long> unavailable() {
+        List<Long> out = new ArrayList<>();
+        synchronized (lock) {
+            registrations.values().forEach(r -> {
+                if (r.service() == null) {
+                    out.add(r.serviceId());
+                }
+            });
+        }
+        return out;
+    }
+
+    /** The registrations to probe: every one whose service object is known. */
+    public List<Registration> probeable() {
+        synchronized (lock) {
+            List<Registration> out = new ArrayList<>();
+            registrations.values().forEach(r -> {
+                if (r.service() != null && r.name() != null) {
+                    out.add(r);
+                }
+            });
+            return out;
+        }
+    }
+
+    /** Stops the router: requests waiting for a backend are answered unavailable now. */
+    public void close() {
+        synchronized (lock) {
+            closed = true;
+            publish();
+        }
+    }
+
+    // ------------------------------------------------------------------ rebuilding (under lock)
+
+    private void rebuildPolicy() {
+        try {
+            RoutingPolicy.of(routes.values(), settings.defaultTarget()); // checked first: refused as a whole
+            policyError = null;
+        } catch (IllegalArgumentException e) {
+            if (!e.getMessage().equals(policyError)) {
+                String error = e.getMessage();
+                events.execute(() -> listener.policyRefused(error));
+            }
+            policyError = e.getMessage();
+        }
+    }
+
+    private void publish() {
+        Map<String, Registration> serving = new HashMap<>();
+        for (Registration r : registrations.values()) {
+            if (r.name() == null || r.name().isEmpty()) {
+                continue;
+            }
+            Registration current = serving.get(r.name());
+            if (current == null || r.outranks(current)) {
+                serving.put(r.name(), r);
+            }
+        }
+        Map<String, BackendStatus.State> states = new HashMap<>();
+        Map<String, String> reasons = new HashMap<>();
+        serving.forEach((name, r) -> {
+            Health h = health.getOrDefault(r.serviceId(), Health.UNKNOWN);
+            if (r.service() == null) {
+                states.put(name, BackendStatus.State.UNAVAILABLE);
+            } else if (h.down()) {
+                states.put(name, BackendStatus.State.DOWN);
+                reasons.put(name, h.lastReason());
+            } else {
+                states.put(name, BackendStatus.State.ACTIVE);
+            }
+        });
+        serving.keySet().forEach(departed::remove);
+        RoutingPolicy policy = snapshot.policy;
+        if (policyError == null) {
+            policy = RoutingPolicy.of(routes.values(), settings.defaultTarget());
+        }
+        Snapshot previous = snapshot;
+        snapshot = new Snapshot(Map.copyOf(serving), Map.copyOf(states), Map.copyOf(reasons), policy,
+                Map.copyOf(departed));
+        previous.next.complete(null);
+        Set<String> names = new TreeSet<>(serving.keySet());
+        if (!names.equals(publishedNames)) {
+            publishedNames = Set.copyOf(names);
+            events.execute(() -> listener.namesChanged(names));
+        }
+    }
+
+    // ------------------------------------------------------------------ reading (no lock)
+
+    Snapshot snapshot() {
+        return snapshot;
+    }
+
+    /** The route a new key with this metadata takes now; PolicyRefusedException if none. */
+    public Route routeFor(KeyMetadata metadata) {
+        Route route = snapshot.policy.routeFor(metadata);
+        if (route == null) {
+            throw new PolicyRefusedException(metadata.id(), "no route matches the key (tier " + metadata.type()
+                    + ", owner " + metadata.owner() + ") and no default target is configured");
+        }
+        return route;
+    }
+
+    /**
+     * The backend serving {@code name}: at once if it is active; UnavailableException at once if it
+     * is down or was never seen; if it left recently (a bundle update or restart) or its service
+     * object is not ready, waits up to the configured bound for it to come back.
+     */
+    public Keystore backend(String name, KeyId key) {
+        Snapshot s = snapshot;
+        Keystore active = s.active.get(name);
+        if (active != null) {
+            return active;
+        }
+        return awaitBackend(name, key, s);
+    }
+
+    /** The backend serving {@code name} if it is active now, else null; never waits. */
+    Keystore activeBackend(String name) {
+        return snapshot.active.get(name);
+    }
+
+    private Keystore awaitBackend(String name, KeyId key, Snapshot s) {
+        Settings config = settings();
+        long deadline = System.nanoTime() + config.swapWait().toNanos();
+        while (true) {
+            if (closed) {
+                throw new UnavailableException("the keystore router is stopping", key, null);
+            }
+            Registration r = s.serving.get(name);
+            BackendStatus.State state = s.states.get(name);
+            if (r != null && state == BackendStatus.State.ACTIVE) {
+                return r.service();
+            }
+            if (state == BackendStatus.State.DOWN) {
+                throw new UnavailableException("backend " + name + " is down: " + s.downReasons.get(name), key, null);
+            }
+            if (r == null && !mayReturn(s, name, config)) {
+                throw new UnavailableException("no backend named " + name + " is registered", key, null);
+            }
+            long remaining = deadline - System.nanoTime();
+            if (remaining <= 0) {
+                throw new UnavailableException("backend " + name + (r == null ? " did not come back" : " was not ready")
+                        + " within " + config.swapWait().toMillis() + " ms", key, null);
+            }
+            try {
+                s.next.get(remaining, TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                // loop once more: the deadline check answers
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new UnavailableException("interrupted while waiting for backend " + name, key, e);
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e); // never completed exceptionally
+            }
+            s = snapshot;
+        }
+    }
+
+    /** A name that left within the swap window, or any name while the router itself is starting, may come back. */
+    private boolean mayReturn(Snapshot s, String name, Settings config) {
+        long now = System.nanoTime();
+        Long left = s.departed.get(name);
+        if (left != null && now - left < config.swapWindow().toNanos()) {
+            return true;
+        }
+        return now - startNanos < config.swapWait().toNanos();
+    }
+
+    private Settings settings() {
+        return settings;
+    }
+
+    /** The backend names serving now, the default target first. */
+    List<String> servingNames() {
+        Snapshot s = snapshot;
+        List<String> names = new ArrayList<>(new TreeSet<>(s.serving.keySet()));
+        Route fallback = s.policy.fallback();
+        if (fallback != null && names.remove(fallback.target())) {
+            names.add(0, fallback.target());
+        }
+        return names;
+    }
+
+    BackendStatus.State state(String name) {
+        return snapshot.states.get(name);
+    }
+
+    // ------------------------------------------------------------------ the administrative picture
+
+    public List<BackendStatus> statuses() {
+        Snapshot s = snapshot;
+        List<Registration> all;
+        synchronized (lock) {
+            all = new ArrayList<>(registrations.values());
+        }
+        all.sort(Comparator.comparing((Registration r) -> r.name() == null ? "" : r.name())
+                .thenComparing((a, b) -> a.outranks(b) ? -1 : b.outranks(a) ? 1 : 0));
+        List<BackendStatus> out = new ArrayList<>(all.size());
+        for (Registration r : all) {
+            if (r.name() == null) {
+                continue;
+            }
+            Registration serving = s.serving.get(r.name());
+            BackendStatus.State state;
+            if (serving == null || serving.serviceId() != r.serviceId()) {
+                state = BackendStatus.State.SHADOWED;
+            } else {
+                state = s.states.getOrDefault(r.name(), BackendStatus.State.UNAVAILABLE);
+            }
+            Health h = health.getOrDefault(r.serviceId(), Health.UNKNOWN);
+            out.add(BackendStatus.builder().name(r.name()).state(state).serviceId(r.serviceId()).ranking(r.ranking())
+                    .bundle(r.bundleSymbolicName(), r.bundleVersion()).tiers(r.tiers()).regions(r.regions())
+                    .properties(r.properties()).health(h.failures(), h.lastReason(), h.lastProbe(), h.latency())
+                    .build());
+        }
+        return out;
+    }
+
+    public List<RouteDescription> describeRoutes() {
+        Snapshot s = snapshot;
+        List<RouteDescription> out = new ArrayList<>();
+        Set<String> inForce = new TreeSet<>();
+        s.policy.routes().forEach(r -> inForce.add(r.name()));
+        Map<String, Route> configured;
+        Map<String, String> refused;
+        String error;
+        synchronized (lock) {
+            configured = new LinkedHashMap<>(routes);
+            refused = new LinkedHashMap<>(refusedRoutes);
+            error = policyError;
+        }
+        for (Route r : s.policy.routes()) {
+            out.add(r.describe(true, null));
+        }
+        List<Route> pending = new ArrayList<>();
+        for (Route r : configured.values()) {
+            if (!inForce.contains(r.name()) || !r.equals(findRoute(s.policy.routes(), r.name()))) {
+                pending.add(r);
+            }
+        }
+        pending.sort(Comparator.comparing(Route::name));
+        for (Route r : pending) {
+            out.add(r.describe(false, error == null ? "not in force" : error));
+        }
+        refused.forEach((name, why) -> out.add(new RouteDescription(name, List.of(), null, null, null, null, 0, 0,
+                "?", false, why)));
+        if (s.policy.fallback() != null) {
+            out.add(s.policy.fallback().describe(true, null));
+        }
+        return out;
+    }
+
+    /** The error that refused the configured policy, or null if the configured policy is in force. */
+    public String policyError() {
+        synchronized (lock) {
+            return policyError;
+        }
+    }
+
+    private static Route findRoute(Collection<Route> routes, String name) {
+        for (Route r : routes) {
+            if (r.name().equals(name)) {
+                return r;
+            }
+        }
+        return null;
+    }
+}
