@@ -11,7 +11,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.junit.Assume;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.openkcm.keystore.api.BackendStatus;
@@ -35,11 +34,9 @@ import org.osgi.framework.Bundle;
  * reactivation, when the service object is briefly null), and every acknowledged key is readable
  * afterwards: OpenBao kept them.
  * <p>
- * Opt-in ({@code -Ditest.openbao.hotswap=true}) until the OpenBao backend lets in-flight calls
- * finish when its component deactivates: its Transport.close() shuts the HttpClient's executor
- * down at once, and a call that was in flight on the old instance when the bundle was updated or
- * stopped then never returns (the JDK client cannot complete its future). The router cannot
- * interrupt a call that already reached a backend; the stack of such a call is reported.
+ * The backend lets calls in flight on the old instance finish when its component deactivates
+ * (its HTTP executor is shut down gracefully), so a call that reached OpenBao just before the
+ * update returns; the router retries one that fails as unavailable on the new service.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -48,13 +45,8 @@ public class OpenBaoHotSwapIT extends RoutingTestSupport {
     private static final String ADDRESS = "itest.openbao.address";
     private static final String TOKEN_FILE = "itest.openbao.token.file";
 
-    static final String ENABLED = "itest.openbao.hotswap";
-
     @Configuration
     public Option[] configuration() {
-        if (!Boolean.getBoolean(ENABLED)) {
-            return options(routingConfiguration(), systemProperty(ENABLED).value("false"));
-        }
         File bundleFile = OpenBaoDevServer.bundleFile();
         OpenBaoDevServer server = OpenBaoDevServer.start(bundleFile.toPath().getParent());
         return options(routingConfiguration(), bundle(bundleFile.toURI().toString()),
@@ -64,7 +56,6 @@ public class OpenBaoHotSwapIT extends RoutingTestSupport {
 
     @Test
     public void noRequestFailsWhileTheOpenBaoBundleIsUpdatedStoppedAndStarted() throws Exception {
-        Assume.assumeTrue("opt-in: -D" + ENABLED + "=true (see the class comment)", Boolean.getBoolean(ENABLED));
         memoryBackend("memory", 0);
         Map<String, Object> bao = new HashMap<>();
         bao.put("address", System.getProperty(ADDRESS));

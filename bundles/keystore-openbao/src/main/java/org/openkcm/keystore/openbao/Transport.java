@@ -15,8 +15,9 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -55,6 +56,7 @@ final class Transport implements AutoCloseable {
     }
 
     private static final AtomicInteger CLIENTS = new AtomicInteger();
+    static final long IDLE_THREAD_SECONDS = 5;
 
     final OpenBaoSettings settings;
     final HttpClient http;
@@ -69,7 +71,10 @@ final class Transport implements AutoCloseable {
             t.setDaemon(true);
             return t;
         };
-        this.executor = Executors.newCachedThreadPool(factory);
+        // No core threads and a short keep-alive: once this transport is closed and its last call has
+        // returned, the pool empties itself (see close()).
+        this.executor = new ThreadPoolExecutor(0, Integer.MAX_VALUE, IDLE_THREAD_SECONDS, TimeUnit.SECONDS,
+                new SynchronousQueue<>(), factory);
         HttpClient.Builder builder = HttpClient.newBuilder()
                 // HTTP/1.1 as the driver chooses by default: proxies in front of OpenBao (agent) mishandle h2c.
                 .version(HttpClient.Version.HTTP_1_1)
@@ -296,8 +301,15 @@ final class Transport implements AutoCloseable {
         return line.length() > 300 ? line.substring(0, 300) + "…" : line;
     }
 
+    /**
+     * Leaves the executor running: the JDK client completes a call already in flight (each bounded
+     * by its request timeout) through tasks it submits to this executor, and a shut-down executor
+     * rejects them, so the call would never return and a backend updated under load would hang
+     * its callers. The keystore refuses new calls once closed; the pool's threads end
+     * {@value #IDLE_THREAD_SECONDS} s after the last call.
+     */
     @Override
     public void close() {
-        executor.shutdownNow();
+        // nothing to release eagerly; see above
     }
 }
