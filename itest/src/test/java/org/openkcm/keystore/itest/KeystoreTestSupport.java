@@ -258,6 +258,20 @@ public abstract class KeystoreTestSupport {
         }
     }
 
+    /** True if {@code needle} occurs in {@code haystack}: for tests that look for material where none may be. */
+    protected static boolean containsBytes(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
     protected static Filter filter(String filter) {
         try {
             return FrameworkUtil.createFilter(filter);

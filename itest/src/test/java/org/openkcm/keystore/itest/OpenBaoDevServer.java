@@ -25,10 +25,13 @@ final class OpenBaoDevServer {
     private static OpenBaoDevServer running;
     final String address;
     final Path tokenFile;
+    /** The {@code bao} binary, for tests that read what the server holds with the CLI. */
+    final Path binary;
 
-    private OpenBaoDevServer(String address, Path tokenFile) {
+    private OpenBaoDevServer(String address, Path tokenFile, Path binary) {
         this.address = address;
         this.tokenFile = tokenFile;
+        this.binary = binary;
     }
 
     /** The OpenBao backend bundle of this build: the jar Maven put on the test class path. */
@@ -70,7 +73,7 @@ final class OpenBaoDevServer {
             Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly, "openbao-itest-server"));
             String address = "http://127.0.0.1:" + port;
             awaitHealthy(process, address, log);
-            running = new OpenBaoDevServer(address, tokenFile);
+            running = new OpenBaoDevServer(address, tokenFile, bao);
             return running;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + bao, e);
