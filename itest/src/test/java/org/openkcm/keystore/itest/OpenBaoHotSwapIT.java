@@ -19,6 +19,7 @@ import org.openkcm.keystore.api.KeyMaterial;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.api.KeystoreOperations;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;

@@ -29,6 +29,7 @@ import org.openkcm.keystore.api.KeystoreProperties;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;

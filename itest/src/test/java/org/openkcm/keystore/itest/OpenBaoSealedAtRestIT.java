@@ -28,6 +28,7 @@ import org.openkcm.keystore.api.KeySpec;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.KeystoreOperations;
 import org.openkcm.keystore.api.Owner;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;

@@ -1,4 +1,4 @@
-package org.openkcm.keystore.itest;
+package org.openkcm.keystore.openbao.testing;
 
 import java.io.File;
 import java.io.IOException;
@@ -18,15 +18,16 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A {@code bao server -dev} on free loopback ports for the OpenBao tests of this module, started
- * once per JVM and stopped when it exits; outside the framework, JDK classes only.
+ * A {@code bao server -dev} on free loopback ports, started once per JVM and stopped when it exits,
+ * for the tests of other modules (itest, runtime) that need a real OpenBao: shipped in this module's
+ * test-jar. JDK classes only, so a pax-exam test can start it outside the framework.
  */
-final class OpenBaoDevServer {
+public final class OpenBaoDevServer {
     private static OpenBaoDevServer running;
-    final String address;
-    final Path tokenFile;
+    public final String address;
+    public final Path tokenFile;
     /** The {@code bao} binary, for tests that read what the server holds with the CLI. */
-    final Path binary;
+    public final Path binary;
 
     private OpenBaoDevServer(String address, Path tokenFile, Path binary) {
         this.address = address;
@@ -35,7 +36,7 @@ final class OpenBaoDevServer {
     }
 
     /** The OpenBao backend bundle of this build: the jar Maven put on the test class path. */
-    static File bundleFile() {
+    public static File bundleFile() {
         try {
             Class<?> component = Class.forName("org.openkcm.keystore.openbao.OpenBaoKeystoreComponent", false,
                     OpenBaoDevServer.class.getClassLoader());
@@ -50,7 +51,7 @@ final class OpenBaoDevServer {
         }
     }
 
-    static synchronized OpenBaoDevServer start(Path bundleDir) {
+    public static synchronized OpenBaoDevServer start(Path bundleDir) {
         if (running != null) {
             return running;
         }
