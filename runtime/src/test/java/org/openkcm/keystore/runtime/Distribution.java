@@ -32,9 +32,17 @@ final class Distribution {
     static final String JAVA_OPTS = "-Dfelix.fileinstall.poll=250 -Xshare:auto";
 
     private final Path home;
+    /** Variables added to the environment of every process started from this copy. */
+    private final Map<String, String> environment = new java.util.HashMap<>();
 
     private Distribution(Path home) {
         this.home = home;
+    }
+
+    /** Sets a variable in the environment of every later run of this copy (e.g. a secret a .cfg references). */
+    Distribution environment(String name, String value) {
+        environment.put(name, value);
+        return this;
     }
 
     static Path built() {
@@ -114,6 +122,7 @@ final class Distribution {
         Map<String, String> env = builder.environment();
         env.put("JAVA_HOME", System.getProperty("java.home"));
         env.put("JAVA_OPTS", JAVA_OPTS);
+        env.putAll(environment);
         return builder;
     }
 
