@@ -2,10 +2,14 @@ package org.openkcm.keystore.itest;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
+import static org.ops4j.pax.exam.CoreOptions.bundle;
 import static org.ops4j.pax.exam.CoreOptions.options;
+import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
+import java.io.File;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -25,6 +29,7 @@ import org.openkcm.keystore.api.KeystoreOperations;
 import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 import org.openkcm.keystore.sdk.FaultyKeystore;
 import org.openkcm.keystore.sdk.FaultyKeystore.Operation;
 import org.ops4j.pax.exam.Configuration;
@@ -38,8 +43,10 @@ import org.ops4j.pax.exam.spi.reactors.PerMethod;
  * with a failure injected at each step in turn (reading the source, storing at the target before
  * and after it does the work, reading back at the target, deleting the source before and after it
  * does the work), while another thread stores and reads keys: afterwards every key is readable
- * exactly once and no orphan copy remains. Both backends are FaultyKeystores around in-memory
- * backends; a failure of the location switch itself is covered by core's MigratorTest.
+ * exactly once and no orphan copy remains. The source is the in-memory backend, the target the
+ * OpenBao backend on a real {@code bao server -dev}; each is wrapped in a FaultyKeystore registered
+ * under the name the routes use. A failure of the location switch itself is covered by core's
+ * MigratorTest.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerMethod.class)
@@ -48,15 +55,29 @@ public class MigrationIT extends RoutingTestSupport {
     private static final List<String> STEPS = List.of("retrieve-source", "store-target-before", "store-target-after",
             "verify-target", "delete-source-before", "delete-source-after", "none");
 
+    private static final String ADDRESS = "itest.openbao.address";
+    private static final String TOKEN_FILE = "itest.openbao.token.file";
+
     @Configuration
     public Option[] configuration() {
-        return options(routingConfiguration());
+        File bundleFile = OpenBaoDevServer.bundleFile();
+        OpenBaoDevServer server = OpenBaoDevServer.start(bundleFile.toPath().getParent());
+        return options(routingConfiguration(), bundle(bundleFile.toURI().toString()),
+                systemProperty(ADDRESS).value(server.address),
+                systemProperty(TOKEN_FILE).value(server.tokenFile.toString()));
     }
 
     @Test
     public void aFailureAtEachStepLeavesEveryKeyReadableExactlyOnce() throws Exception {
         memoryBackend("mem-raw", 0);
-        memoryBackend("vault-raw", 0);
+        Map<String, Object> bao = new HashMap<>();
+        bao.put("address", System.getProperty(ADDRESS));
+        bao.put("token.source", "file:" + System.getProperty(TOKEN_FILE));
+        bao.put("path.prefix", "migration-" + System.nanoTime());
+        bao.put("keystore.name", "vault-raw");
+        bao.put("keystore.tiers", new String[] {"L2", "L3", "L4"});
+        configurationAdmin.getFactoryConfiguration("org.openkcm.keystore.openbao", "migration", "?")
+                .update(dictionary(bao));
         memoryBackend("fast", 0);
         Keystore memRaw = awaitKeystore("mem-raw");
         Keystore vaultRaw = awaitKeystore("vault-raw");
