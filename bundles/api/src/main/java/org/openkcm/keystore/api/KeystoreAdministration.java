@@ -8,7 +8,8 @@ import org.osgi.annotation.versioning.ProviderType;
 /**
  * The administrative view of the keystore, implemented by the core bundle alone (so
  * {@link ProviderType}): the backends it tracks and their health, the routing policy in force,
- * migration of keys to where the policy now sends them, and KEK re-wrapping. The shell prints it.
+ * migration of keys to where the policy now sends them, KEK re-wrapping, the cache counters and
+ * reconciliation of what backends hold against what the keystore knows. The shell prints it.
  */
 @ProviderType
 public interface KeystoreAdministration {
@@ -32,4 +33,16 @@ public interface KeystoreAdministration {
 
     /** Re-wraps every key of every backend under the sealing KEK's current version. */
     RewrapReport rewrapAll();
+
+    /** The cache counters, per layer (records, material) and tier; empty when nothing is cached. */
+    List<CacheStatistics> cacheStatistics();
+
+    /**
+     * Compares, for every active backend, what it holds with what the keystore knows of it (the key
+     * location index, and the operations still open in the intent journal): orphans, keys missing,
+     * keys in doubt. With {@code remove}, deletes the orphans older than a grace period, checking
+     * each again just before. A backend shared with another runtime holds keys this one does not
+     * know: they are reported as orphans, so report first, remove after reading the report.
+     */
+    List<ReconciliationReport> reconcile(boolean remove);
 }

@@ -46,6 +46,16 @@ class AdminCommandsTest {
         public RewrapReport rewrapAll() {
             return new RewrapReport("local", 2, 5, 4, 1, 0, Map.of());
         }
+
+        @Override
+        public List<org.openkcm.keystore.api.CacheStatistics> cacheStatistics() {
+            return List.of();
+        }
+
+        @Override
+        public List<org.openkcm.keystore.api.ReconciliationReport> reconcile(boolean remove) {
+            return List.of();
+        }
     };
 
     private final AdminCommands commands = new AdminCommands(admin);

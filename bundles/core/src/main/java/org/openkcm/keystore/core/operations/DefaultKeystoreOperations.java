@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -30,22 +32,40 @@ import org.openkcm.keystore.api.KeystoreException;
 import org.openkcm.keystore.api.KeystoreOperations;
 import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.PolicyRefusedException;
+import org.openkcm.keystore.api.ReconciliationReport;
 import org.openkcm.keystore.api.RouteDescription;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.api.Validation;
+import org.openkcm.keystore.core.cache.CacheComponent;
+import org.openkcm.keystore.core.cache.CachedRecord;
+import org.openkcm.keystore.core.cache.KeyCache;
+import org.openkcm.keystore.core.cache.TierStats;
 import org.openkcm.keystore.core.crypto.Bytes;
 import org.openkcm.keystore.core.crypto.RandomSource;
 import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.envelope.KekDirectory;
+import org.openkcm.keystore.core.journal.Intent;
+import org.openkcm.keystore.core.journal.IntentJournal;
+import org.openkcm.keystore.core.journal.JournalComponent;
 import org.openkcm.keystore.core.log.Logs;
+import org.openkcm.keystore.core.reconcile.ReconcileReport;
+import org.openkcm.keystore.core.reconcile.Reconciler;
 import org.openkcm.keystore.core.routing.KeystoreRouter;
+import org.openkcm.keystore.core.routing.LocationIndex;
 import org.openkcm.keystore.core.routing.Migrator;
 import org.openkcm.keystore.core.routing.Router;
+import org.openkcm.keystore.core.saga.CrashPoint;
+import org.openkcm.keystore.core.saga.KeystoreSagas;
+import org.openkcm.keystore.core.saga.RecoveryReport;
+import org.openkcm.keystore.core.saga.RecoveryScheduler;
+import org.openkcm.keystore.core.saga.SagaResult;
+import org.openkcm.keystore.core.saga.SagaRunner;
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
@@ -63,6 +83,12 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * backend call goes through the {@link Router}, which sends each key to the backend the routing
  * policy names and remembers where it went. It is also the {@link KeystoreAdministration} service:
  * backends, routes, migration and KEK re-wrap.
+ * <p>
+ * Reads go through the {@link KeyCache} when the cache component is active (sealed records below
+ * the envelope, opened material above it); every write invalidates what it changed before it
+ * returns. Multi-step operations (rotate, generate with a parent, delete of all versions, KEK
+ * re-wrap) run as sagas ({@link KeystoreSagas}) journaled in the intent journal; operations a crash
+ * interrupted are finished or undone by recovery, which starts at activation.
  * <p>
  * Plaintext handling: material lives in {@code byte[]} that are wiped in {@code finally} blocks,
  * or in a {@link KeyMaterial} handed to the caller; never in a {@code String}, a log line or an
@@ -91,6 +117,22 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     @Reference
     private KeystoreRouter routerComponent;
+
+    /** The key caches; absent (the cache component is not active): nothing is cached. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile CacheComponent cacheComponent;
+
+    /** The intent journal of multi-step operations. */
+    @Reference
+    private JournalComponent journalComponent;
+
+    /** Outside a framework: the caches given directly (null: none). */
+    private volatile KeyCache cacheOverride;
+    /** Runs the sagas; outside a framework, over a journal in memory until one is given. */
+    private volatile SagaRunner runner = new SagaRunner(IntentJournal.inMemory(), null);
+    private final KeystoreSagas sagas = new KeystoreSagas(new SagaPort());
+    private RecoveryScheduler recovery;
 
     /** Outside a framework: the router, or a single backend, given directly. */
     private volatile Router router;
@@ -141,11 +183,45 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         return ops;
     }
 
+    /** Forgets cached keys when a backend leaves and when the routing policy changes. */
+    private final KeystoreRouter.ChangeListener routeChanges = new KeystoreRouter.ChangeListener() {
+        @Override
+        public void backendLeft(String name) {
+            KeyCache cache = keyCache();
+            if (cache != null) {
+                cache.invalidateBackend(name);
+            }
+        }
+
+        @Override
+        public void policyChanged() {
+            invalidateAll();
+        }
+    };
+
     @Activate
+    void activate(Config config) {
+        configure(config);
+        routerComponent.addChangeListener(routeChanges);
+        runner = new SagaRunner(journalComponent.journal(), logger).crashPoint(CrashPoint.fromSystemProperty());
+        // recovery starts now, on its own thread: backends may not be tracked yet, and an operation
+        // it cannot finish yet is tried again until it can
+        recovery = new RecoveryScheduler(runner, sagas.definitions(), logger, null);
+        recovery.startAsync();
+    }
+
     @Modified
     void configure(Config config) {
         sealKekId = config.seal_kek_id().trim();
         watermark = new RevisionWatermark(config.rollback_watermark_size());
+    }
+
+    @Deactivate
+    void deactivate() {
+        routerComponent.removeChangeListener(routeChanges);
+        if (recovery != null) {
+            recovery.close();
+        }
     }
 
     // --------------------------------------------------------------- seams for tests
@@ -168,6 +244,44 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     DefaultKeystoreOperations sealWith(String kekId) {
         this.sealKekId = kekId == null ? "" : kekId;
         return this;
+    }
+
+    /** Outside a framework: the key caches to read through (null: none). */
+    public DefaultKeystoreOperations cache(KeyCache cache) {
+        this.cacheOverride = cache;
+        return this;
+    }
+
+    /** Outside a framework: the intent journal the sagas are journaled in. */
+    public DefaultKeystoreOperations journal(IntentJournal journal) {
+        this.runner = new SagaRunner(journal, logger);
+        return this;
+    }
+
+    /** Outside a framework: the saga runner (tests arm its crash point). */
+    public DefaultKeystoreOperations runner(SagaRunner runner) {
+        this.runner = runner;
+        return this;
+    }
+
+    /** Finishes the journal's unfinished operations now (recovery, as at activation). */
+    public RecoveryReport recover() {
+        return runner.recover(sagas.definitions());
+    }
+
+    /** The saga definitions of the operations (for recovery outside a framework). */
+    public KeystoreSagas sagas() {
+        return sagas;
+    }
+
+    /** The key caches in use, or null. */
+    public KeyCache keyCache() {
+        KeyCache c = cacheOverride;
+        if (c != null) {
+            return c;
+        }
+        CacheComponent component = cacheComponent;
+        return component == null ? null : component.cache();
     }
 
     /** Replaces the KEK providers, as DS does when the set of services changes. */
@@ -215,6 +329,16 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     public KeyMaterial get(KeyId id) {
         Validation.required("keyId", id);
         Envelope envelope = envelope();
+        KeyCache cache = keyCache();
+        if (cache != null) {
+            try {
+                return cache.material(id, this::loadRecord, stored -> envelope.open(stored.sealed(), stored.metadata()),
+                        clock);
+            } catch (IntegrityException e) {
+                Logs.warn(logger, "Integrity failure: {}", e.getMessage());
+                throw e;
+            }
+        }
         StoredKey stored = readVerified(id, envelope);
         KeyMetadata metadata = stored.metadata();
         if (metadata.status() == KeyStatus.RETIRED) {
@@ -234,6 +358,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     @Override
     public KeyMetadata metadata(KeyId id) {
         Validation.required("keyId", id);
+        KeyCache cache = keyCache();
+        if (cache != null) {
+            return cache.record(id, this::loadRecord).metadata();
+        }
         return readVerified(id, envelope()).metadata();
     }
 
@@ -246,7 +374,15 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
             if (versions.isEmpty()) {
                 throw new KeyNotFoundException(KeyId.of(name, 1));
             }
-            KeyMetadata previous = readVerified(versions.get(versions.size() - 1), envelope).metadata();
+            KeyMetadata previous;
+            try {
+                previous = readVerified(versions.get(versions.size() - 1), envelope).metadata();
+            } catch (KeyNotFoundException vanished) {
+                if (attempt >= MAX_ATTEMPTS) {
+                    throw vanished;
+                }
+                continue; // a rotate under way was undone meanwhile: list again
+            }
             KeyId nextId = previous.id().nextVersion();
             Instant now = clock.instant();
             KeyMetadata.Builder next = KeyMetadata.builder().id(nextId).type(previous.type())
@@ -257,22 +393,29 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
             previous.expiry().ifPresent(e -> next.expiry(now.plus(Duration.between(previous.created(), e))));
             Algorithms.check(previous.algorithm(), previous.keySize());
             byte[] material = new byte[previous.keySize() / 8];
-            KeyMetadata created;
+            KeyMetadata metadata = next.build();
+            SealedKey sealed;
             try {
                 random.nextBytes(material);
-                created = seal(next.build(), material, envelope);
-            } catch (KeyExistsException e) {
-                if (attempt >= MAX_ATTEMPTS) {
-                    throw e;
-                }
-                continue; // a concurrent rotate stored that version: start again from the newest
+                sealed = envelope.seal(metadata, material);
             } finally {
                 Bytes.wipe(material);
             }
-            if (previous.status() == KeyStatus.ACTIVE) {
-                deprecateAfterRotate(previous.id(), created.id(), envelope);
+            KeyMetadata created = envelope.withLifecycleMac(metadata);
+            // a saga: store the next version, then deprecate the previous one (the commit point)
+            SagaResult result = runner.run(sagas.rotate(), List.of(previous.id(), nextId),
+                    KeystoreSagas.rotateParams(previous.id(), previous.revision(), previous.status() == KeyStatus.ACTIVE,
+                            nextId, sealed),
+                    Map.of(KeystoreSagas.RECORD, StoredKey.of(sealed, created)));
+            if (result.state() != SagaResult.State.COMMITTED) {
+                boolean raced = result.failure() instanceof KeyExistsException || result.failure() instanceof ConflictException;
+                if (result.state() == SagaResult.State.COMPENSATED && raced && attempt < MAX_ATTEMPTS) {
+                    continue; // a concurrent rotate or update came first: start again from the newest
+                }
+                throw result.failure();
             }
             Logs.info(logger, "Rotated key {}: version {} is ACTIVE", name, nextId.version());
+            watermark.observe(created);
             return created;
         }
     }
@@ -302,7 +445,12 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     @Override
     public boolean delete(KeyId id) {
         Validation.required("keyId", id);
-        boolean deleted = keystore().deleteKey(id);
+        boolean deleted;
+        try {
+            deleted = keystore().deleteKey(id);
+        } finally {
+            invalidate(id);
+        }
         watermark.forget(id);
         return deleted;
     }
@@ -310,13 +458,20 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     @Override
     public int deleteAllVersions(String name) {
         Validation.keyName(name);
-        int deleted = 0;
-        for (KeyId id : versionsOf(name)) {
-            if (delete(id)) {
-                deleted++;
-            }
+        List<KeyId> versions = versionsOf(name);
+        if (versions.isEmpty()) {
+            return 0;
         }
-        return deleted;
+        // a saga that only goes forward: once begun (journaled), every listed version is deleted,
+        // after a crash too
+        AtomicInteger deleted = new AtomicInteger();
+        SagaResult result = runner.run(sagas.deleteAllVersions(), versions,
+                KeystoreSagas.deleteAllParams(name, versions), Map.of(KeystoreSagas.DELETED, deleted));
+        versions.forEach(watermark::forget);
+        if (result.state() != SagaResult.State.COMMITTED) {
+            throw result.failure(); // pending: recovery finishes the delete
+        }
+        return deleted.get();
     }
 
     /** Pages of metadata, each entry's lifecycle MAC checked: a page holding a tampered entry is refused. */
@@ -342,7 +497,14 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     /** The core's own report of a re-wrap run. */
     public RewrapReport rewrapAllKeys() {
-        return new KekRewrapper(keystore(), envelope(), logger).run();
+        // journaled: a run a crash interrupted is run again by recovery (current keys are skipped)
+        AtomicReference<RewrapReport> report = new AtomicReference<>();
+        SagaResult result = runner.run(sagas.kekRewrap(), List.of(), Map.of(), Map.of(KeystoreSagas.REPORT, report));
+        invalidateAll();
+        if (result.state() != SagaResult.State.COMMITTED) {
+            throw result.failure();
+        }
+        return report.get();
     }
 
     @Override
@@ -357,7 +519,48 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     @Override
     public MigrationReport migrate(KeyFilter filter, Consumer<MigrationReport> progress) {
-        return new Migrator(router(), envelope(), logger).run(filter, progress);
+        try {
+            return new Migrator(router(), envelope(), logger).run(filter, progress);
+        } finally {
+            invalidateAll(); // records carry the backend they were read from
+        }
+    }
+
+    @Override
+    public List<org.openkcm.keystore.api.CacheStatistics> cacheStatistics() {
+        KeyCache cache = keyCache();
+        if (cache == null) {
+            return List.of();
+        }
+        List<org.openkcm.keystore.api.CacheStatistics> out = new ArrayList<>();
+        for (TierStats s : cache.statistics().tiers()) {
+            out.add(new org.openkcm.keystore.api.CacheStatistics(
+                    org.openkcm.keystore.api.CacheStatistics.Layer.valueOf(s.layer().name()), s.tier(), s.hits(),
+                    s.misses(), s.loads(), s.evictions(), s.invalidations(), s.size()));
+        }
+        return out;
+    }
+
+    @Override
+    public List<ReconciliationReport> reconcile(boolean remove) {
+        Router r = router();
+        LocationIndex index = r.index();
+        Reconciler reconciler = new Reconciler(logger, clock);
+        List<Intent> open = runner.journal().unfinished();
+        List<ReconciliationReport> out = new ArrayList<>();
+        for (String name : r.servingNames()) {
+            Keystore backend = r.activeBackend(name);
+            if (backend == null) {
+                Logs.warn(logger, "Reconciliation: backend {} is not active; skipped", name);
+                continue;
+            }
+            ReconcileReport report = reconciler.reconcile(name, backend, index.keysIn(name),
+                    id -> name.equals(index.get(id)), open, Reconciler.DEFAULT_GRACE, remove);
+            report.removed().forEach(this::invalidate);
+            out.add(new ReconciliationReport(name, report.held(), report.known(), report.orphans(), report.recent(),
+                    report.inDoubt(), report.missing(), report.removed(), report.failures()));
+        }
+        return out;
     }
 
     /** The envelope over the KEK providers present now. */
@@ -381,13 +584,35 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
                 .region(spec.region().orElse(null)).parent(spec.parent().orElse(null))
                 .expiry(spec.expiry().orElse(null)).tags(spec.tags()).status(KeyStatus.ACTIVE)
                 .createdAt(now).revision(1).build();
+        if (metadata.parent().isPresent()) {
+            return storeWithParent(metadata, material, envelope());
+        }
         return seal(metadata, material, envelope());
+    }
+
+    /** A saga: store the key, then check its parent (if held here) is not RETIRED or expired, else remove the key. */
+    private KeyMetadata storeWithParent(KeyMetadata metadata, byte[] material, Envelope envelope) {
+        SealedKey sealed = envelope.seal(metadata, material);
+        KeyMetadata authenticated = envelope.withLifecycleMac(metadata);
+        KeyId id = authenticated.id();
+        SagaResult result = runner.run(sagas.generate(), List.of(id),
+                KeystoreSagas.generateParams(id, authenticated.parent().orElseThrow(), sealed),
+                Map.of(KeystoreSagas.RECORD, StoredKey.of(sealed, authenticated)));
+        if (result.state() != SagaResult.State.COMMITTED) {
+            throw result.failure();
+        }
+        watermark.observe(authenticated);
+        return authenticated;
     }
 
     private KeyMetadata seal(KeyMetadata metadata, byte[] material, Envelope envelope) {
         SealedKey sealed = envelope.seal(metadata, material);
         KeyMetadata authenticated = envelope.withLifecycleMac(metadata);
-        keystore().storeKey(authenticated.id(), sealed, authenticated);
+        try {
+            keystore().storeKey(authenticated.id(), sealed, authenticated);
+        } finally {
+            invalidate(authenticated.id());
+        }
         watermark.observe(authenticated);
         return authenticated;
     }
@@ -405,40 +630,111 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
                 .revision(current.revision() + 1)
                 .updated(latest(clock.instant(), current.updated()))
                 .lifecycleMac(null).build());
-        KeyMetadata saved = keystore().updateKeyMetadata(id, next);
+        KeyMetadata saved;
+        try {
+            saved = keystore().updateKeyMetadata(id, next);
+        } finally {
+            invalidate(id); // whether it failed or not: a failed call may have reached the backend
+        }
         watermark.observe(saved);
         return saved;
     }
 
-    /** Deprecates the previous version after a rotate; if that cannot be done, removes the new version. */
-    private void deprecateAfterRotate(KeyId previous, KeyId created, Envelope envelope) {
-        try {
-            for (int attempt = 1; ; attempt++) {
-                KeyMetadata current = readVerified(previous, envelope).metadata();
-                if (current.status() != KeyStatus.ACTIVE) {
-                    return; // someone deprecated or retired it meanwhile
-                }
-                try {
-                    update(previous, current.revision(), m -> m.toBuilder().status(KeyStatus.DEPRECATED));
-                    return;
-                } catch (ConflictException e) {
-                    if (attempt >= MAX_ATTEMPTS) {
-                        throw e;
-                    }
-                }
-            }
-        } catch (KeystoreException e) {
-            Logs.warn(logger, "Rotate of {}: the previous version could not be deprecated ({}); removing version {}",
-                    previous.name(), e.getMessage(), created.version());
+    /** From one status to another by compare-and-set, read again on a conflict; nothing if it is not in {@code from}. */
+    private void changeIf(KeyId id, KeyStatus from, KeyStatus to) {
+        for (int attempt = 1; ; attempt++) {
+            KeyMetadata current;
             try {
-                keystore().deleteKey(created);
-                watermark.forget(created);
-            } catch (KeystoreException compensation) {
-                e.addSuppressed(compensation);
-                Logs.error(logger, "Rotate of {}: version {} could not be removed after a failed rotate: {}",
-                        previous.name(), created.version(), compensation.getMessage());
+                current = readVerified(id, envelope()).metadata();
+            } catch (KeyNotFoundException gone) {
+                return;
             }
-            throw e;
+            if (current.status() != from) {
+                return; // changed meanwhile, or a repeat after a crash
+            }
+            try {
+                update(id, current.revision(), m -> m.toBuilder().status(to));
+                return;
+            } catch (ConflictException e) {
+                if (attempt >= MAX_ATTEMPTS) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** What the record cache loads: the verified record, and the backend it was read from. */
+    private CachedRecord loadRecord(KeyId id) {
+        StoredKey stored = readVerified(id, envelope());
+        return new CachedRecord(locationOf(id), stored);
+    }
+
+    /** The {@code keystore.name} a key was read from (the location index), or "default" without a router. */
+    private String locationOf(KeyId id) {
+        Router r = router;
+        if (r == null && keystore == null) {
+            KeystoreRouter component = routerComponent;
+            r = component == null ? null : component.router();
+        }
+        String location = r == null ? null : r.index().get(id);
+        return location == null ? "default" : location;
+    }
+
+    private void invalidate(KeyId id) {
+        KeyCache cache = keyCache();
+        if (cache != null) {
+            cache.invalidate(id);
+        }
+    }
+
+    private void invalidateAll() {
+        KeyCache cache = keyCache();
+        if (cache != null) {
+            cache.invalidateAll();
+        }
+    }
+
+    /** What the sagas need of this service. */
+    private final class SagaPort implements KeystoreSagas.Port {
+        @Override
+        public Keystore keystore() {
+            return DefaultKeystoreOperations.this.keystore();
+        }
+
+        @Override
+        public void deprecateIfActive(KeyId id) {
+            changeIf(id, KeyStatus.ACTIVE, KeyStatus.DEPRECATED);
+        }
+
+        @Override
+        public void reactivateIfDeprecated(KeyId id) {
+            changeIf(id, KeyStatus.DEPRECATED, KeyStatus.ACTIVE);
+        }
+
+        @Override
+        public boolean usableParent(KeyId id) {
+            try {
+                KeyMetadata parent = readVerified(id, envelope()).metadata();
+                return parent.status() != KeyStatus.RETIRED && !parent.isExpiredAt(clock.instant());
+            } catch (KeyNotFoundException heldElsewhere) {
+                return true; // an L1 key in an external KMS, say
+            }
+        }
+
+        @Override
+        public void forget(KeyId id) {
+            invalidate(id);
+        }
+
+        @Override
+        public void deleted(KeyId id) {
+            invalidate(id);
+            watermark.forget(id);
+        }
+
+        @Override
+        public Object rewrapAll() {
+            return new KekRewrapper(DefaultKeystoreOperations.this.keystore(), envelope(), logger).run();
         }
     }
 

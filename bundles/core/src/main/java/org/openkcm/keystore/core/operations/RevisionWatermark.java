@@ -1,7 +1,8 @@
 package org.openkcm.keystore.core.operations;
 
-import java.util.Iterator;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMetadata;
@@ -12,8 +13,8 @@ import org.openkcm.keystore.api.KeyMetadata;
  * refused while this runtime runs. A mark belongs to one incarnation of the id, told apart by its
  * created time: after a delete and a new store, the new key starts its own marks.
  * <p>
- * Bounded: past {@code capacity} entries, arbitrary ones are dropped (their keys lose the check
- * until seen again). Lost on restart; detecting a rollback across restarts needs durable state
+ * Bounded: past {@code capacity} entries, the oldest-added ones are dropped (their keys lose the
+ * check until seen again). Lost on restart; detecting a rollback across restarts needs durable state
  * outside the backend, which this bundle does not keep.
  */
 final class RevisionWatermark {
@@ -21,6 +22,8 @@ final class RevisionWatermark {
     }
 
     private final ConcurrentHashMap<KeyId, Mark> marks = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedQueue<KeyId> order = new ConcurrentLinkedQueue<>();
+    private final AtomicLong queued = new AtomicLong();
     private final int capacity;
 
     /** @param capacity how many keys to remember; 0 disables the check */
@@ -41,20 +44,51 @@ final class RevisionWatermark {
         if (capacity == 0) {
             return;
         }
-        long created = m.created().toEpochMilli();
-        marks.merge(m.id(), new Mark(created, m.revision()), (old, seen) ->
-                old.createdMillis != seen.createdMillis || seen.revision > old.revision ? seen : old);
-        if (marks.size() > capacity) {
-            Iterator<KeyId> it = marks.keySet().iterator();
-            for (int drop = marks.size() - capacity; drop > 0 && it.hasNext(); drop--) {
-                it.next();
-                it.remove();
+        Mark seen = new Mark(m.created().toEpochMilli(), m.revision());
+        boolean[] added = new boolean[1];
+        marks.compute(m.id(), (id, old) -> {
+            if (old == null) {
+                added[0] = true;
+                return seen;
+            }
+            return old.createdMillis != seen.createdMillis || seen.revision > old.revision ? seen : old;
+        });
+        if (added[0]) {
+            order.add(m.id());
+            if (queued.incrementAndGet() > 2L * capacity + 1024) {
+                rebuildOrder(); // forgotten ids pile up in the queue: start it again from the marks
+            }
+            // past capacity, the oldest-added marks go first: amortised O(1), where a fresh iterator
+            // per observation cost O(n) once the map was full (and made reading a million keys slow)
+            while (marks.size() > capacity) {
+                KeyId oldest = order.poll();
+                if (oldest == null) {
+                    break;
+                }
+                queued.decrementAndGet();
+                marks.remove(oldest);
             }
         }
     }
 
     void forget(KeyId id) {
-        marks.remove(id);
+        marks.remove(id); // its place in the queue stays until polled or rebuilt
+    }
+
+    private synchronized void rebuildOrder() {
+        if (queued.get() <= 2L * capacity + 1024) {
+            return;
+        }
+        order.clear();
+        queued.set(0);
+        for (KeyId id : marks.keySet()) {
+            order.add(id);
+            queued.incrementAndGet();
+        }
+    }
+
+    long queuedForTest() {
+        return queued.get();
     }
 
     int size() {

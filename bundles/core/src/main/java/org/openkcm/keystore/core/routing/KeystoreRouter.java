@@ -4,10 +4,12 @@ import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -157,6 +159,35 @@ public final class KeystoreRouter implements Router.Listener {
         router.index().close();
     }
 
+    /** Hears what makes cached keys stale: a backend service left (or changed), or the routing policy changed. */
+    public interface ChangeListener {
+        void backendLeft(String name);
+
+        void policyChanged();
+    }
+
+    private final List<ChangeListener> changeListeners = new CopyOnWriteArrayList<>();
+
+    /** Called on the framework thread that reported the change; no lock of ours is held. */
+    public void addChangeListener(ChangeListener listener) {
+        changeListeners.add(listener);
+    }
+
+    public void removeChangeListener(ChangeListener listener) {
+        changeListeners.remove(listener);
+    }
+
+    private void backendLeft(ServiceReference<Keystore> reference) {
+        Object name = reference.getProperty(KeystoreProperties.NAME);
+        if (name != null) {
+            changeListeners.forEach(l -> l.backendLeft(name.toString()));
+        }
+    }
+
+    private void policyChanged() {
+        changeListeners.forEach(ChangeListener::policyChanged);
+    }
+
     /** The router, for the operations layer. */
     public Router router() {
         return router;
@@ -182,12 +213,14 @@ public final class KeystoreRouter implements Router.Listener {
         if (r != null) {
             r.removeRoute(route.name());
         }
+        policyChanged();
     }
 
     private void apply(RouteComponent route) {
         Router r = router;
         if (r != null) {
             r.putRoute(route.name(), route.route(), route.error());
+            policyChanged();
             if (route.error() != null) {
                 Logs.error(logger, "Route {} refused: {}; the routing policy in force stays as it was", route.name(),
                         route.error());
@@ -320,6 +353,7 @@ public final class KeystoreRouter implements Router.Listener {
         @Override
         public void modifiedService(ServiceReference<Keystore> reference, Long id) {
             router.put(registration(reference, services.get(id)));
+            backendLeft(reference); // its properties changed (name, ranking): what was read from it is forgotten
         }
 
         @Override
@@ -327,6 +361,7 @@ public final class KeystoreRouter implements Router.Listener {
             references.remove(id);
             probing.remove(id);
             router.remove(id);
+            backendLeft(reference);
             if (services.remove(id) != null) {
                 context.ungetService(reference);
             }

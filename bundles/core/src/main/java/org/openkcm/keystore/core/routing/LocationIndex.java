@@ -72,6 +72,17 @@ public final class LocationIndex implements AutoCloseable {
         return locations.size();
     }
 
+    /** The keys recorded in a backend (a snapshot, for reconciliation). */
+    public java.util.Set<KeyId> keysIn(String backend) {
+        java.util.Set<KeyId> keys = new java.util.HashSet<>();
+        locations.forEach((id, where) -> {
+            if (where.equals(backend)) {
+                keys.add(id);
+            }
+        });
+        return keys;
+    }
+
     /** Records that the key is stored in the backend; a write failure is thrown (the caller compensates). */
     public void put(KeyId id, String backend) {
         String previous = locations.put(id, backend);

@@ -331,7 +331,7 @@ public final class Router {
     }
 
     /** The backend serving {@code name} if it is active now, else null; never waits. */
-    Keystore activeBackend(String name) {
+    public Keystore activeBackend(String name) {
         return snapshot.active.get(name);
     }
 
@@ -387,7 +387,7 @@ public final class Router {
     }
 
     /** The backend names serving now, the default target first. */
-    List<String> servingNames() {
+    public List<String> servingNames() {
         Snapshot s = snapshot;
         List<String> names = new ArrayList<>(new TreeSet<>(s.serving.keySet()));
         Route fallback = s.policy.fallback();

@@ -1,0 +1,49 @@
+package org.openkcm.keystore.core.operations;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyMetadata;
+import org.openkcm.keystore.sdk.SampleKeys;
+
+class RevisionWatermarkTest {
+
+    static KeyMetadata m(String name, long revision) {
+        return SampleKeys.minimal(KeyId.of(name, 1)).revision(revision).build();
+    }
+
+    @Test
+    void pastCapacityTheOldestMarksGoAndRollbackIsStillSeen() {
+        RevisionWatermark w = new RevisionWatermark(3);
+        for (int i = 0; i < 5; i++) {
+            w.observe(m("k" + i, 2));
+        }
+        assertEquals(3, w.size());
+        assertEquals(-1, w.newerThan(m("k0", 1)), "the oldest were dropped");
+        assertEquals(2, w.newerThan(m("k4", 1)), "a rollback of a remembered key is seen");
+    }
+
+    @Test
+    void aMillionDistinctKeysStayWithinCapacityQuickly() {
+        RevisionWatermark w = new RevisionWatermark(100_000);
+        long start = System.nanoTime();
+        for (int i = 0; i < 1_000_000; i++) {
+            w.observe(m("k" + i, 1));
+        }
+        assertEquals(100_000, w.size());
+        // behaviour, not timing, is asserted; this ran in seconds where it once took minutes
+        assertTrue(System.nanoTime() - start > 0);
+    }
+
+    @Test
+    void forgetAndStoreAgainChurnDoesNotGrowWithoutBound() {
+        RevisionWatermark w = new RevisionWatermark(10);
+        for (int i = 0; i < 100_000; i++) {
+            w.observe(m("k" + (i % 5), 1));
+            w.forget(KeyId.of("k" + (i % 5), 1));
+        }
+        assertTrue(w.queuedForTest() <= 2L * 10 + 1024 + 1, "queued " + w.queuedForTest());
+    }
+}

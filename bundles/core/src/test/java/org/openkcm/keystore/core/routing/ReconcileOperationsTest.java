@@ -1,0 +1,67 @@
+package org.openkcm.keystore.core.routing;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.openkcm.keystore.api.KekProvider;
+import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeySpec;
+import org.openkcm.keystore.api.KeyType;
+import org.openkcm.keystore.api.Owner;
+import org.openkcm.keystore.api.ReconciliationReport;
+import org.openkcm.keystore.core.journal.IntentJournal;
+import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
+import org.openkcm.keystore.core.testing.TestKeks;
+import org.openkcm.keystore.memory.MemoryKeystore;
+import org.openkcm.keystore.sdk.SampleKeys;
+
+/** KeystoreAdministration.reconcile over the router: the location index and the journal against a backend. */
+class ReconcileOperationsTest {
+
+    @Test
+    void orphansMissingKeysAndKeysInDoubtAreReportedAndOrphansRemovedOnRequest() {
+        Router router = RouterTest.router(Duration.ZERO);
+        MemoryKeystore memory = new MemoryKeystore();
+        router.put(RouterTest.reg(1, "memory", 0, memory));
+        IntentJournal journal = IntentJournal.inMemory();
+        DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(router, List.<KekProvider>of(TestKeks.fixed("t", 1)))
+                .journal(journal);
+        for (String name : List.of("a", "b", "c")) {
+            ops.generate(KeySpec.builder().name(name).type(KeyType.L4).algorithm("AES").keySize(256)
+                    .owner(Owner.service("svc")).build());
+        }
+        // left behind by a failure: stored on the backend, unknown to the keystore
+        KeyId orphan = KeyId.of("orphan", 1);
+        memory.storeKey(orphan, SampleKeys.sealed(1), SampleKeys.minimal(orphan).build());
+        // an operation still open touches this one: recovery, not reconciliation, decides
+        KeyId doubtful = KeyId.of("doubtful", 1);
+        memory.storeKey(doubtful, SampleKeys.sealed(2), SampleKeys.minimal(doubtful).build());
+        journal.begin("rotate", List.of(doubtful), Map.of(), List.of("store-next", "deprecate-previous"));
+        // lost: known to the keystore, gone from the backend
+        memory.deleteKey(KeyId.of("c", 1));
+
+        ReconciliationReport report = single(ops.reconcile(false));
+        assertEquals("memory", report.backend());
+        assertEquals(4, report.held());
+        assertEquals(3, report.known());
+        assertEquals(List.of(orphan), report.orphans());
+        assertEquals(List.of(doubtful), report.inDoubt());
+        assertEquals(List.of(KeyId.of("c", 1)), report.missing());
+        assertTrue(report.removed().isEmpty());
+
+        ReconciliationReport removed = single(ops.reconcile(true));
+        assertEquals(List.of(orphan), removed.removed());
+        assertEquals(3, memory.listKeys(org.openkcm.keystore.api.KeyFilter.all()).keys().size());
+        assertTrue(single(ops.reconcile(false)).orphans().isEmpty());
+    }
+
+    private static ReconciliationReport single(List<ReconciliationReport> reports) {
+        assertEquals(1, reports.size(), reports.toString());
+        return reports.get(0);
+    }
+}

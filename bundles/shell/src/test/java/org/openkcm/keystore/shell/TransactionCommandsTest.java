@@ -1,0 +1,50 @@
+package org.openkcm.keystore.shell;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.reflect.Proxy;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.openkcm.keystore.api.CacheStatistics;
+import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyType;
+import org.openkcm.keystore.api.KeystoreAdministration;
+import org.openkcm.keystore.api.ReconciliationReport;
+
+class TransactionCommandsTest {
+    boolean removeAsked;
+
+    final KeystoreAdministration admin = (KeystoreAdministration) Proxy.newProxyInstance(
+            KeystoreAdministration.class.getClassLoader(), new Class<?>[] {KeystoreAdministration.class},
+            (proxy, method, args) -> switch (method.getName()) {
+                case "cacheStatistics" -> List.of(
+                        new CacheStatistics(CacheStatistics.Layer.RECORDS, KeyType.L4, 90, 10, 10, 1, 2, 9),
+                        new CacheStatistics(CacheStatistics.Layer.MATERIAL, KeyType.L2, 0, 0, 0, 0, 0, 0));
+                case "reconcile" -> {
+                    removeAsked = (Boolean) args[0];
+                    KeyId orphan = KeyId.of("orphan", 1);
+                    yield List.of(new ReconciliationReport("openbao", 5, 4, List.of(orphan), List.of(), List.of(),
+                            List.of(KeyId.of("lost", 2)), removeAsked ? List.of(orphan) : List.of(), Map.of()));
+                }
+                default -> throw new UnsupportedOperationException(method.getName());
+            });
+    final TransactionCommands commands = new TransactionCommands(admin);
+
+    @Test
+    void cacheShowsTheCountersPerLayerAndTier() {
+        String out = commands.cache();
+        assertTrue(out.startsWith("LAYER") && out.contains("RECORDS") && out.contains("L4") && out.contains("90")
+                && out.contains("90.0"), out);
+    }
+
+    @Test
+    void reconcileReportsAndRemovesOnlyWhenAsked() {
+        String report = commands.reconcile(false);
+        assertTrue(!removeAsked && report.contains("orphan  openbao orphan:1") && report.contains("missing openbao lost:2")
+                && !report.contains("(removed)"), report);
+        String removed = commands.reconcile(true);
+        assertTrue(removeAsked && removed.contains("orphan:1 (removed)"), removed);
+    }
+}

@@ -1,0 +1,164 @@
+package org.openkcm.keystore.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
+
+/**
+ * kill -9 in the middle of each step of each multi-step operation, against the built runtime on a
+ * real OpenBao dev server (which outlives the runtime: the memory backend would lose everything at
+ * the kill). The runtime is started with the test seam {@code -Dopenkcm.test.haltAt=kind:step:when},
+ * which halts the JVM there ({@code Runtime.halt}, exit status 137: no shutdown hook, no finally);
+ * then it is started again, recovery runs at activation, and {@code keystore:reconcile} must find
+ * zero orphans and zero missing keys, and every acknowledged key must still be readable.
+ */
+class CrashRecoveryIT {
+    static final Duration COMMAND = Duration.ofSeconds(60);
+    static final List<String> ROWS = new ArrayList<>();
+    static Distribution distribution;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        OpenBaoDevServer bao = OpenBaoDevServer.start(OpenBaoDevServer.bundleFile().toPath().getParent());
+        distribution = Distribution.copy("crash-recovery");
+        Files.writeString(distribution.path("config/org.openkcm.keystore.openbao-crash.cfg"),
+                "address = \"" + bao.address + "\"\n"
+                        + "token.source = \"file:" + bao.tokenFile.toAbsolutePath() + "\"\n"
+                        + "path.prefix = \"crash-" + System.nanoTime() + "\"\n"
+                        + "keystore.name = \"openbao\"\n"
+                        + "keystore.tiers = [ \"L2\", \"L3\", \"L4\" ]\n");
+        Files.writeString(distribution.path("config/org.openkcm.keystore.router.cfg"), "default.target = \"openbao\"\n");
+    }
+
+    @AfterAll
+    static void tearDown() throws IOException {
+        StringBuilder out = new StringBuilder("\nkill -9 matrix on the runtime (OpenBao dev server), " + ROWS.size()
+                + " cases\n| operation | step | kill | exit | after restart: reconcile | acknowledged keys |\n");
+        ROWS.forEach(r -> out.append(r).append('\n'));
+        System.out.println(out);
+        if (distribution != null) {
+            Distribution.delete(distribution.path(""));
+        }
+    }
+
+    @Test
+    void aKillAtEveryStepOfEveryMultiStepOperationIsRepairedAtTheNextStart() throws Exception {
+        String[] whens = {"before", "after", "recorded"};
+        int n = 0;
+        for (String when : whens) {
+            for (int step = 0; step < 2; step++) {
+                String name = "r" + (++n);
+                crashCase("rotate", step, when, List.of("keystore:generate --type L3 --owner tenant/acme " + name),
+                        "keystore:rotate " + name, List.of(name + ":1"));
+            }
+            for (int step = 0; step < 2; step++) {
+                String parent = "p" + (++n);
+                String child = "c" + n;
+                crashCase("generate", step, when, List.of("keystore:generate --type L3 --owner tenant/acme " + parent),
+                        "keystore:generate --type L4 --owner tenant/acme --parent " + parent + ":1 " + child,
+                        List.of(parent + ":1"));
+            }
+            String doomed = "d" + (++n);
+            crashCase("delete-all-versions", 0, when, List.of("keystore:generate --type L3 --owner tenant/acme " + doomed,
+                    "keystore:rotate " + doomed), "keystore:delete --all " + doomed, List.of());
+        }
+    }
+
+    private void crashCase(String kind, int step, String when, List<String> setUp, String operation,
+            List<String> acknowledged) throws Exception {
+        String point = kind + ":" + step + ":" + when;
+        distribution.environment("JAVA_OPTS", Distribution.JAVA_OPTS + " -Dopenkcm.test.haltAt=" + point);
+        int exit;
+        try (Distribution.Running runtime = distribution.start()) {
+            awaitBackend(runtime);
+            for (String command : setUp) {
+                String out = runtime.shell(command, COMMAND);
+                assertTrue(!out.contains("error"), command + ": " + out);
+            }
+            // the operation: the seam halts the JVM part-way; the shell never answers
+            runtime.process().getOutputStream().write((operation + "\n").getBytes());
+            runtime.process().getOutputStream().flush();
+            if (!runtime.process().waitFor(COMMAND.toMillis(), TimeUnit.MILLISECONDS)) {
+                fail(point + ": the runtime was not halted\n" + runtime);
+            }
+            exit = runtime.process().exitValue();
+        }
+        assertEquals(137, exit, point + ": halted by the seam");
+        distribution.environment("JAVA_OPTS", Distribution.JAVA_OPTS);
+        try (Distribution.Running runtime = distribution.start()) {
+            awaitBackend(runtime);
+            String report = awaitRecovered(runtime, point);
+            List<String> problems = new ArrayList<>();
+            int[] counts = counts(report);
+            if (counts[0] != 0 || counts[1] != 0) {
+                problems.add(report);
+            }
+            for (String id : acknowledged) {
+                String shown = runtime.shell("keystore:show " + id, COMMAND);
+                if (shown.contains("not found") || shown.contains("error")) {
+                    problems.add(id + " lost: " + shown.trim());
+                }
+            }
+            ROWS.add("| " + kind + " | " + step + " | " + when + " | " + exit + " | orphans " + counts[0] + ", missing "
+                    + counts[1] + " | " + (problems.isEmpty() ? "all readable" : problems) + " |");
+            assertTrue(problems.isEmpty(), point + ": " + problems);
+            runtime.terminate(Duration.ofSeconds(30));
+        }
+    }
+
+    /** Waits until the OpenBao backend serves. */
+    private static void awaitBackend(Distribution.Running runtime) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        String out = "";
+        while (System.nanoTime() < deadline) {
+            out = runtime.shell("keystore:backends", COMMAND);
+            if (Pattern.compile("openbao\\s+ACTIVE").matcher(out).find()) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        fail("the OpenBao backend did not become ACTIVE: " + out + "\n" + runtime);
+    }
+
+    /** Reconciles until nothing is in doubt any more (recovery runs on its own thread at activation). */
+    private static String awaitRecovered(Distribution.Running runtime, String point) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        String out = "";
+        while (System.nanoTime() < deadline) {
+            out = runtime.shell("keystore:reconcile", COMMAND);
+            int[] counts = counts(out);
+            if (counts[2] == 0) {
+                return out;
+            }
+            Thread.sleep(250);
+        }
+        fail(point + ": recovery did not finish: " + out);
+        return out;
+    }
+
+    /** Orphans, missing and in-doubt counts of the openbao row of keystore:reconcile. */
+    private static int[] counts(String report) {
+        // BACKEND HELD KNOWN ORPHANS RECENT IN-DOUBT MISSING REMOVED FAILED
+        Matcher m = Pattern.compile("openbao\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)")
+                .matcher(report);
+        if (!m.find()) {
+            fail("no openbao row in: " + report);
+        }
+        int orphans = Integer.parseInt(m.group(3)) + Integer.parseInt(m.group(4)); // recent unknown keys count too
+        return new int[] {orphans, Integer.parseInt(m.group(6)), Integer.parseInt(m.group(5))};
+    }
+}
