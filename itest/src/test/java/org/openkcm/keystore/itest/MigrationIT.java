@@ -6,7 +6,6 @@ import static org.ops4j.pax.exam.CoreOptions.bundle;
 import static org.ops4j.pax.exam.CoreOptions.options;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
-import java.io.File;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -29,7 +28,6 @@ import org.openkcm.keystore.api.KeystoreOperations;
 import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.UnavailableException;
-import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 import org.openkcm.keystore.sdk.FaultyKeystore;
 import org.openkcm.keystore.sdk.FaultyKeystore.Operation;
 import org.ops4j.pax.exam.Configuration;
@@ -55,29 +53,15 @@ public class MigrationIT extends RoutingTestSupport {
     private static final List<String> STEPS = List.of("retrieve-source", "store-target-before", "store-target-after",
             "verify-target", "delete-source-before", "delete-source-after", "none");
 
-    private static final String ADDRESS = "itest.openbao.address";
-    private static final String TOKEN_FILE = "itest.openbao.token.file";
-
     @Configuration
     public Option[] configuration() {
-        File bundleFile = OpenBaoDevServer.bundleFile();
-        OpenBaoDevServer server = OpenBaoDevServer.start(bundleFile.toPath().getParent());
-        return options(routingConfiguration(), bundle(bundleFile.toURI().toString()),
-                systemProperty(ADDRESS).value(server.address),
-                systemProperty(TOKEN_FILE).value(server.tokenFile.toString()));
+        return options(routingWithOpenBaoConfiguration());
     }
 
     @Test
     public void aFailureAtEachStepLeavesEveryKeyReadableExactlyOnce() throws Exception {
         memoryBackend("mem-raw", 0);
-        Map<String, Object> bao = new HashMap<>();
-        bao.put("address", System.getProperty(ADDRESS));
-        bao.put("token.source", "file:" + System.getProperty(TOKEN_FILE));
-        bao.put("path.prefix", "migration-" + System.nanoTime());
-        bao.put("keystore.name", "vault-raw");
-        bao.put("keystore.tiers", new String[] {"L2", "L3", "L4"});
-        configurationAdmin.getFactoryConfiguration("org.openkcm.keystore.openbao", "migration", "?")
-                .update(dictionary(bao));
+        openBaoBackend("vault-raw", "L2", "L3", "L4");
         memoryBackend("fast", 0);
         Keystore memRaw = awaitKeystore("mem-raw");
         Keystore vaultRaw = awaitKeystore("vault-raw");

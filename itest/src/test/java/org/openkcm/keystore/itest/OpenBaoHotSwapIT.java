@@ -6,8 +6,6 @@ import static org.ops4j.pax.exam.CoreOptions.bundle;
 import static org.ops4j.pax.exam.CoreOptions.options;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
-import java.io.File;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -19,7 +17,6 @@ import org.openkcm.keystore.api.KeyMaterial;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.api.KeystoreOperations;
-import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -43,30 +40,16 @@ import org.osgi.framework.Bundle;
 @ExamReactorStrategy(PerClass.class)
 public class OpenBaoHotSwapIT extends RoutingTestSupport {
     private static final String OPENBAO_BSN = "org.openkcm.keystore.keystore-openbao";
-    private static final String ADDRESS = "itest.openbao.address";
-    private static final String TOKEN_FILE = "itest.openbao.token.file";
 
     @Configuration
     public Option[] configuration() {
-        File bundleFile = OpenBaoDevServer.bundleFile();
-        OpenBaoDevServer server = OpenBaoDevServer.start(bundleFile.toPath().getParent());
-        return options(routingConfiguration(), bundle(bundleFile.toURI().toString()),
-                systemProperty(ADDRESS).value(server.address),
-                systemProperty(TOKEN_FILE).value(server.tokenFile.toString()));
+        return options(routingWithOpenBaoConfiguration());
     }
 
     @Test
     public void noRequestFailsWhileTheOpenBaoBundleIsUpdatedStoppedAndStarted() throws Exception {
         memoryBackend("memory", 0);
-        Map<String, Object> bao = new HashMap<>();
-        bao.put("address", System.getProperty(ADDRESS));
-        bao.put("token.source", "file:" + System.getProperty(TOKEN_FILE));
-        bao.put("path.prefix", "hotswap-" + System.nanoTime());
-        bao.put("keystore.name", "openbao");
-        bao.put("keystore.tiers", new String[] {"L2", "L3"});
-        configurationAdmin.getFactoryConfiguration("org.openkcm.keystore.openbao", "hotswap", "?")
-                .update(dictionary(bao));
-        awaitKeystoreReference("openbao");
+        openBaoBackend("openbao", "L2", "L3");
         KeystoreOperations ops = operations();
         KeystoreAdministration admin = administration();
         route("l2-l3-to-openbao", Map.of("tiers", new String[] {"L2", "L3"}, "target", "openbao", "priority", 10));

@@ -7,14 +7,12 @@ import static org.ops4j.pax.exam.CoreOptions.bundle;
 import static org.ops4j.pax.exam.CoreOptions.options;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +26,6 @@ import org.openkcm.keystore.api.KeySpec;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.KeystoreOperations;
 import org.openkcm.keystore.api.Owner;
-import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -44,32 +41,16 @@ import org.ops4j.pax.exam.spi.reactors.PerClass;
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 public class OpenBaoSealedAtRestIT extends RoutingTestSupport {
-    private static final String ADDRESS = "itest.openbao.address";
-    private static final String TOKEN_FILE = "itest.openbao.token.file";
-    private static final String BINARY = "itest.openbao.binary";
 
     @Configuration
     public Option[] configuration() {
-        File bundleFile = OpenBaoDevServer.bundleFile();
-        OpenBaoDevServer server = OpenBaoDevServer.start(bundleFile.toPath().getParent());
-        return options(routingConfiguration(), bundle(bundleFile.toURI().toString()),
-                systemProperty(ADDRESS).value(server.address),
-                systemProperty(TOKEN_FILE).value(server.tokenFile.toString()),
-                systemProperty(BINARY).value(server.binary.toString()));
+        return options(routingWithOpenBaoConfiguration());
     }
 
     @Test
     public void theBaoCliShowsSealedRecordsOnly() throws Exception {
-        String prefix = "atrest-" + System.nanoTime();
         memoryBackend("memory", 0);
-        Map<String, Object> bao = new HashMap<>();
-        bao.put("address", System.getProperty(ADDRESS));
-        bao.put("token.source", "file:" + System.getProperty(TOKEN_FILE));
-        bao.put("path.prefix", prefix);
-        bao.put("keystore.name", "openbao");
-        bao.put("keystore.tiers", new String[] {"L2", "L3"});
-        configurationAdmin.getFactoryConfiguration("org.openkcm.keystore.openbao", "atrest", "?").update(dictionary(bao));
-        awaitKeystoreReference("openbao");
+        String prefix = openBaoBackend("openbao", "L2", "L3");
         KeystoreOperations keystore = operations();
         route("persistent-to-openbao", Map.of("tiers", new String[] {"L2", "L3"}, "target", "openbao"));
         awaitRoute(administration(), "persistent-to-openbao", "openbao");
@@ -85,7 +66,7 @@ public class OpenBaoSealedAtRestIT extends RoutingTestSupport {
             keys.add(keystore.importKey(KeySpec.builder().name("imported").type(KeyType.L3).algorithm("AES")
                     .keySize(256).owner(Owner.tenant("acme")).build(), material));
         }
-        String token = Files.readString(Path.of(System.getProperty(TOKEN_FILE))).strip();
+        String token = Files.readString(Path.of(System.getProperty(OPENBAO_TOKEN_FILE))).strip();
 
         for (KeyMetadata key : keys) {
             byte[] material;
@@ -111,12 +92,12 @@ public class OpenBaoSealedAtRestIT extends RoutingTestSupport {
     /** Runs the bao CLI against the dev server and returns what it printed. */
     private static String cli(String... args) throws Exception {
         List<String> command = new ArrayList<>();
-        command.add(System.getProperty(BINARY));
+        command.add(System.getProperty(OPENBAO_BINARY));
         command.addAll(Arrays.asList(args));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().keySet().removeIf(k -> k.startsWith("BAO_") || k.startsWith("VAULT_"));
-        builder.environment().put("BAO_ADDR", System.getProperty(ADDRESS));
-        builder.environment().put("BAO_TOKEN", Files.readString(Path.of(System.getProperty(TOKEN_FILE))).strip());
+        builder.environment().put("BAO_ADDR", System.getProperty(OPENBAO_ADDRESS));
+        builder.environment().put("BAO_TOKEN", Files.readString(Path.of(System.getProperty(OPENBAO_TOKEN_FILE))).strip());
         Process process = builder.start();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             process.destroyForcibly();

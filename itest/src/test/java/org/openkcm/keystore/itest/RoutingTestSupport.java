@@ -1,9 +1,13 @@
 package org.openkcm.keystore.itest;
 
+import static org.ops4j.pax.exam.CoreOptions.bundle;
 import static org.ops4j.pax.exam.CoreOptions.composite;
+import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
+import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +22,7 @@ import org.openkcm.keystore.api.KeystoreProperties;
 import org.openkcm.keystore.api.KeySpec;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.RouteDescription;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 import org.ops4j.pax.exam.Option;
 import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceRegistration;
@@ -31,12 +36,48 @@ import org.osgi.service.cm.Configuration;
 public abstract class RoutingTestSupport extends KeystoreTestSupport {
     protected static final String ROUTE_PID = "org.openkcm.keystore.route";
     protected static final String ROUTER_PID = "org.openkcm.keystore.router";
+    protected static final String OPENBAO_ADDRESS = "itest.openbao.address";
+    protected static final String OPENBAO_TOKEN_FILE = "itest.openbao.token.file";
+    protected static final String OPENBAO_BINARY = "itest.openbao.binary";
 
     private final List<Configuration> routingConfigurations = new ArrayList<>();
     private final List<ServiceRegistration<?>> registrations = new ArrayList<>();
 
     protected static Option routingConfiguration() {
         return composite(baseConfiguration(), buildBundle("sdk"), buildBundle("healthcheck-api"), buildBundle("core"));
+    }
+
+    /**
+     * The routing framework plus the OpenBao backend bundle of this build, with a real
+     * {@code bao server -dev} (started outside the framework, once per JVM) whose address, token
+     * file and binary reach the test as system properties.
+     */
+    protected static Option routingWithOpenBaoConfiguration() {
+        File bundleFile = OpenBaoDevServer.bundleFile();
+        OpenBaoDevServer server = OpenBaoDevServer.start(bundleFile.toPath().getParent());
+        return composite(routingConfiguration(), bundle(bundleFile.toURI().toString()),
+                systemProperty(OPENBAO_ADDRESS).value(server.address),
+                systemProperty(OPENBAO_TOKEN_FILE).value(server.tokenFile.toString()),
+                systemProperty(OPENBAO_BINARY).value(server.binary.toString()));
+    }
+
+    /**
+     * Configures an OpenBao backend instance named {@code name} on the dev server, under a fresh
+     * path prefix, waits for its Keystore service and returns the prefix.
+     */
+    protected String openBaoBackend(String name, String... tiers) throws Exception {
+        String prefix = name + "-" + System.nanoTime();
+        Map<String, Object> bao = new HashMap<>();
+        bao.put("address", System.getProperty(OPENBAO_ADDRESS));
+        bao.put("token.source", "file:" + System.getProperty(OPENBAO_TOKEN_FILE));
+        bao.put("path.prefix", prefix);
+        bao.put("keystore.name", name);
+        bao.put("keystore.tiers", tiers);
+        Configuration c = configurationAdmin.getFactoryConfiguration("org.openkcm.keystore.openbao", name, "?");
+        c.update(dictionary(bao));
+        routingConfigurations.add(c);
+        awaitKeystoreReference(name);
+        return prefix;
     }
 
     @After
