@@ -38,6 +38,7 @@ import org.openkcm.keystore.api.KeystoreHealth;
 import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.api.Validation;
+import org.openkcm.keystore.sdk.ComponentConfigs;
 
 /** What the in-memory backend does beyond the shared contract: wiping, its bound, its configuration. */
 class MemoryKeystoreTest {
@@ -255,7 +256,7 @@ class MemoryKeystoreTest {
     void invalidConfigurationFailsActivation(String field, Map<String, Object> values) {
         MemoryKeystore keystore = new MemoryKeystore();
 
-        InvalidInputException e = assertThrows(InvalidInputException.class, () -> keystore.activate(Configs.of(values)));
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> keystore.activate(ComponentConfigs.of(MemoryKeystore.Config.class, values)));
 
         assertEquals(field, e.field(), e.getMessage());
         assertTrue(e.getMessage().startsWith("invalid " + field + ": "), e.getMessage());
@@ -302,7 +303,7 @@ class MemoryKeystoreTest {
         keystore.storeKey(a, sealed(1), minimal(a).build());
         keystore.storeKey(b, sealed(2), minimal(b).build());
 
-        keystore.modified(Configs.of(Map.of("maxEntries", 2, "keystore_tiers", new String[] {"L3"})));
+        keystore.modified(ComponentConfigs.of(MemoryKeystore.Config.class, Map.of("maxEntries", 2, "keystore_tiers", new String[] {"L3"})));
 
         assertEquals(List.of(a, b), ids(keystore));
         assertEquals(sealed(2), keystore.retrieveKey(b).sealed());
@@ -323,7 +324,7 @@ class MemoryKeystoreTest {
         keystore.storeKey(a, sealed(1), minimal(a).build());
 
         InvalidInputException e = assertThrows(InvalidInputException.class,
-                () -> keystore.modified(Configs.of(Map.of("maxEntries", 0))));
+                () -> keystore.modified(ComponentConfigs.of(MemoryKeystore.Config.class, Map.of("maxEntries", 0))));
 
         assertEquals("maxEntries", e.field());
         KeystoreHealth health = keystore.health();
@@ -338,7 +339,7 @@ class MemoryKeystoreTest {
         keystore.storeKey(b, sealed(2), minimal(b).build());
         assertThrows(PolicyRefusedException.class, () -> keystore.storeKey(c, sealed(3), minimal(c).build()));
 
-        keystore.modified(Configs.of(Map.of("maxEntries", 3)));
+        keystore.modified(ComponentConfigs.of(MemoryKeystore.Config.class, Map.of("maxEntries", 3)));
         assertTrue(keystore.health().isUp());
         keystore.storeKey(c, sealed(3), minimal(c).type(KeyType.L2).build());
         assertEquals(3, keystore.size());
@@ -352,7 +353,7 @@ class MemoryKeystoreTest {
 
     private MemoryKeystore configured(Map<String, Object> values) {
         MemoryKeystore keystore = track(new MemoryKeystore());
-        keystore.activate(Configs.of(values));
+        keystore.activate(ComponentConfigs.of(MemoryKeystore.Config.class, values));
         return keystore;
     }
 
