@@ -22,7 +22,7 @@ import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
  * kill -9 in the middle of each step of each multi-step operation, against the built runtime on a
  * real OpenBao dev server (which outlives the runtime: the memory backend would lose everything at
  * the kill). The runtime is started with the test seam {@code -Dopenkcm.test.haltAt=kind:step:when},
- * which halts the JVM there ({@code Runtime.halt}, exit status 137: no shutdown hook, no finally);
+ * which kills the JVM there with {@code kill -9} (exit status 137: no shutdown hook, no finally);
  * then it is started again, recovery runs at activation, and {@code keystore:reconcile} must find
  * zero orphans and zero missing keys, and every acknowledged key must still be readable.
  */
@@ -89,15 +89,15 @@ class CrashRecoveryIT {
                 String out = runtime.shell(command, COMMAND);
                 assertTrue(!out.contains("error"), command + ": " + out);
             }
-            // the operation: the seam halts the JVM part-way; the shell never answers
+            // the operation: the seam kills the JVM (kill -9) part-way; the shell never answers
             runtime.process().getOutputStream().write((operation + "\n").getBytes());
             runtime.process().getOutputStream().flush();
             if (!runtime.process().waitFor(COMMAND.toMillis(), TimeUnit.MILLISECONDS)) {
-                fail(point + ": the runtime was not halted\n" + runtime);
+                fail(point + ": the runtime was not killed\n" + runtime);
             }
             exit = runtime.process().exitValue();
         }
-        assertEquals(137, exit, point + ": halted by the seam");
+        assertEquals(137, exit, point + ": killed by the seam (128 + SIGKILL)");
         distribution.environment("JAVA_OPTS", Distribution.JAVA_OPTS);
         try (Distribution.Running runtime = distribution.start()) {
             awaitBackend(runtime);

@@ -1,5 +1,6 @@
 package org.openkcm.keystore.core.saga;
 
+import java.io.IOException;
 import java.util.Locale;
 import java.util.function.Consumer;
 
@@ -16,12 +17,13 @@ import java.util.function.Consumer;
  * <li>{@code recorded}: after the journal recorded the step;</li>
  * <li>{@code compensate}: after the step's compensation, before the next one.</li>
  * </ul>
- * The kill is {@link Runtime#halt(int)}: no shutdown hook, no finally block, no flush.
+ * The kill is a real {@code kill -9} of this process (SIGKILL: no shutdown hook, no finally block,
+ * no flush), or {@link Runtime#halt(int)} where the signal cannot be sent.
  */
 public final class CrashPoint {
     /** The system property that arms the seam (test only). */
     public static final String PROPERTY = "openkcm.test.haltAt";
-    /** The exit status of a process killed by the seam. */
+    /** The exit status of a process killed by the seam (128 + SIGKILL). */
     public static final int HALT_STATUS = 137;
 
     /** Where in a step the process may be killed. */
@@ -46,10 +48,20 @@ public final class CrashPoint {
         return NONE;
     }
 
-    /** Armed from the system property, if it is set; the kill halts the JVM. */
+    /** Armed from the system property, if it is set; the kill is {@code kill -9} of this process. */
     public static CrashPoint fromSystemProperty() {
         String spec = System.getProperty(PROPERTY);
-        return spec == null || spec.isBlank() ? NONE : parse(spec, point -> Runtime.getRuntime().halt(HALT_STATUS));
+        return spec == null || spec.isBlank() ? NONE : parse(spec, point -> killThisProcess());
+    }
+
+    private static void killThisProcess() {
+        try {
+            new ProcessBuilder("kill", "-9", Long.toString(ProcessHandle.current().pid())).start().waitFor();
+            Thread.sleep(10_000); // the signal ends the process long before this returns
+        } catch (IOException | InterruptedException e) {
+            // no kill command, or interrupted: halt instead, which is as abrupt for the JVM
+        }
+        Runtime.getRuntime().halt(HALT_STATUS);
     }
 
     /**
