@@ -72,6 +72,30 @@ class ShellCommandsIT {
     }
 
     @Test
+    void theAdminCommandsDescribeBackendsRoutesCachesAndMaintenance(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+
+        Distribution.Result result = script(distribution,
+                "keystore:generate --type L3 --owner tenant/acme k1",
+                "keystore:backends",
+                "keystore:routes",
+                "keystore:cache",
+                "keystore:rewrap",
+                "keystore:reconcile",
+                "keystore:migrate --type L3");
+
+        assertEquals(0, result.exit(), result::toString);
+        assertEquals("", result.err(), result::toString);
+        String out = result.out();
+        assertTrue(Pattern.compile("(?m)^memory\\s+ACTIVE\\s+0\\s+\\d+\\s+org\\.openkcm\\.keystore\\.keystore-memory\\s").matcher(out).find(), out);
+        assertTrue(Pattern.compile("(?m)^\\(default\\)\\s+any\\s.*\\smemory\\s+in force$").matcher(out).find(), out);
+        assertTrue(Pattern.compile("(?m)^RECORDS\\s+L3\\s").matcher(out).find() && out.contains("MATERIAL"), out);
+        assertTrue(out.contains(": 1 examined, 0 re-wrapped, 1 already current, 0 vanished, 0 failed"), out);
+        assertTrue(Pattern.compile("(?m)^memory\\s+1\\s+1\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0$").matcher(out).find(), out);
+        assertTrue(out.contains("migration: 1 examined, 0 moved, 1 in place, 0 failed"), out);
+    }
+
+    @Test
     void materialIsPrintedOnlyWhenRevealedForOneKey(TestInfo test) throws Exception {
         Distribution distribution = fresh(test);
         Files.writeString(distribution.path("material.hex"), MATERIAL_HEX + "\n");
@@ -116,7 +140,10 @@ class ShellCommandsIT {
                 Arguments.of("keystore:list --owner acme", "error: invalid --owner: must be written as kind/id, kind one of tenant, service, node"),
                 Arguments.of("keystore:expiry k:1 tomorrow",
                         "error: invalid expiry: must be an ISO-8601 instant such as 2027-01-01T00:00:00Z, or none"),
-                Arguments.of("keystore:delete nosuch:1", "error: key nosuch:1 not found"));
+                Arguments.of("keystore:delete nosuch:1", "error: key nosuch:1 not found"),
+                Arguments.of("keystore:migrate --type L9", "error: invalid --type: must be one of L2, L3, L4"),
+                Arguments.of("keystore:migrate --owner acme",
+                        "error: invalid --owner: must be written as kind/id, kind one of tenant, service, node"));
     }
 
     @ParameterizedTest(name = "{0}")
