@@ -25,9 +25,18 @@ import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
  * which kills the JVM there with {@code kill -9} (exit status 137: no shutdown hook, no finally);
  * then it is started again, recovery runs at activation, and {@code keystore:reconcile} must find
  * zero orphans and zero missing keys, and every acknowledged key must still be readable.
+ * <p>
+ * Migration too: two OpenBao backend instances on the same dev server under different path
+ * prefixes ({@code openbao} and {@code openbao-b}); a key stored at the first, a route {@code .cfg}
+ * that sends its owner to the second, then {@code keystore:migrate} killed at each step. After the
+ * restart the key is readable, and held exactly once: a copy left in the backend the location index
+ * does not point at would be counted an orphan by reconciliation.
  */
 class CrashRecoveryIT {
     static final Duration COMMAND = Duration.ofSeconds(60);
+    /** The second OpenBao backend instance, the target of the migrations. */
+    static final String SECOND = "openbao-b";
+    static final List<String> BACKENDS = List.of("openbao", SECOND);
     static final List<String> ROWS = new ArrayList<>();
     static Distribution distribution;
 
@@ -40,6 +49,12 @@ class CrashRecoveryIT {
                         + "token.source = \"file:" + bao.tokenFile.toAbsolutePath() + "\"\n"
                         + "path.prefix = \"crash-" + System.nanoTime() + "\"\n"
                         + "keystore.name = \"openbao\"\n"
+                        + "keystore.tiers = [ \"L2\", \"L3\", \"L4\" ]\n");
+        Files.writeString(distribution.path("config/org.openkcm.keystore.openbao-crashb.cfg"),
+                "address = \"" + bao.address + "\"\n"
+                        + "token.source = \"file:" + bao.tokenFile.toAbsolutePath() + "\"\n"
+                        + "path.prefix = \"crash-b-" + System.nanoTime() + "\"\n"
+                        + "keystore.name = \"" + SECOND + "\"\n"
                         + "keystore.tiers = [ \"L2\", \"L3\", \"L4\" ]\n");
         Files.writeString(distribution.path("config/org.openkcm.keystore.router.cfg"), "default.target = \"openbao\"\n");
     }
@@ -78,14 +93,63 @@ class CrashRecoveryIT {
         }
     }
 
-    private void crashCase(String kind, int step, String when, List<String> setUp, String operation,
+    @Test
+    void aKillAtEveryStepOfAMigrationBetweenTwoOpenBaoBackendsIsRepairedAtTheNextStart() throws Exception {
+        int n = 0;
+        int moved = 0;
+        for (String step : List.of("copy-to-target", "verify-target", "switch-location", "delete-source")) {
+            for (String when : List.of("before", "after", "recorded")) {
+                String tenant = "mig" + (++n);
+                String name = "m" + n;
+                // past the pivot (switch-location recorded) recovery finishes the move; before it, undoes it
+                if (step.equals("delete-source") || (step.equals("switch-location") && when.equals("recorded"))) {
+                    moved++;
+                }
+                // the key is stored at openbao (the default target), then a route sends its owner to openbao-b
+                crashCase("migrate", step, when, List.of("keystore:generate --type L3 --owner tenant/" + tenant + " " + name,
+                        "route:" + tenant), "keystore:migrate --owner tenant/" + tenant, List.of(name + ":1"), moved);
+            }
+        }
+    }
+
+    /** Writes the route .cfg that sends the tenant's keys to the second backend; waits until it is in force. */
+    private static void routeToSecond(Distribution.Running runtime, String tenant) throws Exception {
+        Files.writeString(distribution.path("config/org.openkcm.keystore.route-" + tenant + ".cfg"),
+                "ownerKind = \"TENANT\"\nownerId = \"" + tenant + "\"\ntarget = \"" + SECOND + "\"\n");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        String out = "";
+        Pattern inForce = Pattern.compile(tenant + "\\s.*" + SECOND + "\\s+in force");
+        while (System.nanoTime() < deadline) {
+            out = runtime.shell("keystore:routes", COMMAND);
+            if (inForce.matcher(out).find()) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        fail("the route " + tenant + " -> " + SECOND + " is not in force: " + out + "\n" + runtime);
+    }
+
+    private void crashCase(String kind, Object step, String when, List<String> setUp, String operation,
             List<String> acknowledged) throws Exception {
+        crashCase(kind, step, when, setUp, operation, acknowledged, -1);
+    }
+
+    /**
+     * @param secondHolds how many keys openbao-b must hold, and its location index place there,
+     *            after recovery (-1: not checked)
+     */
+    private void crashCase(String kind, Object step, String when, List<String> setUp, String operation,
+            List<String> acknowledged, int secondHolds) throws Exception {
         String point = kind + ":" + step + ":" + when;
         distribution.environment("JAVA_OPTS", Distribution.JAVA_OPTS + " -Dopenkcm.test.haltAt=" + point);
         int exit;
         try (Distribution.Running runtime = distribution.start()) {
             awaitBackend(runtime);
             for (String command : setUp) {
+                if (command.startsWith("route:")) {
+                    routeToSecond(runtime, command.substring("route:".length()));
+                    continue;
+                }
                 String out = runtime.shell(command, COMMAND);
                 assertTrue(!out.contains("error"), command + ": " + out);
             }
@@ -113,20 +177,30 @@ class CrashRecoveryIT {
                     problems.add(id + " lost: " + shown.trim());
                 }
             }
+            String where = "";
+            if (secondHolds >= 0) {
+                int[] second = heldAndKnown(report, SECOND);
+                where = ", " + SECOND + " holds " + second[0] + " (known " + second[1] + ")";
+                if (second[0] != secondHolds || second[1] != secondHolds) {
+                    problems.add(SECOND + " holds " + second[0] + " and is known to hold " + second[1] + ", expected "
+                            + secondHolds + " (the move " + (secondHolds > 0 ? "finished or undone wrongly" : "undone") + ")");
+                }
+            }
             ROWS.add("| " + kind + " | " + step + " | " + when + " | " + exit + " | orphans " + counts[0] + ", missing "
-                    + counts[1] + " | " + (problems.isEmpty() ? "all readable" : problems) + " |");
+                    + counts[1] + where + " | " + (problems.isEmpty() ? "all readable" : problems) + " |");
             assertTrue(problems.isEmpty(), point + ": " + problems);
             runtime.terminate(Duration.ofSeconds(30));
         }
     }
 
-    /** Waits until the OpenBao backend serves. */
+    /** Waits until both OpenBao backends serve. */
     private static void awaitBackend(Distribution.Running runtime) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         String out = "";
         while (System.nanoTime() < deadline) {
             out = runtime.shell("keystore:backends", COMMAND);
-            if (Pattern.compile("openbao\\s+ACTIVE").matcher(out).find()) {
+            String shown = out;
+            if (BACKENDS.stream().allMatch(b -> Pattern.compile(b + "\\s+ACTIVE").matcher(shown).find())) {
                 return;
             }
             Thread.sleep(250);
@@ -150,15 +224,29 @@ class CrashRecoveryIT {
         return out;
     }
 
-    /** Orphans, missing and in-doubt counts of the openbao row of keystore:reconcile. */
-    private static int[] counts(String report) {
-        // BACKEND HELD KNOWN ORPHANS RECENT IN-DOUBT MISSING REMOVED FAILED
-        Matcher m = Pattern.compile("openbao\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)")
-                .matcher(report);
+    /** The HELD and KNOWN columns of a backend's row of keystore:reconcile. */
+    private static int[] heldAndKnown(String report, String backend) {
+        Matcher m = Pattern.compile(backend + "\\s+(\\d+)\\s+(\\d+)\\s").matcher(report);
         if (!m.find()) {
-            fail("no openbao row in: " + report);
+            fail("no " + backend + " row in: " + report);
         }
-        int orphans = Integer.parseInt(m.group(3)) + Integer.parseInt(m.group(4)); // recent unknown keys count too
-        return new int[] {orphans, Integer.parseInt(m.group(6)), Integer.parseInt(m.group(5))};
+        return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
+    }
+
+    /** Orphans, missing and in-doubt counts of keystore:reconcile, summed over the rows of both backends. */
+    private static int[] counts(String report) {
+        int[] sum = new int[3];
+        for (String backend : BACKENDS) {
+            // BACKEND HELD KNOWN ORPHANS RECENT IN-DOUBT MISSING REMOVED FAILED
+            Matcher m = Pattern.compile(backend
+                    + "\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)").matcher(report);
+            if (!m.find()) {
+                fail("no " + backend + " row in: " + report);
+            }
+            sum[0] += Integer.parseInt(m.group(3)) + Integer.parseInt(m.group(4)); // recent unknown keys count too
+            sum[1] += Integer.parseInt(m.group(6));
+            sum[2] += Integer.parseInt(m.group(5));
+        }
+        return sum;
     }
 }

@@ -206,7 +206,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         runner = new SagaRunner(journalComponent.journal(), logger).crashPoint(CrashPoint.fromSystemProperty());
         // recovery starts now, on its own thread: backends may not be tracked yet, and an operation
         // it cannot finish yet is tried again until it can
-        recovery = new RecoveryScheduler(runner, sagas.definitions(), logger, null);
+        recovery = new RecoveryScheduler(runner, definitions(), logger, null);
         recovery.startAsync();
     }
 
@@ -266,7 +266,20 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     /** Finishes the journal's unfinished operations now (recovery, as at activation). */
     public RecoveryReport recover() {
-        return runner.recover(sagas.definitions());
+        return runner.recover(definitions());
+    }
+
+    /** Every saga recovery finishes: those of {@link #sagas()}, and a key's migration when there is a router. */
+    private List<org.openkcm.keystore.core.saga.Saga> definitions() {
+        List<org.openkcm.keystore.core.saga.Saga> all = new ArrayList<>(sagas.definitions());
+        Router r = router;
+        if (r == null && keystore == null && routerComponent != null) {
+            r = routerComponent.router();
+        }
+        if (r != null) {
+            all.add(Migrator.saga(r, this::invalidate));
+        }
+        return all;
     }
 
     /** The saga definitions of the operations (for recovery outside a framework). */
@@ -520,7 +533,8 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     @Override
     public MigrationReport migrate(KeyFilter filter, Consumer<MigrationReport> progress) {
         try {
-            return new Migrator(router(), envelope(), logger).run(filter, progress);
+            // each key's move is journaled: a crash part-way is finished or undone by recovery
+            return new Migrator(router(), envelope(), logger, runner, this::invalidate).run(filter, progress);
         } finally {
             invalidateAll(); // records carry the backend they were read from
         }

@@ -16,10 +16,18 @@ import org.openkcm.keystore.api.KeyPage;
 import org.openkcm.keystore.api.Keystore;
 import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.StoredKey;
+import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.Validation;
 import org.openkcm.keystore.core.crypto.Bytes;
 import org.openkcm.keystore.core.envelope.Envelope;
+import org.openkcm.keystore.core.journal.IntentJournal;
+import org.openkcm.keystore.core.journal.Outcome;
 import org.openkcm.keystore.core.log.Logs;
+import org.openkcm.keystore.core.saga.KeystoreSagas;
+import org.openkcm.keystore.core.saga.Saga;
+import org.openkcm.keystore.core.saga.SagaResult;
+import org.openkcm.keystore.core.saga.SagaRunner;
+import org.openkcm.keystore.core.saga.Step;
 import org.osgi.service.log.Logger;
 
 /**
@@ -33,12 +41,16 @@ import org.osgi.service.log.Logger;
  * <li><b>check</b>: read the source again; if the key changed there meanwhile, undo;</li>
  * <li><b>delete</b> the source.</li>
  * </ol>
+ * Each key's move is a saga over the intent journal ({@link #saga}: copy-to-target, verify-target,
+ * switch-location as the pivot, with the check of step 4 inside it, then delete-source), so that a
+ * process killed part-way is finished or undone by recovery at the next start.
  * Compensation keeps exactly one readable copy: a failure before the switch deletes what was
- * stored at the target (the source is untouched); a failure of the switch puts the index back and
+ * stored at the target, if it is our record (the source is untouched); a failure of the switch puts the index back and
  * deletes the copy; a failed delete of the source is checked by reading the source: if the key
- * is gone the move is complete, if it is still there the switch is undone and the copy deleted.
+ * is gone the move is complete, if it is still there the switch is undone and the copy deleted,
+ * if it cannot be read the operation stays open and recovery deletes the source.
  * A key whose compensation fails too is reported with both reasons and logged as an error naming
- * the backend that may hold an orphan.
+ * the backend that may hold an orphan; the journal keeps it open and recovery removes the orphan.
  */
 public final class Migrator {
     static final int PROGRESS_EVERY = 100;
@@ -50,19 +62,35 @@ public final class Migrator {
     }
 
     private final Router router;
-    private final Envelope envelope;
     private final Logger logger;
-    private final LocationSwitch locations;
+    private final SagaRunner runner;
+    private final Saga saga;
 
+    /** Journals each key's move in a journal in memory (no recovery after a crash). */
     public Migrator(Router router, Envelope envelope, Logger logger) {
-        this(router, envelope, logger, router.index()::put);
+        this(router, envelope, logger, new SagaRunner(IntentJournal.inMemory(), logger), id -> { });
+    }
+
+    /**
+     * Journals each key's move through the runner: a process killed part-way is finished or undone
+     * by recovery at the next start (with {@link #saga(Router, Consumer)} among its definitions).
+     *
+     * @param forget forgets what the runtime caches of a key
+     */
+    public Migrator(Router router, Envelope envelope, Logger logger, SagaRunner runner, Consumer<KeyId> forget) {
+        this(router, envelope, logger, router.index()::put, runner, forget);
     }
 
     Migrator(Router router, Envelope envelope, Logger logger, LocationSwitch locations) {
+        this(router, envelope, logger, locations, new SagaRunner(IntentJournal.inMemory(), logger), id -> { });
+    }
+
+    Migrator(Router router, Envelope envelope, Logger logger, LocationSwitch locations, SagaRunner runner,
+            Consumer<KeyId> forget) {
         this.router = router;
-        this.envelope = envelope;
         this.logger = logger;
-        this.locations = locations;
+        this.runner = runner;
+        this.saga = saga(router, envelope, locations, forget);
     }
 
     private record Candidate(KeyMetadata metadata, String source) {
@@ -127,74 +155,196 @@ public final class Migrator {
     /** Moves one key; on failure the key is readable exactly once, where it was, and the exception says why. */
     void move(KeyId id, String sourceName, String targetName) {
         Keystore source = router.backend(sourceName, id);
-        Keystore target = router.backend(targetName, id);
+        router.backend(targetName, id); // unavailable at once: nothing is journaled
         StoredKey original = source.retrieveKey(id);
-        // 1. copy
-        try {
-            target.storeKey(id, original.sealed(), original.metadata());
-        } catch (KeyExistsException e) {
-            throw new IllegalStateException("step copy: " + targetName + " already holds a different record of "
-                    + "the key; left as it is", e);
-        } catch (RuntimeException e) {
-            throw undoCopy("copy", e, id, target, targetName);
-        }
-        // 2. verify
-        try {
-            StoredKey copy = target.retrieveKey(id);
-            if (!copy.equals(original)) {
-                throw new IntegrityException(id, "the copy read back from " + targetName + " differs from the source");
+        SagaResult result = runner.run(saga, List.of(id), params(id, sourceName, targetName, original.sealed()),
+                Map.of(RECORD, original));
+        switch (result.state()) {
+            case COMMITTED -> {
+                return;
             }
-            Bytes.wipe(envelope.open(copy.sealed(), copy.metadata()));
-        } catch (RuntimeException e) {
-            throw undoCopy("verify", e, id, target, targetName);
-        }
-        // 3. switch
-        try {
-            locations.put(id, targetName);
-        } catch (RuntimeException e) {
-            restoreLocation(id, sourceName, e);
-            throw undoCopy("switch", e, id, target, targetName);
-        }
-        // 4. check that the source did not change meanwhile (a concurrent update went there)
-        StoredKey now;
-        try {
-            now = source.retrieveKey(id);
-        } catch (KeyNotFoundException e) {
-            now = null; // deleted meanwhile: the copy is all there is
-        } catch (RuntimeException e) {
-            now = original; // cannot tell: the delete below decides
-        }
-        if (now != null && !now.equals(original)) {
-            RuntimeException changed = new IllegalStateException("the key changed at " + sourceName
-                    + " while it was copied; run the migration again");
-            restoreLocation(id, sourceName, changed);
-            throw undoCopy("check", changed, id, target, targetName);
-        }
-        // 5. delete the source
-        try {
-            if (now != null) {
-                source.deleteKey(id);
+            case COMPENSATED -> throw failure(result, " (undone: the key is still where it was)");
+            case PENDING_COMPENSATION -> {
+                Logs.error(logger, "Migration of key {} failed and its copy at {} could not be removed yet: recovery "
+                        + "removes it ({})", id, targetName, result.failure().getMessage());
+                throw failure(result, "; the copy at " + targetName + " could not be removed yet: the journal keeps "
+                        + "the operation open and recovery removes it");
             }
-        } catch (RuntimeException e) {
-            boolean stillThere;
-            try {
-                source.retrieveKey(id);
-                stillThere = true;
-            } catch (KeyNotFoundException gone) {
-                stillThere = false;
-            } catch (RuntimeException unknown) {
-                e.addSuppressed(unknown);
-                Logs.error(logger, "Migration of key {}: it now lives in {}, but {} may still hold an orphan copy "
-                        + "(its delete failed: {}; it cannot be read to check)", id, targetName, sourceName, e.getMessage());
-                throw new IllegalStateException("step delete: the key was moved to " + targetName + " but the copy at "
-                        + sourceName + " could not be deleted or checked: " + e.getMessage(), e);
-            }
-            if (!stillThere) {
-                return; // the delete did its work before it failed
-            }
-            restoreLocation(id, sourceName, e);
-            throw undoCopy("delete", e, id, target, targetName);
+            case PENDING_FORWARD -> deleteFailed(result, id, source, sourceName, targetName);
+            default -> throw new IllegalStateException("unexpected state " + result.state());
         }
+    }
+
+    /**
+     * The delete of the source failed after the switch: as before the journal, the source is read
+     * again; gone means the move is complete; still there means the switch is undone and the copy
+     * deleted (the journal then records the operation compensated; were the process to die
+     * half-way, recovery's delete-source does nothing, since the index no longer points at the
+     * target); unreadable leaves the operation open: recovery deletes the source at the next start.
+     */
+    private void deleteFailed(SagaResult result, KeyId id, Keystore source, String sourceName, String targetName) {
+        RuntimeException e = result.failure();
+        boolean stillThere;
+        try {
+            source.retrieveKey(id);
+            stillThere = true;
+        } catch (KeyNotFoundException gone) {
+            stillThere = false;
+        } catch (RuntimeException unknown) {
+            e.addSuppressed(unknown);
+            Logs.error(logger, "Migration of key {}: it now lives in {}, but {} may still hold the old copy (its delete "
+                    + "failed: {}; it cannot be read to check); recovery deletes it", id, targetName, sourceName,
+                    e.getMessage());
+            throw new IllegalStateException("step delete: the key was moved to " + targetName + " but the copy at "
+                    + sourceName + " could not be deleted or checked: " + e.getMessage()
+                    + "; recovery deletes it at the next start", e);
+        }
+        if (!stillThere) {
+            runner.journal().stepDone(result.id(), DELETE_SOURCE, Map.of());
+            runner.journal().end(result.id(), Outcome.COMMITTED);
+            return; // the delete did its work before it failed
+        }
+        restoreLocation(id, sourceName, e);
+        RuntimeException thrown = undoCopy("delete", e, id, router.backend(targetName, id), targetName);
+        runner.journal().end(result.id(), Outcome.COMPENSATED);
+        throw thrown;
+    }
+
+    private static RuntimeException failure(SagaResult result, String suffix) {
+        RuntimeException cause = result.failure();
+        String step = result.failedStep() >= 0 ? SHORT[result.failedStep()] : "end";
+        return new IllegalStateException("step " + step + ": " + (cause == null ? "failed" : cause.getMessage()) + suffix,
+                cause);
+    }
+
+    // --------------------------------------------------------------- the saga
+
+    /** The saga kind of a key's migration in the intent journal. */
+    public static final String MIGRATE = "migrate";
+    static final String RECORD = "record";
+    static final int DELETE_SOURCE = 3;
+    private static final String[] SHORT = {"copy", "verify", "switch", "delete"};
+
+    static Map<String, String> params(KeyId id, String source, String target, SealedKey sealed) {
+        return Map.of("key", id.toString(), "source", source, "target", target, "sha256", KeystoreSagas.digest(sealed));
+    }
+
+    /**
+     * The saga of one key's migration, for recovery: it needs only the router (verify, the one step
+     * that opens the record, is never repeated by recovery: before the switch is recorded the
+     * operation is undone).
+     *
+     * @param forget forgets what the runtime caches of a key
+     */
+    public static Saga saga(Router router, Consumer<KeyId> forget) {
+        return saga(router, null, router.index()::put, forget);
+    }
+
+    /**
+     * <ul>
+     * <li>{@code copy-to-target} (COMPENSATABLE): stores the source's record at the target;
+     * undone by deleting the target's record only if its digest is ours and the index does not
+     * point at it (the pivot's undo runs first);</li>
+     * <li>{@code verify-target} (COMPENSATABLE): reads the copy back, compares it, opens it;</li>
+     * <li>{@code switch-location} (PIVOT): the index points at the target; then the source is read
+     * again: a key that changed there meanwhile fails the step (and the saga is undone); undone by
+     * pointing the index at the source again if the source still holds the key;</li>
+     * <li>{@code delete-source} (RETRIABLE, once per run): deletes the source, only while the index
+     * points at the target and the target holds our record.</li>
+     * </ul>
+     */
+    static Saga saga(Router router, Envelope envelope, LocationSwitch locations, Consumer<KeyId> forget) {
+        return new Saga(MIGRATE, List.of(
+                Step.compensatable("copy-to-target", c -> {
+                    KeyId id = KeyId.parse(c.param("key"));
+                    StoredKey original = c.attachment(RECORD, StoredKey.class);
+                    try {
+                        router.backend(c.param("target"), id).storeKey(id, original.sealed(), original.metadata());
+                    } catch (KeyExistsException e) {
+                        throw new IllegalStateException(c.param("target") + " already holds a different record of "
+                                + "the key; left as it is", e);
+                    }
+                }, c -> {
+                    KeyId id = KeyId.parse(c.param("key"));
+                    String target = c.param("target");
+                    if (target.equals(router.index().get(id))) {
+                        return; // the index points at the copy: it is the key now, never removed here
+                    }
+                    Keystore t = router.backend(target, id);
+                    try {
+                        if (c.param("sha256").equals(KeystoreSagas.digest(t.retrieveKey(id).sealed()))) {
+                            t.deleteKey(id);
+                        }
+                    } catch (KeyNotFoundException gone) {
+                        // never stored, or removed already
+                    } finally {
+                        forget.accept(id);
+                    }
+                }),
+                Step.compensatable("verify-target", c -> {
+                    KeyId id = KeyId.parse(c.param("key"));
+                    StoredKey original = c.attachment(RECORD, StoredKey.class);
+                    StoredKey copy = router.backend(c.param("target"), id).retrieveKey(id);
+                    if (!copy.equals(original)) {
+                        throw new IntegrityException(id, "the copy read back from " + c.param("target")
+                                + " differs from the source");
+                    }
+                    if (envelope != null) {
+                        Bytes.wipe(envelope.open(copy.sealed(), copy.metadata()));
+                    }
+                }, c -> {
+                }),
+                Step.pivot("switch-location", c -> {
+                    KeyId id = KeyId.parse(c.param("key"));
+                    String sourceName = c.param("source");
+                    locations.put(id, c.param("target"));
+                    forget.accept(id);
+                    StoredKey now;
+                    try {
+                        now = router.backend(sourceName, id).retrieveKey(id);
+                    } catch (KeyNotFoundException e) {
+                        now = null; // deleted meanwhile: the copy is all there is
+                    } catch (RuntimeException e) {
+                        now = null; // cannot tell: delete-source decides
+                    }
+                    if (now != null && !c.param("sha256").equals(KeystoreSagas.digest(now.sealed()))) {
+                        throw new IllegalStateException("the key changed at " + sourceName
+                                + " while it was copied; run the migration again");
+                    }
+                }, c -> {
+                    KeyId id = KeyId.parse(c.param("key"));
+                    String sourceName = c.param("source");
+                    if (!c.param("target").equals(router.index().get(id))) {
+                        return;
+                    }
+                    try {
+                        router.backend(sourceName, id).retrieveKey(id);
+                    } catch (KeyNotFoundException gone) {
+                        return; // the copy is all there is: the index stays on it
+                    }
+                    router.index().put(id, sourceName);
+                    forget.accept(id);
+                }),
+                Step.retriable("delete-source", c -> {
+                    KeyId id = KeyId.parse(c.param("key"));
+                    String target = c.param("target");
+                    if (!target.equals(router.index().get(id))) {
+                        return; // the switch was undone: the source is the key
+                    }
+                    try {
+                        if (!c.param("sha256").equals(KeystoreSagas.digest(router.backend(target, id).retrieveKey(id)
+                                .sealed()))) {
+                            return; // the target does not hold our copy: never delete the source then
+                        }
+                    } catch (KeyNotFoundException noCopy) {
+                        return;
+                    }
+                    try {
+                        router.backend(c.param("source"), id).deleteKey(id); // false if gone already
+                    } finally {
+                        forget.accept(id);
+                    }
+                }).attempts(1)));
     }
 
     private void restoreLocation(KeyId id, String sourceName, RuntimeException cause) {
