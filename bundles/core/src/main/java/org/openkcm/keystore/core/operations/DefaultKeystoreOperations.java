@@ -759,32 +759,29 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
      */
     private StoredKey readVerified(KeyId id, Envelope envelope) {
         RevisionWatermark marks = watermark;
-        for (int attempt = 1; ; attempt++) {
-            StoredKey stored = keystore().retrieveKey(id);
-            KeyMetadata metadata = stored.metadata();
-            if (!metadata.id().equals(id)) {
-                Logs.warn(logger, "Integrity failure: the backend returned key {} when asked for key {}", metadata.id(), id);
-                throw new IntegrityException(id, "the backend returned the record of key " + metadata.id()
-                        + " for this id: a record was copied to another id");
-            }
-            try {
-                envelope.verifyLifecycle(metadata);
-            } catch (IntegrityException e) {
-                Logs.warn(logger, "Integrity failure: {}", e.getMessage());
-                throw e;
-            }
-            long seen = marks.newerThan(metadata);
-            if (seen < 0) {
-                marks.observe(metadata);
-                return stored;
-            }
-            if (attempt >= 3) {
-                Logs.warn(logger, "Key {}: revision {} read, but revision {} was seen before: rolled back", id,
-                        metadata.revision(), seen);
-                throw new IntegrityException(id, "the metadata is at revision " + metadata.revision()
-                        + " but revision " + seen + " was seen before: it was rolled back");
-            }
+        RevisionWatermark.Mark before = marks.seen(id); // before the read: see RevisionWatermark.seen
+        StoredKey stored = keystore().retrieveKey(id);
+        KeyMetadata metadata = stored.metadata();
+        if (!metadata.id().equals(id)) {
+            Logs.warn(logger, "Integrity failure: the backend returned key {} when asked for key {}", metadata.id(), id);
+            throw new IntegrityException(id, "the backend returned the record of key " + metadata.id()
+                    + " for this id: a record was copied to another id");
         }
+        try {
+            envelope.verifyLifecycle(metadata);
+        } catch (IntegrityException e) {
+            Logs.warn(logger, "Integrity failure: {}", e.getMessage());
+            throw e;
+        }
+        long seen = RevisionWatermark.newerThan(before, metadata);
+        if (seen >= 0) {
+            Logs.warn(logger, "Key {}: revision {} read, but revision {} was seen before: rolled back", id,
+                    metadata.revision(), seen);
+            throw new IntegrityException(id, "the metadata is at revision " + metadata.revision()
+                    + " but revision " + seen + " was seen before: it was rolled back");
+        }
+        marks.observe(metadata);
+        return stored;
     }
 
     /** Every stored version of the named key, ascending. */

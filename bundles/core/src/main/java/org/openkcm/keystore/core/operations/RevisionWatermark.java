@@ -18,7 +18,8 @@ import org.openkcm.keystore.api.KeyMetadata;
  * outside the backend, which this bundle does not keep.
  */
 final class RevisionWatermark {
-    private record Mark(long createdMillis, long revision) {
+    /** The highest revision seen of one incarnation of a key. */
+    record Mark(long createdMillis, long revision) {
     }
 
     private final ConcurrentHashMap<KeyId, Mark> marks = new ConcurrentHashMap<>();
@@ -31,13 +32,28 @@ final class RevisionWatermark {
         this.capacity = Math.max(0, capacity);
     }
 
-    /** The highest revision seen of this incarnation, if it is higher than the metadata's; else -1. */
-    long newerThan(KeyMetadata m) {
-        Mark mark = marks.get(m.id());
-        if (mark != null && mark.createdMillis == m.created().toEpochMilli() && mark.revision > m.revision()) {
-            return mark.revision;
+    /**
+     * What had been seen of a key, taken before a read of it starts. A linearizable backend must
+     * return at least that revision; a write that finishes while the read runs cannot count against
+     * the read, which comparing with the mark after the read would do (a false rollback under load).
+     *
+     * @return the mark, or null if nothing was seen
+     */
+    Mark seen(KeyId id) {
+        return marks.get(id);
+    }
+
+    /** The revision in {@code before}, if it is of the metadata's incarnation and higher than its revision; else -1. */
+    static long newerThan(Mark before, KeyMetadata m) {
+        if (before != null && before.createdMillis == m.created().toEpochMilli() && before.revision > m.revision()) {
+            return before.revision;
         }
         return -1;
+    }
+
+    /** The highest revision seen of this incarnation, if it is higher than the metadata's; else -1. */
+    long newerThan(KeyMetadata m) {
+        return newerThan(marks.get(m.id()), m);
     }
 
     void observe(KeyMetadata m) {

@@ -15,6 +15,18 @@ class RevisionWatermarkTest {
     }
 
     @Test
+    void onlyWhatWasSeenBeforeTheReadCountsAgainstIt() {
+        RevisionWatermark w = new RevisionWatermark(10);
+        w.observe(m("k", 3));
+        RevisionWatermark.Mark before = w.seen(KeyId.of("k", 1));
+        w.observe(m("k", 5)); // a concurrent writer finishes while the read runs
+
+        assertEquals(-1, RevisionWatermark.newerThan(before, m("k", 4)), "read 4 while 5 was written: not a rollback");
+        assertEquals(3, RevisionWatermark.newerThan(before, m("k", 2)), "read 2 after 3 was seen: a rollback");
+        assertEquals(5, w.newerThan(m("k", 4)), "compared after the read, the same read would look rolled back");
+    }
+
+    @Test
     void pastCapacityTheOldestMarksGoAndRollbackIsStillSeen() {
         RevisionWatermark w = new RevisionWatermark(3);
         for (int i = 0; i < 5; i++) {
