@@ -1,5 +1,8 @@
 package org.openkcm.keystore.shell;
 
+import static org.openkcm.keystore.shell.Arguments.ABSENT;
+import static org.openkcm.keystore.shell.Arguments.given;
+
 import java.io.PrintStream;
 import java.util.Map;
 
@@ -27,8 +30,6 @@ import org.osgi.service.component.annotations.Reference;
 @Component(service = AdminCommands.class)
 @GogoCommand(scope = "keystore", function = {"backends", "routes", "migrate", "rewrap"})
 public class AdminCommands {
-    private static final String ABSENT = "\u0000absent";
-
     @Reference
     private KeystoreAdministration admin;
 
@@ -71,19 +72,7 @@ public class AdminCommands {
             @Descriptor("owner kind: tenant, service or node") @Parameter(names = "--owner-kind", absentValue = ABSENT) String ownerKind,
             @Descriptor("tier: L2, L3 or L4") @Parameter(names = "--type", absentValue = ABSENT) String type,
             @Descriptor("region") @Parameter(names = "--region", absentValue = ABSENT) String region) {
-        KeyFilter.Builder filter = KeyFilter.builder();
-        if (given(owner)) {
-            filter.owner(Arguments.owner("--owner", owner));
-        }
-        if (given(ownerKind)) {
-            filter.ownerKind(Arguments.ownerKind("--owner-kind", ownerKind));
-        }
-        if (given(type)) {
-            filter.type(Arguments.type("--type", type));
-        }
-        if (given(region)) {
-            filter.region(region);
-        }
+        KeyFilter.Builder filter = Arguments.selection(owner, ownerKind, type, region);
         PrintStream console = session == null ? null : session.getConsole();
         MigrationReport report = admin.migrate(filter.build(), progress -> {
             if (console != null && !progress.finished()) {
@@ -110,9 +99,5 @@ public class AdminCommands {
 
     private static String count(int n, String what) {
         return n + " " + what + (n == 1 ? "" : "s");
-    }
-
-    private static boolean given(String value) {
-        return !ABSENT.equals(value);
     }
 }

@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 
 import org.openkcm.keystore.api.InvalidInputException;
+import org.openkcm.keystore.api.KeyFilter;
 import org.openkcm.keystore.api.KeyStatus;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Owner;
@@ -15,7 +16,32 @@ import org.openkcm.keystore.api.OwnerKind;
 
 /** Turns shell words into api values; every refusal is an {@link InvalidInputException} naming the option. */
 final class Arguments {
+    /** The absentValue of optional Gogo parameters: no user can type it, so "not given" is unambiguous. */
+    static final String ABSENT = "\u0000absent";
+
     private Arguments() {
+    }
+
+    static boolean given(String value) {
+        return !ABSENT.equals(value);
+    }
+
+    /** A filter selecting by the options every key-selecting command takes; absent options select everything. */
+    static KeyFilter.Builder selection(String owner, String ownerKind, String type, String region) {
+        KeyFilter.Builder filter = KeyFilter.builder();
+        if (given(owner)) {
+            filter.owner(owner("--owner", owner));
+        }
+        if (given(ownerKind)) {
+            filter.ownerKind(ownerKind("--owner-kind", ownerKind));
+        }
+        if (given(type)) {
+            filter.type(type("--type", type));
+        }
+        if (given(region)) {
+            filter.region(region);
+        }
+        return filter;
     }
 
     /** {@code kind/id}, e.g. {@code tenant/acme}. */

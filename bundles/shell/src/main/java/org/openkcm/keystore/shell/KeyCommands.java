@@ -1,5 +1,8 @@
 package org.openkcm.keystore.shell;
 
+import static org.openkcm.keystore.shell.Arguments.ABSENT;
+import static org.openkcm.keystore.shell.Arguments.given;
+
 import java.io.IOException;
 import java.time.Instant;
 import java.util.Arrays;
@@ -32,8 +35,6 @@ import org.osgi.service.component.annotations.Reference;
 @GogoCommand(scope = "keystore", function = {"list", "show", "generate", "import", "rotate", "status", "expiry",
         "tags", "delete", "reveal"})
 public class KeyCommands {
-    private static final String ABSENT = "\u0000absent";
-
     @Reference
     private KeystoreOperations keystore;
 
@@ -55,21 +56,10 @@ public class KeyCommands {
             @Descriptor("a tag the keys must carry, key=value") @Parameter(names = "--tag", absentValue = ABSENT) String tag,
             @Descriptor("keys per page") @Parameter(names = "--page-size", absentValue = "100") String pageSize,
             @Descriptor("the cursor printed under the previous page") @Parameter(names = "--cursor", absentValue = ABSENT) String cursor) {
-        KeyFilter.Builder filter = KeyFilter.builder().pageSize(Arguments.positive("--page-size", pageSize));
-        if (given(owner)) {
-            filter.owner(Arguments.owner("--owner", owner));
-        }
-        if (given(ownerKind)) {
-            filter.ownerKind(Arguments.ownerKind("--owner-kind", ownerKind));
-        }
-        if (given(type)) {
-            filter.type(Arguments.type("--type", type));
-        }
+        KeyFilter.Builder filter = Arguments.selection(owner, ownerKind, type, region)
+                .pageSize(Arguments.positive("--page-size", pageSize));
         if (given(status)) {
             filter.status(Arguments.status("--status", status));
-        }
-        if (given(region)) {
-            filter.region(region);
         }
         if (given(tag)) {
             filter.tags(Arguments.tags("--tag", List.of(tag)));
@@ -226,10 +216,6 @@ public class KeyCommands {
         table.row("updated", m.updated());
         table.row("revision", m.revision());
         return table.toString().stripTrailing();
-    }
-
-    private static boolean given(String value) {
-        return !ABSENT.equals(value);
     }
 
     private static void require(String option, String value) {
