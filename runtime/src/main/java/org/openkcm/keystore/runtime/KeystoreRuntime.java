@@ -48,6 +48,7 @@ final class KeystoreRuntime {
     private final CountDownLatch started = new CountDownLatch(1);
     private volatile Framework framework;
     private volatile boolean stopTimedOut;
+    private volatile ExitCommand exitCommand;
 
     KeystoreRuntime(Home home, Mode mode, PrintStream err) {
         this.home = home;
@@ -84,10 +85,11 @@ final class KeystoreRuntime {
         p.put("felix.fileinstall.tmpdir", home.scratch().toString());
         p.put("felix.fileinstall.log.level", "2");
 
-        // Gogo: the interactive console only when there is one to serve.
-        if (mode != Mode.INTERACTIVE) {
-            p.put("gosh.args", "--nointeractive --quiet");
-        }
+        // Gogo: the JLine console where a person types, which reads etc/gosh_profile of the home
+        // (it keeps the command history in data/ instead of ~/.gogo.history); elsewhere the plain
+        // shell, for its built-in commands only.
+        p.put("gosh.home", home.root().toString());
+        p.put("gosh.args", mode == Mode.INTERACTIVE ? "--nohistory" : "--nointeractive --quiet");
         for (Map.Entry<String, String> entry : p.entrySet()) {
             String override = System.getProperty(entry.getKey());
             if (override != null) {
@@ -123,14 +125,21 @@ final class KeystoreRuntime {
             }
         });
         for (Path jar : bundlesInStartOrder(home.bundles())) {
-            install(context, jar);
+            install(context, jar, mode);
         }
+        exitCommand = ExitCommand.register(context);
         fw.start();
         return fw;
     }
 
     Framework framework() {
         return framework;
+    }
+
+    /** The status the {@code exit} command asked for, or 0 if nobody asked. */
+    int requestedExitStatus() {
+        ExitCommand command = exitCommand;
+        return command == null ? 0 : command.requestedStatus();
     }
 
     /** Waits until the framework reports it has reached its beginning start level. */
@@ -176,10 +185,12 @@ final class KeystoreRuntime {
         return Duration.ofSeconds(Long.getLong(STOP_TIMEOUT, 30));
     }
 
-    private static void install(BundleContext context, Path jar) throws BundleException {
+    private static void install(BundleContext context, Path jar, Mode mode) throws BundleException {
         Bundle bundle = context.installBundle(jar.toUri().toString());
         bundle.adapt(BundleStartLevel.class).setStartLevel(StartLevels.of(bundle.getSymbolicName()));
-        if (bundle.getHeaders().get(Constants.FRAGMENT_HOST) == null) {
+        String name = bundle.getSymbolicName();
+        boolean otherConsole = StartLevels.isConsole(name) && !StartLevels.console(mode).equals(name);
+        if (bundle.getHeaders().get(Constants.FRAGMENT_HOST) == null && !otherConsole) {
             // Persistent start: it starts when the framework reaches its level.
             bundle.start(Bundle.START_ACTIVATION_POLICY);
         }

@@ -106,7 +106,7 @@ public final class Main {
                 return EXITING;
             }
             if (stopped.getType() != FrameworkEvent.STOPPED_UPDATE) {
-                return stopped.getType() == FrameworkEvent.ERROR ? NOT_STARTED : CommandRunner.OK;
+                return stopped.getType() == FrameworkEvent.ERROR ? NOT_STARTED : runtime.requestedExitStatus();
             }
             out.println("openkcm-keystore: restarting");
         }

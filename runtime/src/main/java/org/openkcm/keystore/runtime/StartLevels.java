@@ -18,11 +18,12 @@ import java.util.Map;
  * of {@code plugins/} get this level too ({@link #PLUGINS}): FileInstall 3.7.4 starts a bundle it
  * installs only if the framework has reached the bundle's level, and otherwise leaves it to a
  * later poll, so at this level a plugin present at start is active when the start ends;</li>
- * <li>{@link #SHELL}: the Gogo runtime and its commands;</li>
+ * <li>{@link #SHELL}: the Gogo runtime, its commands and JLine;</li>
  * <li>{@link #KEYSTORE}: every other bundle of {@code bundle/}: the api, core, the backends and
  * the keystore shell commands; and any bundle installed later from the shell;</li>
- * <li>{@link #CONSOLE}: the Gogo shell, whose console (in the interactive mode) thus opens once
- * everything else has started. The framework's beginning (final) start level.</li>
+ * <li>{@link #CONSOLE}: the Gogo shells, of which the launcher starts one (see
+ * {@link #console(Mode)}): its console thus opens once everything else has started. The
+ * framework's beginning (final) start level.</li>
  * </ol>
  */
 final class StartLevels {
@@ -34,6 +35,14 @@ final class StartLevels {
     static final int SHELL = 4;
     static final int KEYSTORE = 5;
     static final int CONSOLE = 6;
+
+    /** The console where a person types: Gogo's JLine shell (line editing, completion, history). */
+    static final String INTERACTIVE_CONSOLE = "org.apache.felix.gogo.jline";
+    /**
+     * The console of the other modes: the plain Gogo shell, which never touches the terminal and
+     * gives {@code -c} and scripts the same built-in commands (echo, each, if, ...).
+     */
+    static final String SCRIPT_CONSOLE = "org.apache.felix.gogo.shell";
 
     /** The framework's beginning start level: every level above is started. */
     static final int FINAL = CONSOLE;
@@ -51,9 +60,21 @@ final class StartLevels {
             Map.entry("org.openkcm.keystore.config", CONFIGURATION),
             Map.entry("org.apache.felix.gogo.runtime", SHELL),
             Map.entry("org.apache.felix.gogo.command", SHELL),
-            Map.entry("org.apache.felix.gogo.shell", CONSOLE));
+            Map.entry("org.jline", SHELL),
+            Map.entry(INTERACTIVE_CONSOLE, CONSOLE),
+            Map.entry(SCRIPT_CONSOLE, CONSOLE));
 
     private StartLevels() {
+    }
+
+    /** The console bundle that the mode starts; the other one stays installed, not started. */
+    static String console(Mode mode) {
+        return mode == Mode.INTERACTIVE ? INTERACTIVE_CONSOLE : SCRIPT_CONSOLE;
+    }
+
+    /** Whether the bundle is one of the two consoles. */
+    static boolean isConsole(String symbolicName) {
+        return INTERACTIVE_CONSOLE.equals(symbolicName) || SCRIPT_CONSOLE.equals(symbolicName);
     }
 
     /** The start level of the bundle with this symbolic name: {@link #KEYSTORE} unless the table names it. */

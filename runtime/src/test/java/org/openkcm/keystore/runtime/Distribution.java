@@ -114,6 +114,22 @@ final class Distribution {
         return new Running(processBuilder(args).start());
     }
 
+    /**
+     * Starts {@code bin/keystore} with the arguments on a pseudo-terminal, as a person at a
+     * terminal runs it: util-linux {@code script} allocates the terminal, what is written to the
+     * process's input is typed there, and {@code -e} makes the keystore's exit status its own.
+     */
+    Running startOnTerminal(String... args) throws IOException {
+        ProcessBuilder builder = processBuilder(args);
+        String commandLine = builder.command().stream().map(word -> "'" + word.replace("'", "'\\''") + "'")
+                .collect(java.util.stream.Collectors.joining(" "));
+        // The terminal gets a size first: script's own input is a pipe, which has none.
+        builder.command("script", "--quiet", "--flush", "--return", "--command",
+                "stty cols 160 rows 50; exec " + commandLine, "/dev/null");
+        builder.environment().put("TERM", "xterm");
+        return new Running(builder.start());
+    }
+
     ProcessBuilder processBuilder(String... args) {
         List<String> command = new ArrayList<>();
         command.add(home.resolve("bin/keystore").toString());

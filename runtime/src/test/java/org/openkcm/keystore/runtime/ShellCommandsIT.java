@@ -187,8 +187,8 @@ class ShellCommandsIT {
         }
     }
 
-    /** The interactive shell's output, without the "g! " prompts Gogo prints between commands. */
+    /** The interactive shell's output, without the "keystore> " prompts the console prints between commands. */
     private static String withoutPrompts(String output) {
-        return output.replace("g! ", "").strip();
+        return output.replaceAll("(?m)^keystore> ?", "").strip();
     }
 }

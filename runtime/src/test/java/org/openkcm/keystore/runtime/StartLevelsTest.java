@@ -21,13 +21,17 @@ class StartLevelsTest {
         assertEquals(StartLevels.SHELL, StartLevels.of("org.apache.felix.gogo.runtime"));
         assertEquals(StartLevels.KEYSTORE, StartLevels.of("org.openkcm.keystore.core"));
         assertEquals(StartLevels.KEYSTORE, StartLevels.of("anything.else"));
+        assertEquals(StartLevels.CONSOLE, StartLevels.of("org.apache.felix.gogo.jline"));
         assertEquals(StartLevels.CONSOLE, StartLevels.of("org.apache.felix.gogo.shell"));
+        assertEquals("org.apache.felix.gogo.jline", StartLevels.console(Mode.INTERACTIVE));
+        assertEquals("org.apache.felix.gogo.shell", StartLevels.console(Mode.COMMAND));
+        assertEquals("org.apache.felix.gogo.shell", StartLevels.console(Mode.DAEMON));
         assertEquals(StartLevels.FINAL, StartLevels.CONSOLE);
     }
 
     @Test
     void bundlesAreInstalledByLevelThenTableThenFileName(@TempDir Path folder) throws Exception {
-        Distribution.writeBundle(folder.resolve("a-shell.jar"), "org.apache.felix.gogo.shell", "1.1.4");
+        Distribution.writeBundle(folder.resolve("a-shell.jar"), "org.apache.felix.gogo.jline", "1.1.4");
         Distribution.writeBundle(folder.resolve("b-core.jar"), "org.openkcm.keystore.core;singleton:=true", "1.0.0");
         Distribution.writeBundle(folder.resolve("a-backend.jar"), "org.example.backend", "1.0.0");
         Distribution.writeBundle(folder.resolve("z-scr.jar"), "org.apache.felix.scr", "2.2.12");
