@@ -504,6 +504,8 @@ final class PostgresKeystore implements Keystore {
         String kind;
         if (closed) {
             kind = "deactivated";
+        } else if (state.startsWith("28")) {
+            kind = "authentication failed (check user and password.ref)";
         } else if (state.startsWith("08") || e instanceof java.sql.SQLTransientConnectionException
                 || e instanceof java.sql.SQLNonTransientConnectionException) {
             kind = "cannot reach the database";
@@ -518,7 +520,11 @@ final class PostgresKeystore implements Keystore {
         } else {
             kind = "the database refused the statement";
         }
+        String detail = e.getMessage();
+        if (e.getCause() instanceof SQLException cause && cause.getMessage() != null) {
+            detail = detail + " (" + cause.getMessage() + ")"; // the pool's message hides the server's reason
+        }
         return new UnavailableException(describeServer() + ": " + operation + " failed, " + kind
-                + (state.isEmpty() ? "" : " (SQL state " + state + ")") + ": " + e.getMessage(), id, e);
+                + (state.isEmpty() ? "" : " (SQL state " + state + ")") + ": " + detail, id, e);
     }
 }
