@@ -89,13 +89,15 @@ public class PostgresBackendBenchmark {
         try (Connection c = postgres.plain().getConnection();
              PreparedStatement s = c.prepareStatement("SELECT sealed, key_type, algorithm, key_size, status, expiry_ms,"
                      + " owner_kind, owner_id, region, parent_name, parent_version, tags, created_ms, updated_ms,"
-                     + " revision, lifecycle_mac FROM " + BenchPostgres.PLAIN_TABLE + " WHERE name = ? AND version = ?")) {
+                     + " revision, lifecycle_mac, tag_keys, tag_values FROM " + BenchPostgres.PLAIN_TABLE + " WHERE name = ? AND version = ?")) {
             s.setString(1, "stored-" + random.nextInt(STORED));
             s.setInt(2, 1);
             try (ResultSet rs = s.executeQuery()) {
                 rs.next();
                 rs.getString(2);
                 rs.getString(12);
+                rs.getArray(17).getArray();
+                rs.getArray(18).getArray();
                 return rs.getBytes(1);
             }
         }
@@ -105,8 +107,9 @@ public class PostgresBackendBenchmark {
         try (Connection c = postgres.plain().getConnection();
              PreparedStatement s = c.prepareStatement("INSERT INTO " + BenchPostgres.PLAIN_TABLE + " (name, version,"
                      + " sealed, key_type, algorithm, key_size, status, owner_kind, owner_id, tags, created_ms,"
-                     + " updated_ms, revision) VALUES (?, 1, ?, 'L3', 'AES', 256, 'ACTIVE', 'TENANT', 'acme',"
-                     + " '{\"env\": \"prod\", \"team\": \"crypto\"}', ?, ?, 1)")) {
+                     + " updated_ms, revision, tag_keys, tag_values) VALUES (?, 1, ?, 'L3', 'AES', 256, 'ACTIVE',"
+                     + " 'TENANT', 'acme', '{\"env\": \"prod\", \"team\": \"crypto\"}', ?, ?, 1, '{env,team}',"
+                     + " '{prod,crypto}')")) {
             s.setString(1, name);
             s.setBytes(2, RECORD_BYTES);
             s.setLong(3, SampleKeys.T0.toEpochMilli());

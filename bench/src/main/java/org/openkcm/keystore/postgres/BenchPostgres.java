@@ -72,7 +72,8 @@ public final class BenchPostgres implements AutoCloseable {
                     + " status text NOT NULL, expiry_ms bigint, owner_kind text NOT NULL, owner_id text NOT NULL,"
                     + " region text, parent_name text, parent_version integer, tags jsonb NOT NULL,"
                     + " created_ms bigint NOT NULL, updated_ms bigint NOT NULL, revision bigint NOT NULL,"
-                    + " lifecycle_mac text, PRIMARY KEY (name, version))");
+                    + " lifecycle_mac text, tag_keys text[] NOT NULL, tag_values text[] NOT NULL,"
+                    + " PRIMARY KEY (name, version))");
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }

@@ -62,8 +62,7 @@ import org.osgi.service.jdbc.DataSourceFactory;
 final class PostgresKeystore implements Keystore {
     private static final String METADATA_COLUMNS = "name, version, key_type, algorithm, key_size, status, expiry_ms,"
             + " owner_kind, owner_id, region, parent_name, parent_version,"
-            + " ARRAY(SELECT t.key FROM jsonb_each_text(tags) t ORDER BY t.key) AS tag_keys,"
-            + " ARRAY(SELECT t.value FROM jsonb_each_text(tags) t ORDER BY t.key) AS tag_values,"
+            + " tag_keys, tag_values,"
             + " created_ms, updated_ms, revision, lifecycle_mac";
 
     private final PostgresSettings settings;
@@ -86,11 +85,11 @@ final class PostgresKeystore implements Keystore {
         String table = String.format(Schema.KEY_TABLE, schemaQuoted);
         this.insertSql = "INSERT INTO " + table + " (name, version, sealed, key_type, algorithm, key_size, status,"
                 + " expiry_ms, owner_kind, owner_id, region, parent_name, parent_version, tags, created_ms, updated_ms,"
-                + " revision, lifecycle_mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                + " jsonb_object(?::text[], ?::text[]), ?, ?, ?, ?) ON CONFLICT (name, version) DO NOTHING";
+                + " revision, lifecycle_mac, tag_keys, tag_values) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                + " jsonb_object(?::text[], ?::text[]), ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) DO NOTHING";
         this.selectSql = "SELECT sealed, " + METADATA_COLUMNS + " FROM " + table + " WHERE name = ? AND version = ?";
         this.updateSql = "UPDATE " + table + " SET status = ?, expiry_ms = ?, tags = jsonb_object(?::text[], ?::text[]),"
-                + " updated_ms = ?, revision = ?, lifecycle_mac = ?"
+                + " tag_keys = ?, tag_values = ?, updated_ms = ?, revision = ?, lifecycle_mac = ?"
                 + " WHERE name = ? AND version = ? AND revision = ? AND key_type = ? AND algorithm = ? AND key_size = ?"
                 + " AND owner_kind = ? AND owner_id = ? AND region IS NOT DISTINCT FROM ?"
                 + " AND parent_name IS NOT DISTINCT FROM ? AND parent_version IS NOT DISTINCT FROM ?"
@@ -181,7 +180,8 @@ final class PostgresKeystore implements Keystore {
                     insert.setLong(i++, metadata.created().toEpochMilli());
                     insert.setLong(i++, metadata.updated().toEpochMilli());
                     insert.setLong(i++, metadata.revision());
-                    insert.setString(i, metadata.lifecycleMac().orElse(null));
+                    insert.setString(i++, metadata.lifecycleMac().orElse(null));
+                    setTags(connection, insert, i, metadata.tags());
                     if (insert.executeUpdate() == 1) {
                         return;
                     }
@@ -224,6 +224,7 @@ final class PostgresKeystore implements Keystore {
                     int i = 1;
                     update.setString(i++, metadata.status().name());
                     setMillis(update, i++, metadata.expiry().orElse(null));
+                    i = setTags(connection, update, i, metadata.tags());
                     i = setTags(connection, update, i, metadata.tags());
                     update.setLong(i++, metadata.updated().toEpochMilli());
                     update.setLong(i++, metadata.revision());

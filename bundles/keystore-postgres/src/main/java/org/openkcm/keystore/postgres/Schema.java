@@ -55,7 +55,14 @@ final class Schema {
                     "CREATE INDEX keystore_key_owner ON %1$s.keystore_key (owner_kind, owner_id, name, version)",
                     "CREATE INDEX keystore_key_tags ON %1$s.keystore_key USING gin (tags jsonb_path_ops)",
                     "ALTER TABLE %1$s.keystore_key ADD CONSTRAINT keystore_key_owner_kind"
-                            + " CHECK (owner_kind IN ('TENANT', 'SERVICE', 'NODE'))")));
+                            + " CHECK (owner_kind IN ('TENANT', 'SERVICE', 'NODE'))")),
+            new Migration(3, "tag keys and values as arrays beside the jsonb, read without unnesting", List.of(
+                    "ALTER TABLE %1$s.keystore_key ADD COLUMN tag_keys text[] NOT NULL DEFAULT '{}',"
+                            + " ADD COLUMN tag_values text[] NOT NULL DEFAULT '{}'",
+                    "UPDATE %1$s.keystore_key SET"
+                            + " tag_keys = ARRAY(SELECT t.key FROM jsonb_each_text(tags) t ORDER BY t.key COLLATE \"C\"),"
+                            + " tag_values = ARRAY(SELECT t.value FROM jsonb_each_text(tags) t"
+                            + " ORDER BY t.key COLLATE \"C\")")));
 
     /** The version this bundle migrates to. */
     static final int CURRENT = MIGRATIONS.get(MIGRATIONS.size() - 1).version();

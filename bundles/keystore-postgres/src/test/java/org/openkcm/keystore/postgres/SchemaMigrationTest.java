@@ -43,7 +43,7 @@ class SchemaMigrationTest {
         }
         try (Connection c = TestDatabase.server().connect()) {
             assertEquals(Schema.CURRENT, Schema.version(c, schema));
-            assertEquals(List.of(1, 2), recordedVersions(c, schema));
+            assertEquals(List.of(1, 2, 3), recordedVersions(c, schema));
             assertTrue(indexExists(c, schema, "keystore_key_owner"));
         }
     }
@@ -52,9 +52,9 @@ class SchemaMigrationTest {
     void migratingAgainChangesNothing() throws Exception {
         String schema = TestDatabase.freshSchema();
         try (Connection c = TestDatabase.server().connect()) {
-            assertEquals(2, Schema.migrate(c, schema, Schema.CURRENT));
+            assertEquals(Schema.CURRENT, Schema.migrate(c, schema, Schema.CURRENT));
             assertEquals(0, Schema.migrate(c, schema, Schema.CURRENT));
-            assertEquals(List.of(1, 2), recordedVersions(c, schema));
+            assertEquals(List.of(1, 2, 3), recordedVersions(c, schema));
         }
     }
 
@@ -69,7 +69,7 @@ class SchemaMigrationTest {
             try (PreparedStatement insert = c.prepareStatement("INSERT INTO \"" + schema + "\".keystore_key (name,"
                     + " version, sealed, key_type, algorithm, key_size, status, owner_kind, owner_id, tags, created_ms,"
                     + " updated_ms, revision) VALUES (?, 1, ?, 'L2', 'AES', 256, 'ACTIVE', 'TENANT', 'acme',"
-                    + " '{\"env\": \"prod\"}', ?, ?, 1)")) {
+                    + " '{\"env\": \"prod\", \"app\": \"x y\"}', ?, ?, 1)")) {
                 insert.setString(1, id.name());
                 insert.setBytes(2, SampleKeys.sealed(9).bytes());
                 insert.setLong(3, SampleKeys.T0.toEpochMilli());
@@ -81,7 +81,7 @@ class SchemaMigrationTest {
         try {
             StoredKey stored = keystore.retrieveKey(id);
             assertEquals(SampleKeys.sealed(9), stored.sealed());
-            assertEquals(Map.of("env", "prod"), stored.metadata().tags());
+            assertEquals(Map.of("env", "prod", "app", "x y"), stored.metadata().tags(), "tags backfilled by V3");
             KeyMetadata next = stored.metadata().toBuilder().revision(2).tags(Map.of("env", "test")).build();
             keystore.updateKeyMetadata(id, next);
             assertEquals(next, keystore.retrieveKey(id).metadata());
@@ -89,7 +89,7 @@ class SchemaMigrationTest {
             keystore.close();
         }
         try (Connection c = TestDatabase.server().connect()) {
-            assertEquals(List.of(1, 2), recordedVersions(c, schema));
+            assertEquals(List.of(1, 2, 3), recordedVersions(c, schema));
             assertTrue(indexExists(c, schema, "keystore_key_owner"));
             assertTrue(indexExists(c, schema, "keystore_key_tags"));
         }
@@ -121,7 +121,7 @@ class SchemaMigrationTest {
             pool.shutdownNow();
         }
         try (Connection c = TestDatabase.server().connect()) {
-            assertEquals(List.of(1, 2), recordedVersions(c, schema));
+            assertEquals(List.of(1, 2, 3), recordedVersions(c, schema));
         }
     }
 
@@ -139,13 +139,13 @@ class SchemaMigrationTest {
         try {
             UnavailableException e = assertThrows(UnavailableException.class,
                     () -> keystore.retrieveKey(KeyId.of("any", 1)));
-            assertTrue(e.getMessage().contains("version 99, newer than this bundle knows (2)"), e.getMessage());
+            assertTrue(e.getMessage().contains("version 99, newer than this bundle knows (3)"), e.getMessage());
             assertFalse(keystore.health().isUp());
         } finally {
             keystore.close();
         }
         try (Connection c = TestDatabase.server().connect()) {
-            assertEquals(List.of(1, 2, 99), recordedVersions(c, schema));
+            assertEquals(List.of(1, 2, 3, 99), recordedVersions(c, schema));
         }
     }
 
