@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.attribute.PosixFilePermission;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -32,7 +33,9 @@ import java.util.stream.Stream;
  * {@code initdb} and {@code postgres} refuse to run as root. When the tests run as root (as CI
  * does), both are run as the user {@code nobody} through {@code setpriv}, which execs the command
  * itself, so {@link #pid()} is the postmaster's own process id; the data directory is handed to
- * that user.
+ * that user. If {@code nobody} cannot reach the work directory (a checkout below a private home
+ * directory), the server's directory is made in {@code java.io.tmpdir} instead; it is removed the
+ * same way.
  */
 public final class PostgresServer implements AutoCloseable {
     /** The superuser the tests log in as. */
@@ -65,7 +68,11 @@ public final class PostgresServer implements AutoCloseable {
         Path workdir = Paths.get(System.getProperty("openkcm.pg.workdir", "target/pg-servers")).toAbsolutePath();
         try {
             Files.createDirectories(workdir);
-            Path directory = Files.createTempDirectory(workdir, "pg-");
+            if ("root".equals(System.getProperty("user.name")) && !traversableByOthers(workdir)) {
+                // The server runs as nobody, who cannot reach a tree checked out under, say, /root (mode 700).
+                workdir = Paths.get(System.getProperty("java.io.tmpdir"));
+            }
+            Path directory = Files.createTempDirectory(workdir, "openkcm-pg-");
             PostgresServer server = new PostgresServer(directory, binaries(), freePort());
             server.initialise();
             server.launch();
@@ -264,6 +271,20 @@ public final class PostgresServer implements AutoCloseable {
         } catch (NumberFormatException e) {
             return 0;
         }
+    }
+
+    /** Whether every directory from the root down to {@code dir} lets other users through (o+x). */
+    private static boolean traversableByOthers(Path dir) {
+        for (Path p = dir; p != null; p = p.getParent()) {
+            try {
+                if (!Files.getPosixFilePermissions(p).contains(PosixFilePermission.OTHERS_EXECUTE)) {
+                    return false;
+                }
+            } catch (IOException | UnsupportedOperationException e) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static int freePort() throws IOException {
