@@ -20,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
@@ -67,6 +68,7 @@ final class PostgresKeystore implements Keystore {
 
     private final PostgresSettings settings;
     private final HikariDataSource pool;
+    private final Consumer<String> log;
     private final ExecutorService healthProbe;
     private final String insertSql;
     private final String selectSql;
@@ -78,9 +80,10 @@ final class PostgresKeystore implements Keystore {
     private volatile boolean schemaReady;
     private volatile boolean closed;
 
-    private PostgresKeystore(PostgresSettings settings, HikariDataSource pool) {
+    private PostgresKeystore(PostgresSettings settings, HikariDataSource pool, Consumer<String> log) {
         this.settings = settings;
         this.pool = pool;
+        this.log = log;
         this.schemaQuoted = Schema.quoted(settings.schema);
         String table = String.format(Schema.KEY_TABLE, schemaQuoted);
         this.insertSql = "INSERT INTO " + table + " (name, version, sealed, key_type, algorithm, key_size, status,"
@@ -116,6 +119,14 @@ final class PostgresKeystore implements Keystore {
      * @throws IllegalArgumentException if the factory refuses the settings
      */
     static PostgresKeystore open(DataSourceFactory factory, PostgresSettings settings) {
+        return open(factory, settings, message -> { });
+    }
+
+    /**
+     * As {@link #open(DataSourceFactory, PostgresSettings)}, telling {@code log} what the schema
+     * migration did (never a record or the password).
+     */
+    static PostgresKeystore open(DataSourceFactory factory, PostgresSettings settings, Consumer<String> log) {
         Properties properties = new Properties();
         properties.setProperty(DataSourceFactory.JDBC_URL, settings.url);
         properties.setProperty(DataSourceFactory.JDBC_USER, settings.user);
@@ -141,7 +152,7 @@ final class PostgresKeystore implements Keystore {
         // The server need not be up at activation: the pool starts empty and fills when it can.
         config.setInitializationFailTimeout(-1);
         config.setAutoCommit(true);
-        return new PostgresKeystore(settings, new HikariDataSource(config));
+        return new PostgresKeystore(settings, new HikariDataSource(config), log);
     }
 
     /** Closes the pool; every later call is refused as unavailable. Keys stay in the database. */
@@ -402,12 +413,16 @@ final class PostgresKeystore implements Keystore {
     }
 
     private void ensureSchema(Connection connection) throws SQLException {
+        int applied;
         try {
-            Schema.migrate(connection, settings.schema, Schema.CURRENT);
+            applied = Schema.migrate(connection, settings.schema, Schema.CURRENT);
         } catch (IllegalStateException e) {
+            log.accept("PostgreSQL keystore '" + settings.name + "' cannot use its schema: " + e.getMessage());
             throw new UnavailableException("the PostgreSQL keystore '" + settings.name + "': " + e.getMessage());
         }
         schemaReady = true;
+        log.accept("PostgreSQL keystore '" + settings.name + "': schema " + settings.schema + " at version "
+                + Schema.CURRENT + (applied == 0 ? " (nothing to migrate)" : " (" + applied + " migration(s) applied)"));
     }
 
     private StoredKey select(Connection connection, KeyId id) throws SQLException {

@@ -8,7 +8,10 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.jdbc.DataSourceFactory;
+import org.osgi.service.log.Logger;
+import org.osgi.service.log.LoggerFactory;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -97,6 +100,10 @@ public final class PostgresKeystoreComponent {
     @Reference(target = DRIVER_FILTER)
     private DataSourceFactory dataSourceFactory;
 
+    /** The OSGi log, if there is one: schema migrations are logged (never a record or the password). */
+    @Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL)
+    private volatile Logger logger;
+
     private PostgresKeystore keystore;
     private ServiceRegistration<Keystore> registration;
 
@@ -107,7 +114,12 @@ public final class PostgresKeystoreComponent {
     @Activate
     void activate(BundleContext context, Config config) {
         PostgresSettings settings = PostgresSettings.from(config, System::getenv);
-        PostgresKeystore created = PostgresKeystore.open(dataSourceFactory, settings);
+        PostgresKeystore created = PostgresKeystore.open(dataSourceFactory, settings, message -> {
+            Logger current = logger;
+            if (current != null) {
+                current.info(message);
+            }
+        });
         try {
             registration = context.registerService(Keystore.class, created, settings.serviceProperties());
         } catch (RuntimeException e) {

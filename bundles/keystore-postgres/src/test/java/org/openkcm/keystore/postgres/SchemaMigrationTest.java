@@ -49,6 +49,24 @@ class SchemaMigrationTest {
     }
 
     @Test
+    void whatTheMigrationDidIsLogged() {
+        String schema = TestDatabase.freshSchema();
+        List<String> messages = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (int start = 0; start < 2; start++) {
+            PostgresKeystore keystore = PostgresKeystore.open(new org.postgresql.osgi.PGDataSourceFactory(),
+                    TestDatabase.settings(TestDatabase.properties(TestDatabase.server(), schema)), messages::add);
+            try {
+                keystore.listKeys(KeyFilter.all());
+            } finally {
+                keystore.close();
+            }
+        }
+        assertEquals(List.of(
+                "PostgreSQL keystore 'postgres': schema " + schema + " at version 3 (3 migration(s) applied)",
+                "PostgreSQL keystore 'postgres': schema " + schema + " at version 3 (nothing to migrate)"), messages);
+    }
+
+    @Test
     void migratingAgainChangesNothing() throws Exception {
         String schema = TestDatabase.freshSchema();
         try (Connection c = TestDatabase.server().connect()) {
