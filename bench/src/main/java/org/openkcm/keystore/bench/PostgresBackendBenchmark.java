@@ -9,6 +9,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -77,6 +78,54 @@ public class PostgresBackendBenchmark {
         String name = "new-" + next.incrementAndGet();
         plainInsert(name);
         return name;
+    }
+
+    /**
+     * Interleaved: one backend store and one plain store, each timed, so that both see the same
+     * disk (a store is bound by the WAL flush, whose latency on a shared machine drifts a lot between
+     * iterations). Ratio: {@code keystoreNanos / plainNanos} (the same number of each).
+     */
+    @Benchmark
+    public void storeInterleaved(StoreTimes times) throws SQLException {
+        long n = next.incrementAndGet();
+        KeyId id = KeyId.of("mix-" + n, 1);
+        // Which goes first alternates, so neither always follows the other's commit.
+        if ((n & 1) == 0) {
+            times.keystoreNanos += timeKeystoreStore(id);
+            times.plainNanos += timePlainStore("mix-" + n);
+        } else {
+            times.plainNanos += timePlainStore("mix-" + n);
+            times.keystoreNanos += timeKeystoreStore(id);
+        }
+        times.pairs++;
+    }
+
+    private long timeKeystoreStore(KeyId id) {
+        long t0 = System.nanoTime();
+        keystore.storeKey(id, RECORD, metadata(id));
+        return System.nanoTime() - t0;
+    }
+
+    private long timePlainStore(String name) throws SQLException {
+        long t0 = System.nanoTime();
+        plainInsert(name);
+        return System.nanoTime() - t0;
+    }
+
+    /** The times of {@link #storeInterleaved}, summed per iteration (JMH prints them as secondary results). */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class StoreTimes {
+        public long keystoreNanos;
+        public long plainNanos;
+        public long pairs;
+
+        @Setup(Level.Iteration)
+        public void reset() {
+            keystoreNanos = 0;
+            plainNanos = 0;
+            pairs = 0;
+        }
     }
 
     @Benchmark
