@@ -46,6 +46,7 @@ public final class BenchPostgres implements AutoCloseable {
         Path passwordFile;
         try {
             passwordFile = Files.createTempFile("bench-pg", ".pw");
+            passwordFile.toFile().deleteOnExit();
             Files.writeString(passwordFile, PostgresServer.PASSWORD);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
