@@ -49,6 +49,7 @@ class KarafFeaturesIT {
     private static final String SHELL = GROUP + ".shell";
     private static final String MEMORY = GROUP + ".keystore-memory";
     private static final String OPENBAO = GROUP + ".keystore-openbao";
+    private static final String POSTGRES = GROUP + ".keystore-postgres";
     private static final Duration READY = Duration.ofSeconds(120);
     private static final Duration SETTLE = Duration.ofSeconds(30);
 
@@ -189,6 +190,22 @@ class KarafFeaturesIT {
         String show = keystore("show k1:1");
         assertTrue(show.contains("k1:1"), show);
         log("OpenBao feature installed and uninstalled");
+
+        // The PostgreSQL backend: its bundle, pgjdbc (whose DataSourceFactory service it needs) and the pool.
+        karaf.ok("feature:install openkcm-keystore-postgres");
+        Map<String, Bundle> withPostgres = bundles();
+        for (String name : List.of(POSTGRES, "org.postgresql.jdbc", "com.zaxxer.HikariCP", "org.osgi.service.jdbc")) {
+            assertActive(withPostgres, name);
+        }
+        String factories = karaf.ok("service:list org.osgi.service.jdbc.DataSourceFactory");
+        assertTrue(factories.contains("osgi.jdbc.driver.class = org.postgresql.Driver"), factories);
+        karaf.ok("feature:uninstall openkcm-keystore-postgres");
+        Map<String, Bundle> withoutPostgres = bundles();
+        assertFalse(withoutPostgres.containsKey(POSTGRES), "the PostgreSQL bundle is uninstalled");
+        for (String name : List.of(API, CORE, SHELL, MEMORY)) {
+            assertSameAndActive(before, withoutPostgres, name);
+        }
+        log("PostgreSQL feature installed and uninstalled");
     }
 
     @Test
