@@ -90,4 +90,18 @@ class OpenBaoFromEnvironmentTest {
         assertEquals("OPENKCM__OPENBAO__MAIN__ADRESS", e.keyPath());
         assertTrue(e.rule().startsWith("unknown property 'ADRESS' of " + OPENBAO), e.rule());
     }
+
+    @Test
+    void theConfigYamlExampleDeclaresAWholeOpenBaoInstance() throws Exception {
+        String text = java.nio.file.Files.readString(java.nio.file.Paths.get("../../config/examples/config.yaml"));
+        Map<ConfigKey, Map<String, Object>> yaml = YamlReader.parse(text, "config/examples/config.yaml");
+        Map<String, Object> tenants = yaml.get(ConfigKey.factory(OPENBAO, "tenants"));
+        assertEquals("per-tenant", tenants.get("namespace.mode"));
+        assertEquals("env:OPENKCM_BAO_TOKEN", tenants.get("token.source"));
+        assertArrayEquals(new String[] {"L2", "L3"}, (String[]) tenants.get("keystore.tiers"));
+        assertTrue(defaults().knownProperties().get(OPENBAO).containsAll(tenants.keySet()),
+                "every property of the example is a backend attribute: " + tenants.keySet());
+        assertEquals("openbao", yaml.get(ConfigKey.factory("org.openkcm.keystore.route", "l2-l3-to-openbao"))
+                .get("target"));
+    }
 }
