@@ -182,6 +182,32 @@ public class ConfigYamlIT extends KeystoreTestSupport {
     }
 
     @Test
+    public void anOpenBaoInstanceComesFromTheEnvironmentAlone() throws Exception {
+        // No config.yaml at all, no .cfg: the variables name a new instance "main" of the factory PID.
+        write(envFile, """
+                OPENKCM__OPENBAO__MAIN__ADDRESS=https://bao.example.net:8200
+                OPENKCM__OPENBAO__MAIN__KEYSTORE_TIERS=[L2, L3]
+                OPENKCM__OPENBAO__MAIN__TOKEN_SOURCE=env:OPENKCM_BAO_TOKEN
+                OPENKCM__OPENBAO__MAIN__NAMESPACE_MODE=per-tenant
+                OPENKCM__OPENBAO__MAIN__NAMESPACE_BASE=openkcm
+                OPENKCM__OPENBAO__MAIN__SERVICE_RANKING=10
+                """);
+        startReading();
+        Map<String, Object> main = awaitConfiguration("org.openkcm.keystore.openbao~main");
+        assertEquals("org.openkcm.keystore.openbao", main.get("service.factoryPid"));
+        assertEquals("https://bao.example.net:8200", main.get("address"));
+        assertArrayEquals(new String[] {"L2", "L3"}, (String[]) main.get("keystore.tiers"));
+        assertEquals("env:OPENKCM_BAO_TOKEN", main.get("token.source"));
+        assertEquals("per-tenant", main.get("namespace.mode"));
+        assertEquals("openkcm", main.get("namespace.base"));
+        assertEquals(Integer.valueOf(10), main.get("service.ranking"));
+
+        // The variables gone, the instance goes.
+        write(envFile, "");
+        awaitCondition("the OpenBao instance to be deleted", () -> find("org.openkcm.keystore.openbao~main") == null);
+    }
+
+    @Test
     public void aBrokenFileChangesNothingAndSaysWhereItIsBroken() throws Exception {
         String valid = """
                 org.openkcm.keystore.memory:

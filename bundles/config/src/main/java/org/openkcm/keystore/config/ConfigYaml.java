@@ -114,7 +114,13 @@ public final class ConfigYaml {
                         + "exactly one known name in canonical form (ownerIdPrefix is OWNER_ID_PREFIX).")
         String[] env_properties() default {
             "org.openkcm.keystore.memory=keystore.name,keystore.tiers,keystore.regions,service.ranking,maxEntries",
-            "org.openkcm.keystore.openbao=keystore.name,keystore.tiers,keystore.regions,service.ranking",
+            // Every attribute of the OpenBao backend's metatype, so that an instance can come from variables alone.
+            "org.openkcm.keystore.openbao=keystore.name,keystore.tiers,keystore.regions,service.ranking,address,"
+                    + "kv.mount,path.prefix,namespace,namespace.mode,namespace.base,namespace.services,"
+                    + "connect.timeout.seconds,read.timeout.seconds,retry.max.attempts,retry.initial.backoff.ms,"
+                    + "retry.max.backoff.ms,health.timeout.ms,auth.method,token.source,approle.mount,role.id.source,"
+                    + "secret.id.source,tls.verify,tls.ca.file,tls.client.cert.file,tls.client.key.file,"
+                    + "allow.insecure.http",
             "org.openkcm.keystore.route=tiers,ownerKind,ownerId,ownerIdPrefix,region,priority,target"};
 
         @AttributeDefinition(

@@ -143,7 +143,8 @@ final class Auth implements AutoCloseable {
      * @throws IOException, TimeoutException if OpenBao does not answer
      */
     boolean isValid(Session session, Duration timeout) throws IOException, InterruptedException, TimeoutException {
-        Transport.Reply reply = transport.send("GET", "auth/token/lookup-self", session.token, null, timeout, true);
+        Transport.Reply reply = transport.send("GET", "auth/token/lookup-self", session.token, null, timeout,
+                settings.namespace);
         if (reply.status == 200) {
             return true;
         }
@@ -215,7 +216,7 @@ final class Auth implements AutoCloseable {
         String last = "no attempt";
         for (int attempt = 1; attempt <= settings.retry.maxAttempts; attempt++) {
             try {
-                Transport.Reply reply = transport.send("POST", path, null, body, loginBudget(), true);
+                Transport.Reply reply = transport.send("POST", path, null, body, loginBudget(), settings.namespace);
                 if (reply.status == 200) {
                     JsonValue auth = reply.json().get("auth");
                     if (auth == null || !auth.isObject() || auth.asObject().getString("client_token", null) == null) {
@@ -268,7 +269,8 @@ final class Auth implements AutoCloseable {
             return;
         }
         try {
-            Transport.Reply reply = transport.send("GET", "auth/token/lookup-self", s.token, null, loginBudget(), true);
+            Transport.Reply reply = transport.send("GET", "auth/token/lookup-self", s.token, null, loginBudget(),
+                    settings.namespace);
             if (reply.status == 200) {
                 JsonValue data = reply.json().get("data");
                 JsonObject d = data != null && data.isObject() ? data.asObject() : new JsonObject();
@@ -322,7 +324,8 @@ final class Auth implements AutoCloseable {
         }
         try {
             JsonObject body = Json.object().add("increment", s.initialTtlSeconds + "s");
-            Transport.Reply reply = transport.send("POST", "auth/token/renew-self", s.token, body, loginBudget(), true);
+            Transport.Reply reply = transport.send("POST", "auth/token/renew-self", s.token, body, loginBudget(),
+                    settings.namespace);
             if (reply.status == 200) {
                 JsonValue auth = reply.json().get("auth");
                 JsonObject a = auth != null && auth.isObject() ? auth.asObject() : new JsonObject();

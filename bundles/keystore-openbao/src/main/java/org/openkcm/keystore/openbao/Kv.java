@@ -61,6 +61,25 @@ final class Kv {
         }
     }
 
+    /**
+     * A write that found no KV mount to write to: the namespace does not exist, or has no mount
+     * at this path. Not a {@code KeystoreException}: the keystore creates what is missing (see
+     * {@link Namespaces}) and writes again, or reports why it may not.
+     */
+    static final class MissingMount extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final String namespace;
+        /** True if the namespace itself is missing, false if only the mount is. */
+        final boolean namespaceMissing;
+
+        MissingMount(String namespace, boolean namespaceMissing, String answer) {
+            super((namespaceMissing ? "namespace " : "no KV mount in namespace ") + shown(namespace) + ": " + answer,
+                    null, false, false);
+            this.namespace = namespace;
+            this.namespaceMissing = namespaceMissing;
+        }
+    }
+
     /** One attempt of an operation, given the session to use. */
     private interface Attempt {
         Transport.Reply run(Auth.Session session) throws Exception;
@@ -80,10 +99,13 @@ final class Kv {
         this.timeout = Duration.ofSeconds(settings.readTimeoutSeconds);
     }
 
-    /** The current version of a secret, or null if there is none (never written, deleted). */
-    Secret read(String what, KeyId id, String path) {
-        Outcome outcome = execute(what, id, path, session -> {
-            LogicalResponse response = new Logical(session.vault).read(mount + "/" + path);
+    /**
+     * The current version of a secret, or null if there is none (never written, deleted, or its
+     * namespace or mount does not exist).
+     */
+    Secret read(String what, KeyId id, String namespace, String path) {
+        Outcome outcome = execute(what, id, namespace, path, session -> {
+            LogicalResponse response = logical(session, namespace).read(mount + "/" + path);
             return new DriverReply(response);
         });
         Transport.Reply reply = outcome.reply;
@@ -91,7 +113,7 @@ final class Kv {
             return null;
         }
         if (reply.status != 200) {
-            throw unexpected(what, id, path, reply);
+            throw unexpected(what, id, namespace, path, reply);
         }
         LogicalResponse response = ((DriverReply) reply).response;
         JsonObject data = response.getDataObject();
@@ -107,11 +129,12 @@ final class Kv {
      *
      * @return the new version, or a {@link Write} that is not {@link Write#written() written} if the
      *         check-and-set did not match
+     * @throws MissingMount for a create ({@code cas=0}) if the namespace or its KV mount does not exist
      */
-    Write write(String what, KeyId id, String path, Map<String, Object> data, long cas) {
+    Write write(String what, KeyId id, String namespace, String path, Map<String, Object> data, long cas) {
         WriteOptions options = new WriteOptions().checkAndSet(cas);
-        Outcome outcome = execute(what, id, path, session -> {
-            LogicalResponse response = new Logical(session.vault).write(mount + "/" + path, data, null, options);
+        Outcome outcome = execute(what, id, namespace, path, session -> {
+            LogicalResponse response = logical(session, namespace).write(mount + "/" + path, data, null, options);
             return new DriverReply(response);
         });
         Transport.Reply reply = outcome.reply;
@@ -126,28 +149,42 @@ final class Kv {
         if (reply.isCasMismatch()) {
             return new Write(0, outcome.uncertain);
         }
-        throw unexpected(what, id, path, reply);
+        if (reply.status == 404 && cas == 0) {
+            throw new MissingMount(namespace, reply.describe().contains("namespace not found"), reply.describe());
+        }
+        throw unexpected(what, id, namespace, path, reply);
     }
 
     /** Deletes a secret's metadata and with it every version, permanently. Absent is fine. */
-    void deleteAll(String what, KeyId id, String path) {
-        Outcome outcome = execute(what, id, path,
-                session -> transport.send("DELETE", "" + mount + "/metadata/" + path, session.token, null, timeout, true));
+    void deleteAll(String what, KeyId id, String namespace, String path) {
+        Outcome outcome = execute(what, id, namespace, path, session -> transport.send("DELETE",
+                mount + "/metadata/" + path, session.token, null, timeout, namespace));
         int status = outcome.reply.status;
         if (status != 204 && status != 200 && status != 404) {
-            throw unexpected(what, id, path, outcome.reply);
+            throw unexpected(what, id, namespace, path, outcome.reply);
         }
     }
 
     /** Destroys one version of a secret (its data is gone; its number stays in the metadata). */
-    void destroy(String what, KeyId id, String path, long version) {
+    void destroy(String what, KeyId id, String namespace, String path, long version) {
         JsonObject body = Json.object().add("versions", new JsonArray().add(version));
-        Outcome outcome = execute(what, id, path,
-                session -> transport.send("POST", mount + "/destroy/" + path, session.token, body, timeout, true));
+        Outcome outcome = execute(what, id, namespace, path, session -> transport.send("POST",
+                mount + "/destroy/" + path, session.token, body, timeout, namespace));
         int status = outcome.reply.status;
         if (status != 204 && status != 200 && status != 404) {
-            throw unexpected(what, id, path, outcome.reply);
+            throw unexpected(what, id, namespace, path, outcome.reply);
         }
+    }
+
+    /**
+     * A call to a system path ({@code sys/namespaces/…}, {@code sys/mounts/…}) of a namespace,
+     * within the retry budget; 403 is {@link PolicyRefusedException} naming {@code what}.
+     *
+     * @return the answer (2xx, 400, 404, …) for the caller to interpret
+     */
+    Transport.Reply system(String what, KeyId id, String namespace, String method, String apiPath, JsonObject body) {
+        return execute(what, id, namespace, null, session -> transport.send(method, apiPath, session.token,
+                body == null ? new JsonObject() : body, timeout, namespace)).reply;
     }
 
     /**
@@ -155,20 +192,20 @@ final class Kv {
      * {@code after}. An OpenBao that ignores {@code after}/{@code limit} returns everything; the
      * caller copes with both.
      */
-    List<String> list(String what, String directory, String after, int limit) {
+    List<String> list(String what, String namespace, String directory, String after, int limit) {
         StringBuilder query = new StringBuilder("?list=true&limit=").append(limit);
         if (after != null) {
             query.append("&after=").append(URLEncoder.encode(after, StandardCharsets.UTF_8));
         }
         String apiPath = mount + "/metadata/" + directory + "/" + query;
-        Outcome outcome = execute(what, null, directory,
-                session -> transport.send("GET", apiPath, session.token, null, timeout, true));
+        Outcome outcome = execute(what, null, namespace, directory,
+                session -> transport.send("GET", apiPath, session.token, null, timeout, namespace));
         Transport.Reply reply = outcome.reply;
         if (reply.status == 404) {
             return List.of();
         }
         if (reply.status != 200) {
-            throw unexpected(what, null, directory, reply);
+            throw unexpected(what, null, namespace, directory, reply);
         }
         List<String> names = new ArrayList<>();
         JsonValue data = reply.json().get("data");
@@ -208,7 +245,7 @@ final class Kv {
      * (2xx, 400, 404, …); turns 403 into {@link PolicyRefusedException} unless the token turns
      * out to be invalid, in which case it is replaced once and the attempt repeated.
      */
-    private Outcome execute(String what, KeyId id, String path, Attempt attempt) {
+    private Outcome execute(String what, KeyId id, String namespace, String path, Attempt attempt) {
         boolean uncertain = false;
         boolean replacedToken = false;
         String last = "no attempt";
@@ -220,61 +257,67 @@ final class Kv {
                 reply = attempt.run(session);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new UnavailableException(describe(what, path) + ": interrupted", id, e);
+                throw new UnavailableException(describe(what, namespace, path) + ": interrupted", id, e);
             } catch (Exception e) {
                 Throwable failure = unwrap(e);
                 if (failure instanceof InterruptedException) {
                     Thread.currentThread().interrupt();
-                    throw new UnavailableException(describe(what, path) + ": interrupted", id, failure);
+                    throw new UnavailableException(describe(what, namespace, path) + ": interrupted", id, failure);
+                }
+                if (failure instanceof io.github.jopenlibs.vault.VaultException
+                        && ((io.github.jopenlibs.vault.VaultException) failure).getHttpStatusCode() == 404) {
+                    // The driver throws on some answers it does not expect, 404 among them.
+                    return new Outcome(new Transport.Reply(404, Transport.body(failure)), uncertain);
                 }
                 lastFailure = failure;
                 last = Transport.describe(failure);
                 if (Transport.verdict(failure) == Transport.Verdict.FATAL) {
-                    throw new UnavailableException(describe(what, path) + " failed: " + last, id, failure);
+                    throw new UnavailableException(describe(what, namespace, path) + " failed: " + last, id, failure);
                 }
                 uncertain |= Transport.mayHaveApplied(failure);
-                backoff(what, id, path, n);
+                backoff(what, id, namespace, path, n);
                 continue;
             }
             switch (Transport.verdict(reply.status)) {
                 case ANSWER:
                     return new Outcome(reply, uncertain);
                 case DENIED:
-                    if (!replacedToken && !tokenValid(what, id, path, session)) {
+                    if (!replacedToken && !tokenValid(what, id, namespace, path, session)) {
                         auth.replace(session); // throws UnavailableException if no valid token can be had
                         replacedToken = true;
                         n--; // a replaced token does not use up the retry budget
                         continue;
                     }
-                    throw new PolicyRefusedException(id, describe(what, path)
+                    throw new PolicyRefusedException(id, describe(what, namespace, path)
                             + " was refused by the OpenBao policy of this backend's token (" + reply.describe() + ")");
                 case RETRY:
                     last = reply.describe();
                     lastFailure = null;
                     uncertain |= reply.status == 500 || reply.status == 502 || reply.status == 504;
-                    backoff(what, id, path, n);
+                    backoff(what, id, namespace, path, n);
                     continue;
                 default:
-                    throw unexpected(what, id, path, reply);
+                    throw unexpected(what, id, namespace, path, reply);
             }
         }
-        throw new UnavailableException(describe(what, path) + " failed after " + settings.retry.maxAttempts
+        throw new UnavailableException(describe(what, namespace, path) + " failed after " + settings.retry.maxAttempts
                 + " attempts; last: " + last, id, lastFailure);
     }
 
-    private boolean tokenValid(String what, KeyId id, String path, Auth.Session session) {
+    private boolean tokenValid(String what, KeyId id, String namespace, String path, Auth.Session session) {
         try {
             return auth.isValid(session, timeout);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new UnavailableException(describe(what, path) + ": interrupted", id, e);
+            throw new UnavailableException(describe(what, namespace, path) + ": interrupted", id, e);
         } catch (IOException | TimeoutException e) {
-            throw new UnavailableException(describe(what, path) + " was refused (HTTP 403) and the token could not"
+            throw new UnavailableException(describe(what, namespace, path)
+                    + " was refused (HTTP 403) and the token could not"
                     + " be checked: " + Transport.describe(e), id, e);
         }
     }
 
-    private void backoff(String what, KeyId id, String path, int failedAttempt) {
+    private void backoff(String what, KeyId id, String namespace, String path, int failedAttempt) {
         if (failedAttempt >= settings.retry.maxAttempts) {
             return;
         }
@@ -282,17 +325,31 @@ final class Kv {
             Thread.sleep(settings.retry.backoff(failedAttempt).toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new UnavailableException(describe(what, path) + ": interrupted while backing off", id, e);
+            throw new UnavailableException(describe(what, namespace, path) + ": interrupted while backing off", id, e);
         }
     }
 
-    private UnavailableException unexpected(String what, KeyId id, String path, Transport.Reply reply) {
-        return new UnavailableException(describe(what, path) + ": unexpected answer from OpenBao: " + reply.describe(),
+    private UnavailableException unexpected(String what, KeyId id, String namespace, String path,
+            Transport.Reply reply) {
+        return new UnavailableException(describe(what, namespace, path) + ": unexpected answer from OpenBao: "
+                + reply.describe(),
                 id, null);
     }
 
-    private String describe(String what, String path) {
-        return what + " at " + mount + "/" + path;
+    private String describe(String what, String namespace, String path) {
+        String where = namespace == null || namespace.isEmpty() ? "" : " in namespace " + namespace;
+        return path == null ? what + where : what + " at " + mount + "/" + path + where;
+    }
+
+    /** A namespace as messages show it; the empty one is the root. */
+    static String shown(String namespace) {
+        return namespace == null || namespace.isEmpty() ? "(root)" : namespace;
+    }
+
+    /** The driver's logical operations in a namespace (per request: one driver configuration serves all). */
+    private static Logical logical(Auth.Session session, String namespace) {
+        Logical logical = new Logical(session.vault);
+        return namespace == null || namespace.isEmpty() ? logical : logical.withNameSpace(namespace);
     }
 
     private static Throwable unwrap(Throwable e) {

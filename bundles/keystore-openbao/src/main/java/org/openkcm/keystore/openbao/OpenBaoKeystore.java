@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
@@ -15,6 +16,7 @@ import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLContext;
 
 import org.openkcm.keystore.api.IntegrityException;
+import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.KeyExistsException;
 import org.openkcm.keystore.api.KeyFilter;
 import org.openkcm.keystore.api.KeyId;
@@ -72,6 +74,7 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
     private final Transport transport;
     private final Auth auth;
     private final Kv kv;
+    private final Namespaces namespaces;
     private final ConcurrentHashMap<KeyId, String> locations = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
@@ -88,6 +91,7 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
             throw e;
         }
         this.kv = new Kv(settings, transport, auth);
+        this.namespaces = new Namespaces(settings, kv);
     }
 
     /** An index entry as read. */
@@ -107,11 +111,13 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
 
     /** A stored key as read, with where it is and its KV version (the compare-and-set token). */
     private static final class Located {
+        final String namespace;
         final String path;
         final long version;
         final StoredKey stored;
 
-        Located(String path, long version, StoredKey stored) {
+        Located(String namespace, String path, long version, StoredKey stored) {
+            this.namespace = namespace;
             this.path = path;
             this.version = version;
             this.stored = stored;
@@ -129,8 +135,9 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
             boolean claimed = claim(id, location);
             Kv.Write written;
             try {
-                written = kv.write("store", id, recordPath, Records.record(sealed, metadata), 0);
-            } catch (PolicyRefusedException refused) {
+                written = create("store", id, namespaces.of(location), recordPath, Records.record(sealed, metadata));
+            } catch (PolicyRefusedException | InvalidInputException refused) {
+                // Nothing was written (a refused write, or a namespace that may not be created).
                 if (claimed) {
                     forget("store (undo the index entry)", id, layout.index(id));
                 }
@@ -140,7 +147,7 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
                 remember(id, location);
                 return;
             }
-            Kv.Secret existing = kv.read("store", id, recordPath);
+            Kv.Secret existing = kv.read("store", id, namespaces.of(location), recordPath);
             if (existing == null) {
                 continue; // deleted meanwhile: start again
             }
@@ -162,7 +169,8 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
     private boolean claim(KeyId id, String location) {
         String indexPath = layout.index(id);
         for (int round = 0; round < MAX_ROUNDS; round++) {
-            Kv.Write written = kv.write("store (index)", id, indexPath, Records.index(id, location, Records.LIVE), 0);
+            Kv.Write written = create("store (index)", id, namespaces.index(), indexPath,
+                    Records.index(id, location, Records.LIVE));
             if (written.written()) {
                 return true;
             }
@@ -202,10 +210,10 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
                 return metadata; // our own earlier attempt was applied; its answer was lost
             }
             Validation.metadataUpdate(stored, metadata);
-            Kv.Write written = kv.write("update", id, current.path,
+            Kv.Write written = kv.write("update", id, current.namespace, current.path,
                     Records.record(current.stored.sealed(), metadata), current.version);
             if (written.written()) {
-                destroySuperseded(id, current.path, current.version);
+                destroySuperseded(id, current.namespace, current.path, current.version);
                 return metadata;
             }
             // The KV version moved: a concurrent update (the next round reports the conflict) or a
@@ -228,9 +236,10 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
                 return;
             }
             Validation.rewrap(stored, expectedRevision);
-            Kv.Write written = kv.write("rewrap", id, current.path, Records.record(sealed, stored), current.version);
+            Kv.Write written = kv.write("rewrap", id, current.namespace, current.path, Records.record(sealed, stored),
+                    current.version);
             if (written.written()) {
-                destroySuperseded(id, current.path, current.version);
+                destroySuperseded(id, current.namespace, current.path, current.version);
                 return;
             }
             uncertain |= written.uncertain;
@@ -254,12 +263,13 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
                 return false;
             }
             String recordPath = layout.record(entry.location, id);
-            if (kv.read("delete", id, recordPath) == null) {
+            String recordNamespace = namespaces.of(entry.location);
+            if (kv.read("delete", id, recordNamespace, recordPath) == null) {
                 // A claim whose store never completed: not a key. Tidy it away.
-                kv.deleteAll("delete (index)", id, indexPath);
+                kv.deleteAll("delete (index)", id, namespaces.index(), indexPath);
                 return false;
             }
-            Kv.Write mark = kv.write("delete (index)", id, indexPath,
+            Kv.Write mark = kv.write("delete (index)", id, namespaces.index(), indexPath,
                     Records.index(id, entry.location, Records.DELETING), entry.version);
             if (!mark.written()) {
                 if (!mark.uncertain) {
@@ -272,18 +282,18 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
                 mark = new Kv.Write(now.version, false); // our own mark, whose answer was lost
             }
             try {
-                kv.deleteAll("delete", id, recordPath);
+                kv.deleteAll("delete", id, recordNamespace, recordPath);
             } catch (PolicyRefusedException refused) {
                 // Undo the mark: to every reader nothing has changed.
                 try {
-                    kv.write("delete (undo)", id, indexPath, Records.index(id, entry.location, Records.LIVE),
-                            mark.version);
+                    kv.write("delete (undo)", id, namespaces.index(), indexPath,
+                            Records.index(id, entry.location, Records.LIVE), mark.version);
                 } catch (KeystoreException undoFailed) {
                     refused.addSuppressed(undoFailed);
                 }
                 throw refused;
             }
-            kv.deleteAll("delete (index)", id, indexPath);
+            kv.deleteAll("delete (index)", id, namespaces.index(), indexPath);
             return true;
         }
         throw busy("delete", id);
@@ -305,7 +315,7 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
         }
         try {
             Transport.Reply reply = transport.send("GET", "sys/health?standbyok=false&perfstandbyok=false", null, null,
-                    remaining(start), false);
+                    remaining(start), null);
             String serverProblem = serverProblem(reply);
             if (serverProblem != null) {
                 return down(start, serverProblem);
@@ -386,7 +396,8 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
 
     private Located readRecord(String what, KeyId id, String location) {
         String path = layout.record(location, id);
-        Kv.Secret secret = kv.read(what, id, path);
+        String namespace = namespaces.of(location);
+        Kv.Secret secret = kv.read(what, id, namespace, path);
         if (secret == null) {
             return null;
         }
@@ -394,11 +405,11 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
         if (!Layout.location(stored.metadata()).equals(location)) {
             throw new IntegrityException(id, "the OpenBao record at " + path + " names another tier or owner");
         }
-        return new Located(path, secret.version, stored);
+        return new Located(namespace, path, secret.version, stored);
     }
 
     private Entry readEntry(String what, KeyId id) {
-        Kv.Secret secret = kv.read(what, id, layout.index(id));
+        Kv.Secret secret = kv.read(what, id, namespaces.index(), layout.index(id));
         if (secret == null) {
             return null;
         }
@@ -416,13 +427,30 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
     // ---- writing helpers ----
 
     private void finishDelete(Entry entry) {
-        kv.deleteAll("delete", entry.id, layout.record(entry.location, entry.id));
-        kv.deleteAll("delete (index)", entry.id, layout.index(entry.id));
+        kv.deleteAll("delete", entry.id, namespaces.of(entry.location), layout.record(entry.location, entry.id));
+        kv.deleteAll("delete (index)", entry.id, namespaces.index(), layout.index(entry.id));
     }
 
-    private void destroySuperseded(KeyId id, String path, long version) {
+    /**
+     * A create-only write ({@code cas=0}). A namespace or mount that does not exist yet is created
+     * first (per-tenant mode), then the write is made again.
+     */
+    private Kv.Write create(String what, KeyId id, String namespace, String path, Map<String, Object> data) {
         try {
-            kv.destroy("destroy the superseded version", id, path, version);
+            return kv.write(what, id, namespace, path, data, 0);
+        } catch (Kv.MissingMount missing) {
+            namespaces.provision(missing, id);
+        }
+        try {
+            return kv.write(what, id, namespace, path, data, 0);
+        } catch (Kv.MissingMount stillMissing) {
+            throw new UnavailableException(what + ": " + stillMissing.getMessage() + ", after creating it", id, null);
+        }
+    }
+
+    private void destroySuperseded(KeyId id, String namespace, String path, long version) {
+        try {
+            kv.destroy("destroy the superseded version", id, namespace, path, version);
         } catch (KeystoreException e) {
             // Best effort: without the destroy capability the superseded version stays in the KV
             // history (as KV v2 keeps it) until deleteKey removes every version.
@@ -431,7 +459,7 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
 
     private void forget(String what, KeyId id, String indexPath) {
         try {
-            kv.deleteAll(what, id, indexPath);
+            kv.deleteAll(what, id, namespaces.index(), indexPath);
         } catch (KeystoreException e) {
             // A claim without a record reads as absent; a later delete tidies it.
         }
@@ -483,7 +511,8 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
     @Override
     public String toString() {
         return "OpenBaoKeystore[" + settings.name + " at " + settings.address + ", " + settings.kvMount + "/"
-                + settings.pathPrefix + "]";
+                + settings.pathPrefix + (settings.perTenant ? ", a namespace per tenant under " + settings.namespaceBase
+                        : settings.namespace.isEmpty() ? "" : ", namespace " + settings.namespace) + "]";
     }
 
     /**
@@ -530,7 +559,7 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
         }
 
         private void fetch() {
-            List<String> page = kv.list("list", layout.indexDirectory(), after, batch);
+            List<String> page = kv.list("list", namespaces.index(), layout.indexDirectory(), after, batch);
             List<String> fresh = new ArrayList<>(page.size());
             for (String name : page) {
                 if (!name.endsWith("/") && (after == null || name.compareTo(after) > 0)) {

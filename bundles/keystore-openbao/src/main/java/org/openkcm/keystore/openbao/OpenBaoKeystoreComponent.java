@@ -30,6 +30,17 @@ public final class OpenBaoKeystoreComponent {
     /** The factory PID: one configuration per OpenBao cluster. */
     public static final String PID = "org.openkcm.keystore.openbao";
 
+    /** The values of {@code namespace.mode}. */
+    public static final class NamespaceMode {
+        /** Every key in one namespace ({@code namespace}). */
+        public static final String SINGLE = "single";
+        /** A namespace per tenant under {@code namespace.base}. */
+        public static final String PER_TENANT = "per-tenant";
+
+        private NamespaceMode() {
+        }
+    }
+
     /** How the backend authenticates to OpenBao. */
     public enum AuthMethod {
         /** A token read from an environment variable or a file; renewed while renewable. */
@@ -55,8 +66,29 @@ public final class OpenBaoKeystoreComponent {
         String path_prefix() default "openkcm";
 
         @AttributeDefinition(name = "Namespace", required = false,
-                description = "OpenBao namespace (X-Vault-Namespace); empty for the root namespace.")
+                description = "OpenBao namespace (X-Vault-Namespace); empty for the root namespace. With"
+                        + " namespace.mode=single every key lives there; with per-tenant it is where the token"
+                        + " lives and logs in (namespace.base and namespace.services must be inside it).")
         String namespace() default "";
+
+        @AttributeDefinition(name = "Namespace mode", options = {
+                @Option(label = "One namespace for every key", value = NamespaceMode.SINGLE),
+                @Option(label = "A namespace per tenant", value = NamespaceMode.PER_TENANT)},
+                description = "single: every key in one namespace (namespace). per-tenant: a tenant's keys in the"
+                        + " namespace <namespace.base>/<tenant id>, with its own KV v2 mount (kv.mount), created on"
+                        + " first use when the token may; service and node keys, and the index of every key, in"
+                        + " namespace.services.")
+        String namespace_mode() default NamespaceMode.SINGLE;
+
+        @AttributeDefinition(name = "Namespace base", required = false,
+                description = "With namespace.mode=per-tenant (required then): the namespace that holds one child"
+                        + " namespace per tenant, e.g. openkcm (a full path from the root namespace).")
+        String namespace_base() default "";
+
+        @AttributeDefinition(name = "Namespace for services", required = false,
+                description = "With namespace.mode=per-tenant: where service and node keys and the key index live;"
+                        + " empty for namespace.base (a full path from the root namespace).")
+        String namespace_services() default "";
 
         @AttributeDefinition(name = "Connect timeout (s)", min = "1", max = "300")
         int connect_timeout_seconds() default 5;

@@ -23,6 +23,7 @@ import org.openkcm.keystore.api.KeystoreHealth;
 import org.openkcm.keystore.api.KeystoreProperties;
 import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.AuthMethod;
 import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.Config;
+import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.NamespaceMode;
 import org.osgi.framework.Constants;
 
 /**
@@ -38,7 +39,14 @@ final class OpenBaoSettings {
     final String address;
     final String kvMount;
     final String pathPrefix;
+    /** Where the token lives (auth calls); with mode single, also where every key lives. Empty: root. */
     final String namespace;
+    /** True for namespace.mode = per-tenant. */
+    final boolean perTenant;
+    /** per-tenant: the parent of the tenant namespaces. Empty otherwise. */
+    final String namespaceBase;
+    /** Where the index, service and node keys live (per-tenant), or {@link #namespace} (single). */
+    final String namespaceServices;
     final Duration connectTimeout;
     final int readTimeoutSeconds;
     final RetryPolicy retry;
@@ -64,6 +72,28 @@ final class OpenBaoSettings {
         this.kvMount = path("kv.mount", c.kv_mount(), false);
         this.pathPrefix = path("path.prefix", c.path_prefix(), false);
         this.namespace = path("namespace", c.namespace(), true);
+        String mode = c.namespace_mode() == null ? "" : c.namespace_mode().trim();
+        if (mode.equals(NamespaceMode.PER_TENANT)) {
+            this.perTenant = true;
+            if (c.namespace_base() == null || c.namespace_base().isBlank()) {
+                throw new IllegalArgumentException("namespace.base is required with namespace.mode=per-tenant: the"
+                        + " namespace under which each tenant gets its own, e.g. openkcm");
+            }
+            this.namespaceBase = path("namespace.base", c.namespace_base(), false);
+            String services = path("namespace.services", c.namespace_services(), true);
+            this.namespaceServices = services.isEmpty() ? namespaceBase : services;
+            inside("namespace.base", namespaceBase, namespace);
+            inside("namespace.services", namespaceServices, namespace);
+        } else if (mode.equals(NamespaceMode.SINGLE) || mode.isEmpty()) {
+            this.perTenant = false;
+            notSet("namespace.base", c.namespace_base(), "namespace.mode=single (it is for per-tenant)");
+            notSet("namespace.services", c.namespace_services(), "namespace.mode=single (it is for per-tenant)");
+            this.namespaceBase = "";
+            this.namespaceServices = namespace;
+        } else {
+            throw new IllegalArgumentException("namespace.mode must be " + NamespaceMode.SINGLE + " or "
+                    + NamespaceMode.PER_TENANT + ", not '" + mode + "'");
+        }
         this.connectTimeout = Duration.ofSeconds(range("connect.timeout.seconds", c.connect_timeout_seconds(), 1, 300));
         this.readTimeoutSeconds = (int) range("read.timeout.seconds", c.read_timeout_seconds(), 1, 600);
         long attempts = range("retry.max.attempts", c.retry_max_attempts(), 1, 20);
@@ -207,6 +237,14 @@ final class OpenBaoSettings {
                     + " digit, made of letters, digits, '.', '_' or '-'");
         }
         return text;
+    }
+
+    /** A namespace that must be the token's own ({@code namespace}) or below it: a token reaches no other. */
+    private static void inside(String property, String child, String parent) {
+        if (!parent.isEmpty() && !child.equals(parent) && !child.startsWith(parent + "/")) {
+            throw new IllegalArgumentException(property + " '" + child + "' must be namespace '" + parent
+                    + "' or inside it: the token lives there and reaches no other namespace");
+        }
     }
 
     private static long range(String property, long value, long min, long max) {

@@ -138,8 +138,9 @@ final class Transport implements AutoCloseable {
      *
      * @param apiPath the path after {@code /v1/}, with its query if any (already encoded)
      * @param token the token, or null for an unauthenticated call
+     * @param namespace the OpenBao namespace of the call ({@code X-Vault-Namespace}); null or empty for the root
      */
-    Reply send(String method, String apiPath, String token, JsonObject body, Duration timeout, boolean namespaced)
+    Reply send(String method, String apiPath, String token, JsonObject body, Duration timeout, String namespace)
             throws IOException, InterruptedException, TimeoutException {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(settings.address + "/v1/" + apiPath))
                 .timeout(timeout)
@@ -147,8 +148,8 @@ final class Transport implements AutoCloseable {
         if (token != null) {
             request.header("X-Vault-Token", token);
         }
-        if (namespaced && !settings.namespace.isEmpty()) {
-            request.header("X-Vault-Namespace", settings.namespace);
+        if (namespace != null && !namespace.isEmpty()) {
+            request.header("X-Vault-Namespace", namespace);
         }
         if (body != null) {
             request.header("Content-Type", "application/json");
@@ -222,12 +223,7 @@ final class Transport implements AutoCloseable {
     /** A short, secret-free description of a failed exchange. */
     static String describe(Throwable failure) {
         if (failure instanceof VaultException && ((VaultException) failure).getHttpStatusCode() > 0) {
-            VaultException e = (VaultException) failure;
-            String message = e.getMessage() == null ? "" : e.getMessage();
-            int body = message.indexOf("Response body:");
-            Reply reply = new Reply(e.getHttpStatusCode(), body < 0 ? new byte[0]
-                    : message.substring(body + "Response body:".length()).trim().getBytes(StandardCharsets.UTF_8));
-            return reply.describe();
+            return new Reply(((VaultException) failure).getHttpStatusCode(), body(failure)).describe();
         }
         if (isUntrusted(failure)) {
             return "TLS: the server certificate is not trusted (check tls.ca.file, or that the address is the"
@@ -252,6 +248,14 @@ final class Transport implements AutoCloseable {
         Throwable root = rootCause(failure);
         String message = root.getMessage();
         return root.getClass().getSimpleName() + (message == null ? "" : ": " + oneLine(message));
+    }
+
+    /** The response body a driver exception carries in its message, or nothing. */
+    static byte[] body(Throwable failure) {
+        String message = failure.getMessage() == null ? "" : failure.getMessage();
+        int body = message.indexOf("Response body:");
+        return body < 0 ? new byte[0]
+                : message.substring(body + "Response body:".length()).trim().getBytes(StandardCharsets.UTF_8);
     }
 
     private static boolean isUntrusted(Throwable failure) {

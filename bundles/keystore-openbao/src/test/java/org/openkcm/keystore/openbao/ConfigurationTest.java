@@ -199,4 +199,40 @@ class ConfigurationTest {
         props.put("address", "http://127.0.0.1:8200");
         assertTrue(refused(props).getMessage().contains("not https://"));
     }
+
+    @Test
+    void namespaceModesAreChecked() throws Exception {
+        Map<String, Object> props = valid();
+        props.put("namespace.mode", "per-tenant");
+        props.put("namespace.base", "/openkcm/");
+        OpenBaoSettings settings = OpenBaoSettings.from(TestConfig.of(props), ENV);
+        assertTrue(settings.perTenant);
+        assertEquals("openkcm", settings.namespaceBase);
+        assertEquals("openkcm", settings.namespaceServices, "services default to the base");
+        props.put("namespace.services", "openkcm/services");
+        assertEquals("openkcm/services", OpenBaoSettings.from(TestConfig.of(props), ENV).namespaceServices);
+
+        props.remove("namespace.base");
+        assertTrue(refused(props).getMessage().startsWith("namespace.base is required with namespace.mode=per-tenant"));
+        props.put("namespace.base", "openkcm/../x");
+        assertTrue(refused(props).getMessage().startsWith("namespace.base must be segments"));
+        props.put("namespace.base", "openkcm");
+        props.put("namespace", "team-a");
+        assertTrue(refused(props).getMessage().contains("must be namespace 'team-a' or inside it"));
+        props.put("namespace.base", "team-a/tenants");
+        props.put("namespace.services", "team-b");
+        assertTrue(refused(props).getMessage().startsWith("namespace.services 'team-b' must be namespace 'team-a'"));
+        props.put("namespace.services", "team-a");
+        assertEquals("team-a/tenants", OpenBaoSettings.from(TestConfig.of(props), ENV).namespaceBase);
+
+        props.put("namespace.mode", "per-service");
+        assertEquals("namespace.mode must be single or per-tenant, not 'per-service'", refused(props).getMessage());
+        props.put("namespace.mode", "single");
+        assertTrue(refused(props).getMessage().startsWith("namespace.base must not be set with namespace.mode=single"));
+        props.remove("namespace.base");
+        props.remove("namespace.services");
+        OpenBaoSettings single = OpenBaoSettings.from(TestConfig.of(props), ENV);
+        assertFalse(single.perTenant);
+        assertEquals("team-a", single.namespaceServices);
+    }
 }
