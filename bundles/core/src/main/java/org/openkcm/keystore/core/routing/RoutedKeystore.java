@@ -109,8 +109,9 @@ final class RoutedKeystore implements Keystore {
     /**
      * Metadata from every active backend, merged in {@link KeyId} order. A backend that is down,
      * not ready, or fails the listing as unavailable is left out and named in the page's
-     * {@link KeyPage#unreadable()} (its keys are not listed until it is back). With one readable
-     * backend and nothing unreadable the page is its own.
+     * {@link KeyPage#unreadable()} (its keys are not listed until it is back); if none can be
+     * read, the listing fails as unavailable. With one readable backend and nothing unreadable the
+     * page is its own.
      */
     @Override
     public KeyPage listKeys(KeyFilter filter) {
@@ -134,6 +135,10 @@ final class RoutedKeystore implements Keystore {
             } catch (UnavailableException e) {
                 unreadable.add(name + ": " + e.getMessage());
             }
+        }
+        if (pages.isEmpty()) {
+            // nothing could be read: an empty page would read as "no keys" to re-wrap, migrate or reconcile
+            throw new UnavailableException("no backend can be read: " + String.join("; ", unreadable));
         }
         if (pages.size() == 1 && unreadable.isEmpty()) {
             return pages.get(0);

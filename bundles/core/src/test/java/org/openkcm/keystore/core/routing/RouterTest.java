@@ -105,9 +105,10 @@ class RouterTest {
 
         r.probed(1, null, "disk gone", Duration.ZERO);
         r.probed(1, null, "disk gone", Duration.ZERO);
-        page = r.keystore().listKeys(org.openkcm.keystore.api.KeyFilter.all());
-        assertTrue(page.keys().isEmpty());
-        assertEquals(2, page.unreadable().size(), page.toString());
+        UnavailableException none = assertThrows(UnavailableException.class,
+                () -> r.keystore().listKeys(org.openkcm.keystore.api.KeyFilter.all()));
+        assertTrue(none.getMessage().contains("no backend can be read: memory: down (disk gone); other: down"),
+                none.getMessage());
     }
 
     @Test
