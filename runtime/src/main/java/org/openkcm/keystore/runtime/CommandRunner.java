@@ -5,6 +5,7 @@ import java.lang.reflect.Array;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -19,13 +20,25 @@ import java.util.regex.Pattern;
  * statement that throws stops the run: its message is printed as one line on standard error,
  * {@code error: <message>} (for a script, {@code error: <file>:<line>: <message>}), and the
  * status is {@link #FAILED}.
+ * <p>
+ * Bad usage of a {@code keystore:} command is told apart, in this one place for every command:
+ * Gogo's own refusal to bind the words to the command's method (an {@code IllegalArgumentException}
+ * {@code "Cannot coerce NAME(...) to any of [...]"}: an argument missing, one too many, an unknown
+ * option) and the shell's refusal of a missing required option (a message that starts with
+ * {@code usage:}) print the command's usage line instead, {@code usage: keystore:NAME ...} (for
+ * a script, {@code <file>:<line>: usage: ...}), built by the shell bundle from the command's
+ * annotations and asked for with {@code keystore:help}; the status is {@link #USAGE}.
  */
 final class CommandRunner {
 
     static final int OK = 0;
     static final int FAILED = 1;
+    static final int USAGE = Main.USAGE;
 
     private static final Pattern ASSIGNMENT = Pattern.compile("\\s*[\\w.-]+\\s*=(?!=)");
+    /** Gogo's message when the words do not fit the command's method: {@code Cannot coerce NAME(...)}. */
+    private static final Pattern COERCION = Pattern.compile("^Cannot coerce _?([A-Za-z][\\w]*)\\(");
+    private static final String SCOPE = "keystore:";
 
     /** Executes one Gogo program; implemented by {@link GogoSession}. */
     interface Executor {
@@ -76,6 +89,13 @@ final class CommandRunner {
                 if (GogoSession.isIncompleteInput(e)) {
                     continue;
                 }
+                String usage = usage(statement, e);
+                if (usage != null) {
+                    out.flush();
+                    err.println(origin == null ? usage : origin + ":" + firstLine + ": " + usage);
+                    err.flush();
+                    return USAGE;
+                }
                 return fail(origin, firstLine, Messages.oneLine(e));
             }
         }
@@ -84,6 +104,39 @@ final class CommandRunner {
         }
         out.flush();
         return OK;
+    }
+
+    /**
+     * The usage line to print for a failure that is bad usage of a {@code keystore:} command, or
+     * null if it is not.
+     */
+    String usage(CharSequence statement, Exception failure) {
+        String message = Messages.oneLine(failure);
+        if (message.startsWith("usage: " + SCOPE)) {
+            return message;
+        }
+        Matcher coercion = COERCION.matcher(message);
+        if (!(failure instanceof IllegalArgumentException) || !coercion.find()) {
+            return null;
+        }
+        String function = coercion.group(1);
+        String command = statement.toString().strip().split("\\s+", 2)[0];
+        if (!command.equals(SCOPE + function) && !command.equals(function)) {
+            return null; // the failing call is not the statement's command (a nested one), or not ours
+        }
+        try {
+            Object help = executor.execute(SCOPE + "help " + SCOPE + function);
+            if (help != null) {
+                for (String line : help.toString().split("\\R")) {
+                    if (line.startsWith("usage: " + SCOPE + function)) {
+                        return line;
+                    }
+                }
+            }
+        } catch (Exception notOurs) {
+            // not a keystore: command, or no keystore:help here: Gogo's message stands
+        }
+        return null;
     }
 
     /** Whether the statement assigns a variable ({@code name = value}): its value is not printed. */

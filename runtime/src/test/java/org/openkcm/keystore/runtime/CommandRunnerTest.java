@@ -104,6 +104,52 @@ class CommandRunnerTest {
                 lines(err));
     }
 
+    /** Gogo with the keystore commands: a call that does not bind fails as Gogo's Reflective does. */
+    private final CommandRunner.Executor keystore = new CommandRunner.Executor() {
+        @Override
+        public Object execute(CharSequence program) {
+            String text = program.toString();
+            executed.add(text);
+            return switch (text) {
+                case "keystore:help keystore:show" -> "keystore:show - show one key\nusage: keystore:show NAME:VERSION\n";
+                case "keystore:show", "show", "lb 1 2" -> throw new IllegalArgumentException(
+                        "Cannot coerce " + (text.equals("lb 1 2") ? "lb" : "show") + "() to any of [(String)]");
+                case "keystore:generate k" -> throw new IllegalArgumentException(
+                        "usage: keystore:generate --type L2|L3|L4 NAME (--type is required)");
+                default -> throw new IllegalStateException("no command " + text);
+            };
+        }
+
+        @Override
+        public CharSequence format(Object value) {
+            return value.toString();
+        }
+    };
+
+    private int runKeystore(String origin, String... lines) {
+        return new CommandRunner(keystore, print(out), print(err)).run(List.of(lines), origin);
+    }
+
+    @Test
+    void aKeystoreCommandCalledTheWrongWayPrintsItsUsageLineAndExits2() {
+        assertEquals(CommandRunner.USAGE, runKeystore(null, "keystore:show"));
+        assertEquals(List.of("usage: keystore:show NAME:VERSION"), lines(err));
+        assertEquals(List.of("keystore:show", "keystore:help keystore:show"), executed);
+        err.reset();
+        assertEquals(CommandRunner.USAGE, runKeystore("s.gosh", "# x", "show"));
+        assertEquals(List.of("s.gosh:2: usage: keystore:show NAME:VERSION"), lines(err));
+        err.reset();
+        assertEquals(CommandRunner.USAGE, runKeystore(null, "keystore:generate k"));
+        assertEquals(List.of("usage: keystore:generate --type L2|L3|L4 NAME (--type is required)"), lines(err));
+        assertEquals(List.of(), lines(out));
+    }
+
+    @Test
+    void otherCommandsKeepGogosMessageAndExit1() {
+        assertEquals(CommandRunner.FAILED, runKeystore(null, "lb 1 2"));
+        assertEquals(List.of("error: Cannot coerce lb() to any of [(String)]"), lines(err));
+    }
+
     private static PrintStream print(ByteArrayOutputStream bytes) {
         return new PrintStream(bytes, true, StandardCharsets.UTF_8);
     }

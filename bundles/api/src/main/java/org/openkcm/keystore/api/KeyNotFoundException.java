@@ -7,4 +7,13 @@ public class KeyNotFoundException extends KeystoreException {
     public KeyNotFoundException(KeyId keyId) {
         super("key " + keyId + " not found", keyId, null);
     }
+
+    /**
+     * No version of the named key exists.
+     *
+     * @since 1.1
+     */
+    public KeyNotFoundException(String keyName) {
+        super("key " + keyName + " not found: no version of it exists", null, null);
+    }
 }

@@ -7,19 +7,36 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
-/** One page of {@link Keystore#listKeys}: metadata only, in {@link KeyId} order, and the cursor of the next page. */
+/**
+ * One page of {@link Keystore#listKeys}: metadata only, in {@link KeyId} order, and the cursor of the next page.
+ * A page merged from several backends also names the backends that could not be read for it
+ * ({@link #unreadable()}), whose keys it therefore lacks.
+ */
 public final class KeyPage {
     private final List<KeyMetadata> keys;
     private final String nextCursor;
+    private final List<String> unreadable;
 
-    private KeyPage(List<KeyMetadata> keys, String nextCursor) {
+    private KeyPage(List<KeyMetadata> keys, String nextCursor, List<String> unreadable) {
         this.keys = List.copyOf(keys);
         this.nextCursor = nextCursor;
+        this.unreadable = List.copyOf(unreadable);
     }
 
     /** @param nextCursor the cursor of the next page, or null if this is the last */
     public static KeyPage of(List<KeyMetadata> keys, String nextCursor) {
-        return new KeyPage(keys, nextCursor);
+        return new KeyPage(keys, nextCursor, List.of());
+    }
+
+    /**
+     * A page that lacks the keys of some backends.
+     *
+     * @param nextCursor the cursor of the next page, or null if this is the last
+     * @param unreadable one entry per backend that could not be read, {@code name: reason}
+     * @since 1.1
+     */
+    public static KeyPage of(List<KeyMetadata> keys, String nextCursor, List<String> unreadable) {
+        return new KeyPage(keys, nextCursor, unreadable);
     }
 
     /**
@@ -70,18 +87,30 @@ public final class KeyPage {
         return Optional.ofNullable(nextCursor);
     }
 
+    /**
+     * The backends that could not be read for this page, each as {@code name: reason}; empty when
+     * every backend was read. A caller that must see every key treats a non-empty list as incomplete.
+     *
+     * @since 1.1
+     */
+    public List<String> unreadable() {
+        return unreadable;
+    }
+
     @Override
     public boolean equals(Object o) {
-        return o instanceof KeyPage other && keys.equals(other.keys) && Objects.equals(nextCursor, other.nextCursor);
+        return o instanceof KeyPage other && keys.equals(other.keys) && Objects.equals(nextCursor, other.nextCursor)
+                && unreadable.equals(other.unreadable);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(keys, nextCursor);
+        return Objects.hash(keys, nextCursor, unreadable);
     }
 
     @Override
     public String toString() {
-        return "KeyPage[" + keys.size() + " keys, next=" + nextCursor + "]";
+        return "KeyPage[" + keys.size() + " keys, next=" + nextCursor
+                + (unreadable.isEmpty() ? "" : ", unreadable=" + unreadable) + "]";
     }
 }

@@ -1,6 +1,7 @@
 package org.openkcm.keystore.api;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 import org.osgi.annotation.versioning.ProviderType;
@@ -19,6 +20,17 @@ public interface KeystoreAdministration {
 
     /** The routes in force, most specific first, then the default route; refused routes are listed with their error. */
     List<RouteDescription> routes();
+
+    /**
+     * The {@code keystore.name} of the backend that holds the key, as the keystore recorded it
+     * when the key was stored, moved or last found; empty if it has no record of the key. It is
+     * what the keystore believes, not a read of the backend.
+     *
+     * @since 1.1
+     */
+    default Optional<String> locationOf(KeyId id) {
+        return Optional.empty();
+    }
 
     /**
      * Moves every key that the filter matches (ownership, tier, region, status, tags; paging is

@@ -8,7 +8,8 @@ import java.util.TreeMap;
 /**
  * What one backend holds against what the keystore knows of it: orphans (held, unknown, touched by
  * no open operation), keys held but too recent to judge, keys in doubt (an operation on them is
- * still open: recovery settles them), missing keys (known, not held), and the orphans removed.
+ * still open: recovery settles them), missing keys (known, not held), the orphans removed, and the
+ * missing keys forgotten (their stale location records dropped).
  */
 public final class ReconciliationReport {
     private final String backend;
@@ -20,9 +21,17 @@ public final class ReconciliationReport {
     private final List<KeyId> missing;
     private final List<KeyId> removed;
     private final Map<KeyId, String> failures;
+    private final List<KeyId> forgotten;
 
     public ReconciliationReport(String backend, int held, int known, List<KeyId> orphans, List<KeyId> recent,
             List<KeyId> inDoubt, List<KeyId> missing, List<KeyId> removed, Map<KeyId, String> failures) {
+        this(backend, held, known, orphans, recent, inDoubt, missing, removed, failures, List.of());
+    }
+
+    /** @since 1.1: with the missing keys whose location records were forgotten */
+    public ReconciliationReport(String backend, int held, int known, List<KeyId> orphans, List<KeyId> recent,
+            List<KeyId> inDoubt, List<KeyId> missing, List<KeyId> removed, Map<KeyId, String> failures,
+            List<KeyId> forgotten) {
         this.backend = Validation.required("backend", backend);
         this.held = held;
         this.known = known;
@@ -32,6 +41,7 @@ public final class ReconciliationReport {
         this.missing = List.copyOf(missing);
         this.removed = List.copyOf(removed);
         this.failures = Collections.unmodifiableMap(new TreeMap<>(failures));
+        this.forgotten = List.copyOf(forgotten);
     }
 
     public String backend() {
@@ -66,6 +76,16 @@ public final class ReconciliationReport {
         return removed;
     }
 
+    /**
+     * Missing keys whose location record was dropped (reconcile with remove): the backend no longer
+     * holds them, typically a volatile backend that restarted, so the keystore stops expecting them.
+     *
+     * @since 1.1
+     */
+    public List<KeyId> forgotten() {
+        return forgotten;
+    }
+
     /** Orphans whose removal failed, with the reason. */
     public Map<KeyId, String> failures() {
         return failures;
@@ -75,6 +95,6 @@ public final class ReconciliationReport {
     public String toString() {
         return "ReconciliationReport[" + backend + ": held " + held + ", known " + known + ", orphans " + orphans.size()
                 + ", recent " + recent.size() + ", in doubt " + inDoubt.size() + ", missing " + missing.size()
-                + ", removed " + removed.size() + ", failures " + failures.size() + "]";
+                + ", removed " + removed.size() + ", failures " + failures.size() + ", forgotten " + forgotten.size() + "]";
     }
 }

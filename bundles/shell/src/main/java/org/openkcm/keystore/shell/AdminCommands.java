@@ -4,7 +4,11 @@ import static org.openkcm.keystore.shell.Arguments.ABSENT;
 import static org.openkcm.keystore.shell.Arguments.given;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Descriptor;
@@ -13,10 +17,12 @@ import org.apache.felix.service.command.annotations.GogoCommand;
 import org.openkcm.keystore.api.BackendStatus;
 import org.openkcm.keystore.api.KeyFilter;
 import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.api.RouteDescription;
+import org.openkcm.keystore.api.UnavailableException;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
@@ -28,7 +34,7 @@ import org.osgi.service.component.annotations.Reference;
  * Output never holds key material or secret-named properties (the api's value types leave them out).
  */
 @Component(service = AdminCommands.class)
-@GogoCommand(scope = "keystore", function = {"backends", "routes", "migrate", "rewrap"})
+@GogoCommand(scope = "keystore", function = {"backends", "routes", "health", "migrate", "rewrap"})
 public class AdminCommands {
     @Reference
     private KeystoreAdministration admin;
@@ -66,12 +72,126 @@ public class AdminCommands {
         return table + count(table.size(), "route");
     }
 
+    @Descriptor("one line per backend (state, probe latency or reason) and per tier route (servable or why not); fails unless every tier can be served")
+    public String health(CommandSession session) {
+        return health(session == null ? null : session.getConsole());
+    }
+
+    /**
+     * Prints the lines on the console and returns the verdict; if a tier cannot be served, throws
+     * an {@link UnavailableException} naming the tiers (the command fails: exit status 1).
+     */
+    String health(PrintStream console) {
+        List<BackendStatus> backends = admin.backends();
+        Table lines = new Table("WHAT", "NAME", "STATE", "DETAIL");
+        for (BackendStatus b : backends) {
+            String detail = b.lastLatency().map(l -> "probe " + l.toMillis() + " ms").orElse("not probed yet");
+            if (b.state() != BackendStatus.State.ACTIVE || b.consecutiveFailures() > 0) {
+                detail += b.consecutiveFailures() > 0 ? ", " + b.consecutiveFailures() + " failed in a row" : "";
+                detail += b.lastReason().map(r -> ": " + r).orElse("");
+            }
+            lines.row("backend", b.name(), b.state(), detail);
+        }
+        Set<KeyType> unserved = EnumSet.noneOf(KeyType.class);
+        List<RouteDescription> routes = admin.routes();
+        for (KeyType tier : KeyType.values()) {
+            for (TierRoute route : TierRoute.of(tier, routes)) {
+                String problem = route.route() == null ? "keys no route matches are refused: no default target"
+                        : problem(tier, route.route().target(), backends);
+                if (problem != null) {
+                    unserved.add(tier);
+                }
+                lines.row("tier " + tier, route.label(), problem == null ? "servable" : "NOT servable",
+                        problem == null ? "" : problem);
+            }
+        }
+        String verdict = unserved.isEmpty() ? "every tier (L2, L3, L4) can be served"
+                : "tier" + (unserved.size() == 1 ? " " : "s ") + join(unserved) + " cannot be served";
+        String table = lines.toString().stripTrailing();
+        if (unserved.isEmpty()) {
+            return console == null ? table + "\nhealth: " + verdict : print(console, table, "health: " + verdict);
+        }
+        if (console != null) {
+            console.println(table);
+            console.flush();
+        }
+        throw new UnavailableException(verdict + (console == null ? "\n" + table : ""));
+    }
+
+    private static String print(PrintStream console, String table, String verdict) {
+        console.println(table);
+        console.flush();
+        return verdict;
+    }
+
+    /** Why keys of the tier cannot be stored at the target now, or null if they can. */
+    private static String problem(KeyType tier, String target, List<BackendStatus> backends) {
+        BackendStatus serving = null;
+        for (BackendStatus b : backends) {
+            if (b.name().equals(target) && b.state() != BackendStatus.State.SHADOWED) {
+                serving = b;
+            }
+        }
+        if (serving == null) {
+            return "no backend named " + target + " is registered";
+        }
+        if (serving.state() == BackendStatus.State.DOWN) {
+            return "backend " + target + " is DOWN" + serving.lastReason().map(r -> ": " + r).orElse("");
+        }
+        if (serving.state() == BackendStatus.State.UNAVAILABLE) {
+            return "backend " + target + " is not ready (UNAVAILABLE)";
+        }
+        if (!serving.tiers().isEmpty() && !serving.tiers().contains(tier.name())) {
+            return "backend " + target + " accepts only " + String.join(",", serving.tiers());
+        }
+        return null;
+    }
+
+    /**
+     * A route keys of a tier can take: the routes in force that match the tier, most specific
+     * first, up to the first that matches every key of the tier (no owner or region criterion);
+     * if none does, the default route takes the rest (null route: there is no default target).
+     */
+    record TierRoute(String label, RouteDescription route) {
+        static List<TierRoute> of(KeyType tier, List<RouteDescription> routes) {
+            List<TierRoute> out = new ArrayList<>();
+            RouteDescription fallback = null;
+            for (RouteDescription r : routes) {
+                if (!r.inForce()) {
+                    continue;
+                }
+                if (r.name().equals("(default)")) {
+                    fallback = r;
+                    continue;
+                }
+                if (!r.tiers().isEmpty() && !r.tiers().contains(tier.name())) {
+                    continue;
+                }
+                out.add(new TierRoute("route " + r.name() + " -> " + r.target(), r));
+                if (r.ownerKind().isEmpty() && r.ownerId().isEmpty() && r.ownerIdPrefix().isEmpty() && r.region().isEmpty()) {
+                    return out; // every other key of the tier is caught here
+                }
+            }
+            out.add(fallback == null ? new TierRoute("(no default target)", null)
+                    : new TierRoute("(default) -> " + fallback.target(), fallback));
+            return out;
+        }
+    }
+
+    private static String join(Set<KeyType> tiers) {
+        StringBuilder out = new StringBuilder();
+        for (KeyType t : tiers) {
+            out.append(out.length() == 0 ? "" : ", ").append(t);
+        }
+        return out.toString();
+    }
+
     @Descriptor("move the keys stored elsewhere than where their route now sends them (copy, verify, switch, delete)")
     public String migrate(CommandSession session,
-            @Descriptor("owner as kind/id, e.g. tenant/acme") @Parameter(names = "--owner", absentValue = ABSENT) String owner,
-            @Descriptor("owner kind: tenant, service or node") @Parameter(names = "--owner-kind", absentValue = ABSENT) String ownerKind,
-            @Descriptor("tier: L2, L3 or L4") @Parameter(names = "--type", absentValue = ABSENT) String type,
-            @Descriptor("region") @Parameter(names = "--region", absentValue = ABSENT) String region) {
+            @Descriptor("KIND/ID - owner, e.g. tenant/acme") @Parameter(names = "--owner", absentValue = ABSENT) String owner,
+            @Descriptor("KIND - owner kind: tenant, service or node") @Parameter(names = "--owner-kind", absentValue = ABSENT) String ownerKind,
+            @Descriptor("L2|L3|L4 - tier") @Parameter(names = "--type", absentValue = ABSENT) String type,
+            @Descriptor("REGION - region") @Parameter(names = "--region", absentValue = ABSENT) String region) {
         KeyFilter.Builder filter = Arguments.selection(owner, ownerKind, type, region);
         PrintStream console = session == null ? null : session.getConsole();
         MigrationReport report = admin.migrate(filter.build(), progress -> {

@@ -18,12 +18,28 @@ import org.openkcm.keystore.api.OwnerKind;
 final class Arguments {
     /** The absentValue of optional Gogo parameters: no user can type it, so "not given" is unambiguous. */
     static final String ABSENT = "\u0000absent";
+    /**
+     * The absentValue of options a command cannot run without: {@link Usage} lists them as
+     * required, and {@link #required} refuses the command when one is missing.
+     */
+    static final String REQUIRED = "\u0000required";
 
     private Arguments() {
     }
 
     static boolean given(String value) {
-        return !ABSENT.equals(value);
+        return !ABSENT.equals(value) && !REQUIRED.equals(value);
+    }
+
+    /**
+     * The value of a required option; if it was not given, a {@link UsageException} with the
+     * command's usage line.
+     */
+    static String required(String command, String option, String value) {
+        if (REQUIRED.equals(value) || ABSENT.equals(value)) {
+            throw new UsageException(Usage.of(command) + " (" + option + " is required)");
+        }
+        return value;
     }
 
     /** A filter selecting by the options every key-selecting command takes; absent options select everything. */

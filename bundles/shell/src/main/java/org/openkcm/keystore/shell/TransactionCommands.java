@@ -34,20 +34,35 @@ public class TransactionCommands {
         return table.toString();
     }
 
-    @Descriptor("compare what each backend holds with what the keystore knows; report orphans and missing keys")
+    @Descriptor("compare what each backend holds with what the keystore knows; report orphans and missing keys; --remove deletes orphans and forgets missing keys")
     public String reconcile(
-            @Descriptor("delete the orphans found") @Parameter(names = "--remove", presentValue = "true", absentValue = "false") boolean remove) {
-        Table table = new Table("BACKEND", "HELD", "KNOWN", "ORPHANS", "RECENT", "IN DOUBT", "MISSING", "REMOVED", "FAILED");
+            @Descriptor("delete the orphans found, and forget the missing keys (their backend no longer holds them)") @Parameter(names = "--remove", presentValue = "true", absentValue = "false") boolean remove) {
+        Table table = new Table("BACKEND", "HELD", "KNOWN", "ORPHANS", "RECENT", "IN DOUBT", "MISSING", "REMOVED", "FORGOTTEN",
+                "FAILED");
         StringBuilder detail = new StringBuilder();
+        int unresolved = 0;
         for (ReconciliationReport r : admin.reconcile(remove)) {
             table.row(r.backend(), r.held(), r.known(), r.orphans().size(), r.recent().size(), r.inDoubt().size(),
-                    r.missing().size(), r.removed().size(), r.failures().size());
+                    r.missing().size(), r.removed().size(), r.forgotten().size(), r.failures().size());
             r.orphans().forEach(id -> detail.append("orphan  ").append(r.backend()).append(' ').append(id)
                     .append(r.removed().contains(id) ? " (removed)" : "").append('\n'));
-            r.missing().forEach(id -> detail.append("missing ").append(r.backend()).append(' ').append(id).append('\n'));
+            for (var id : r.missing()) {
+                boolean forgotten = r.forgotten().contains(id);
+                unresolved += forgotten ? 0 : 1;
+                detail.append("missing ").append(r.backend()).append(' ').append(id)
+                        .append(forgotten ? " (forgotten)" : "").append('\n');
+            }
             r.failures().forEach((id, why) -> detail.append("failed  ").append(r.backend()).append(' ').append(id)
                     .append(": ").append(why).append('\n'));
         }
+        if (unresolved > 0) {
+            detail.append(MISSING_HINT).append('\n');
+        }
         return table + detail.toString();
     }
+
+    /** What a missing key means and how to clear it, printed under a report that lists missing keys. */
+    static final String MISSING_HINT = "missing: the keystore recorded these keys in that backend, which no longer holds them "
+            + "(a volatile backend such as memory loses its keys when it or the runtime restarts); "
+            + "keystore:reconcile --remove forgets them";
 }

@@ -69,6 +69,77 @@ class AdminCommandsTest {
     }
 
     @Test
+    void healthFailsNamingTheTiersThatCannotBeServedAfterPrintingEveryLine() {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream console = new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8);
+        org.openkcm.keystore.api.UnavailableException e = org.junit.jupiter.api.Assertions.assertThrows(
+                org.openkcm.keystore.api.UnavailableException.class, () -> commands.health(console));
+        assertTrue(e.getMessage().equals("unavailable: tiers L2, L3, L4 cannot be served"), e.getMessage());
+        String out = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(java.util.regex.Pattern.compile("(?m)^backend\\s+openbao\\s+DOWN\\s+probe 3 ms, 3 failed in a row: connection refused$")
+                .matcher(out).find(), out);
+        assertTrue(java.util.regex.Pattern.compile("(?m)^tier L2\\s+route l2-l3-to-openbao -> openbao\\s+NOT servable\\s+backend openbao is DOWN: connection refused$")
+                .matcher(out).find(), out);
+        // no default route here: L4 keys match no route
+        assertTrue(java.util.regex.Pattern.compile("(?m)^tier L4\\s+\\(no default target\\)\\s+NOT servable").matcher(out).find(), out);
+    }
+
+    @Test
+    void healthSucceedsWhenEveryTierCanBeServed() {
+        KeystoreAdministration healthy = new Delegate(admin) {
+            @Override
+            public List<BackendStatus> backends() {
+                return List.of(BackendStatus.builder().name("memory").state(BackendStatus.State.ACTIVE).serviceId(1)
+                        .health(0, null, Instant.EPOCH, Duration.ofMillis(1)).build());
+            }
+
+            @Override
+            public List<RouteDescription> routes() {
+                return List.of(new RouteDescription("acme", List.of("L3"), "TENANT", "acme", null, null, 0, 4, "memory",
+                        true, null), new RouteDescription("(default)", List.of(), null, null, null, null, 0, 0, "memory", true, null));
+            }
+        };
+        String out = new AdminCommands(healthy).health((java.io.PrintStream) null);
+        assertTrue(out.endsWith("health: every tier (L2, L3, L4) can be served"), out);
+        assertTrue(java.util.regex.Pattern.compile("(?m)^tier L3\\s+route acme -> memory\\s+servable$").matcher(out).find(), out);
+        assertTrue(java.util.regex.Pattern.compile("(?m)^tier L3\\s+\\(default\\) -> memory\\s+servable$").matcher(out).find(), out);
+        assertTrue(java.util.regex.Pattern.compile("(?m)^backend\\s+memory\\s+ACTIVE\\s+probe 1 ms$").matcher(out).find(), out);
+    }
+
+    /** Forwards every call to another administration. */
+    private static class Delegate implements KeystoreAdministration {
+        private final KeystoreAdministration to;
+
+        Delegate(KeystoreAdministration to) {
+            this.to = to;
+        }
+
+        public List<BackendStatus> backends() {
+            return to.backends();
+        }
+
+        public List<RouteDescription> routes() {
+            return to.routes();
+        }
+
+        public MigrationReport migrate(KeyFilter filter, Consumer<MigrationReport> progress) {
+            return to.migrate(filter, progress);
+        }
+
+        public RewrapReport rewrapAll() {
+            return to.rewrapAll();
+        }
+
+        public List<org.openkcm.keystore.api.CacheStatistics> cacheStatistics() {
+            return to.cacheStatistics();
+        }
+
+        public List<org.openkcm.keystore.api.ReconciliationReport> reconcile(boolean remove) {
+            return to.reconcile(remove);
+        }
+    }
+
+    @Test
     void routesShowTheRefusedOnesWithTheirError() {
         String out = commands.routes();
         assertTrue(out.contains("in force") && out.contains("refused: ambiguous routing policy"), out);

@@ -26,7 +26,8 @@ class TransactionCommandsTest {
                     removeAsked = (Boolean) args[0];
                     KeyId orphan = KeyId.of("orphan", 1);
                     yield List.of(new ReconciliationReport("openbao", 5, 4, List.of(orphan), List.of(), List.of(),
-                            List.of(KeyId.of("lost", 2)), removeAsked ? List.of(orphan) : List.of(), Map.of()));
+                            List.of(KeyId.of("lost", 2)), removeAsked ? List.of(orphan) : List.of(), Map.of(),
+                            removeAsked ? List.of(KeyId.of("lost", 2)) : List.of()));
                 }
                 default -> throw new UnsupportedOperationException(method.getName());
             });
@@ -46,5 +47,14 @@ class TransactionCommandsTest {
                 && !report.contains("(removed)"), report);
         String removed = commands.reconcile(true);
         assertTrue(removeAsked && removed.contains("orphan:1 (removed)"), removed);
+    }
+
+    @Test
+    void missingKeysAreExplainedWithHowToClearThemAndMarkedWhenForgotten() {
+        String report = commands.reconcile(false);
+        assertTrue(report.contains(TransactionCommands.MISSING_HINT), report);
+        String removed = commands.reconcile(true);
+        assertTrue(removed.contains("missing openbao lost:2 (forgotten)") && !removed.contains(TransactionCommands.MISSING_HINT),
+                removed);
     }
 }

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -26,6 +27,7 @@ import org.openkcm.keystore.api.KeyNotFoundException;
 import org.openkcm.keystore.api.KeyPage;
 import org.openkcm.keystore.api.KeySpec;
 import org.openkcm.keystore.api.KeyStatus;
+import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Keystore;
 import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.api.KeystoreException;
@@ -571,10 +573,51 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
             ReconcileReport report = reconciler.reconcile(name, backend, index.keysIn(name),
                     id -> name.equals(index.get(id)), open, Reconciler.DEFAULT_GRACE, remove);
             report.removed().forEach(this::invalidate);
+            List<KeyId> forgotten = remove ? forgetMissing(name, backend, index, report.missing()) : List.of();
             out.add(new ReconciliationReport(name, report.held(), report.known(), report.orphans(), report.recent(),
-                    report.inDoubt(), report.missing(), report.removed(), report.failures()));
+                    report.inDoubt(), report.missing(), report.removed(), report.failures(), forgotten));
         }
         return out;
+    }
+
+    /**
+     * Drops the location records of keys the backend no longer holds (a volatile backend that
+     * restarted lost them): each is read once more from that backend just before, and only a key
+     * still recorded there and still not found is forgotten.
+     */
+    private List<KeyId> forgetMissing(String name, Keystore backend, LocationIndex index, List<KeyId> missing) {
+        List<KeyId> forgotten = new ArrayList<>();
+        for (KeyId id : missing) {
+            if (!name.equals(index.get(id))) {
+                continue;
+            }
+            try {
+                backend.retrieveKey(id);
+                continue; // it is there after all
+            } catch (KeyNotFoundException gone) {
+                // forget it below
+            } catch (KeystoreException e) {
+                Logs.warn(logger, "Reconciliation of {}: missing key {} not checked again: {}", name, id, e.getMessage());
+                continue;
+            }
+            index.remove(id, name);
+            invalidate(id);
+            watermark.forget(id);
+            forgotten.add(id);
+            Logs.info(logger, "Reconciliation of {}: missing key {} forgotten (no longer held there)", name, id);
+        }
+        return forgotten;
+    }
+
+    @Override
+    public Optional<String> locationOf(KeyId id) {
+        Validation.required("keyId", id);
+        Router r = router;
+        if (r == null && keystore == null) {
+            KeystoreRouter component = routerComponent;
+            r = component == null ? null : component.router();
+        }
+        return r == null ? Optional.empty() : Optional.ofNullable(r.index().get(id));
     }
 
     /** The envelope over the KEK providers present now. */
@@ -593,6 +636,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     private KeyMetadata store(KeySpec spec, String algorithm, byte[] material) {
         Instant now = clock.instant();
+        if (spec.expiry().isPresent() && !spec.expiry().get().isAfter(now)) {
+            throw new InvalidInputException("expiry", "must be in the future", KeyId.of(spec.name(), 1));
+        }
+        spec.parent().ifPresent(parent -> checkParent(spec, parent, now));
         KeyMetadata metadata = KeyMetadata.builder().id(KeyId.of(spec.name(), 1)).type(spec.type())
                 .algorithm(algorithm).keySize(spec.keySize()).owner(spec.owner())
                 .region(spec.region().orElse(null)).parent(spec.parent().orElse(null))
@@ -602,6 +649,32 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
             return storeWithParent(metadata, material, envelope());
         }
         return seal(metadata, material, envelope());
+    }
+
+    /**
+     * The parent of a new L3 or L4 key is an L2 or L3 key held here: it must exist and be ACTIVE
+     * (not DEPRECATED, RETIRED or expired). An L2 key's parent is an L1 key, which lives in an
+     * external KMS and is never held here, so it is not looked up. The saga's check-parent step
+     * checks again after the store, for a parent retired meanwhile.
+     */
+    private void checkParent(KeySpec spec, KeyId parent, Instant now) {
+        if (spec.type() == KeyType.L2) {
+            return;
+        }
+        KeyId id = KeyId.of(spec.name(), 1);
+        KeyMetadata held;
+        try {
+            held = readVerified(parent, envelope()).metadata();
+        } catch (KeyNotFoundException e) {
+            throw new InvalidInputException("parent", "must name a stored key; " + parent + " does not exist", id);
+        }
+        if (held.status() != KeyStatus.ACTIVE) {
+            throw new PolicyRefusedException(id, "the parent " + parent + " is " + held.status()
+                    + "; a new key needs an ACTIVE parent");
+        }
+        if (held.isExpiredAt(now)) {
+            throw new PolicyRefusedException(id, "the parent " + parent + " expired at " + held.expiry().orElseThrow());
+        }
     }
 
     /** A saga: store the key, then check its parent (if held here) is not RETIRED or expired, else remove the key. */
@@ -680,11 +753,11 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     /** What the record cache loads: the verified record, and the backend it was read from. */
     private CachedRecord loadRecord(KeyId id) {
         StoredKey stored = readVerified(id, envelope());
-        return new CachedRecord(locationOf(id), stored);
+        return new CachedRecord(recordLocation(id), stored);
     }
 
     /** The {@code keystore.name} a key was read from (the location index), or "default" without a router. */
-    private String locationOf(KeyId id) {
+    private String recordLocation(KeyId id) {
         Router r = router;
         if (r == null && keystore == null) {
             KeystoreRouter component = routerComponent;

@@ -107,28 +107,45 @@ final class RoutedKeystore implements Keystore {
     }
 
     /**
-     * Metadata from every active backend, merged in {@link KeyId} order; a backend that is down is
-     * left out (its keys are not listed until it is back). With one backend the page is its own.
+     * Metadata from every active backend, merged in {@link KeyId} order. A backend that is down,
+     * not ready, or fails the listing as unavailable is left out and named in the page's
+     * {@link KeyPage#unreadable()} (its keys are not listed until it is back); if none can be
+     * read, the listing fails as unavailable. With one readable backend and nothing unreadable the
+     * page is its own.
      */
     @Override
     public KeyPage listKeys(KeyFilter filter) {
-        List<Keystore> backends = new ArrayList<>();
-        for (String name : router.servingNames()) {
-            Keystore ks = router.activeBackend(name);
-            if (ks != null) {
-                backends.add(ks);
-            }
-        }
-        if (backends.isEmpty()) {
+        List<String> names = router.servingNames();
+        if (names.isEmpty()) {
             throw new UnavailableException("no backend is active");
         }
-        if (backends.size() == 1) {
-            return backends.get(0).listKeys(filter);
+        List<KeyPage> pages = new ArrayList<>();
+        List<String> unreadable = new ArrayList<>();
+        for (String name : names) {
+            Keystore ks = router.activeBackend(name);
+            if (ks == null) {
+                BackendStatus.State state = router.state(name);
+                String reason = router.snapshot().downReasons.get(name);
+                unreadable.add(name + ": " + (state == null ? "not active" : state.name().toLowerCase(java.util.Locale.ROOT))
+                        + (reason == null ? "" : " (" + reason + ")"));
+                continue;
+            }
+            try {
+                pages.add(ks.listKeys(filter));
+            } catch (UnavailableException e) {
+                unreadable.add(name + ": " + e.getMessage());
+            }
+        }
+        if (pages.isEmpty()) {
+            // nothing could be read: an empty page would read as "no keys" to re-wrap, migrate or reconcile
+            throw new UnavailableException("no backend can be read: " + String.join("; ", unreadable));
+        }
+        if (pages.size() == 1 && unreadable.isEmpty()) {
+            return pages.get(0);
         }
         TreeMap<KeyId, KeyMetadata> merged = new TreeMap<>();
         boolean more = false;
-        for (Keystore ks : backends) {
-            KeyPage page = ks.listKeys(filter);
+        for (KeyPage page : pages) {
             page.keys().forEach(m -> merged.putIfAbsent(m.id(), m));
             more |= page.nextCursor().isPresent();
         }
@@ -141,7 +158,7 @@ final class RoutedKeystore implements Keystore {
             keys.add(e.getValue());
         }
         String next = more && !keys.isEmpty() ? KeyPage.cursorAfter(keys.get(keys.size() - 1).id()) : null;
-        return KeyPage.of(keys, next);
+        return KeyPage.of(keys, next, unreadable);
     }
 
     @Override

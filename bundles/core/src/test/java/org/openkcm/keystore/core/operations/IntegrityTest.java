@@ -116,6 +116,7 @@ class IntegrityTest {
 
     @Test
     void anAlteredFieldIsRefused() {
+        f.ops.generate(Fixture.spec("p").type(KeyType.L3).build());
         KeyMetadata m = f.ops.generate(Fixture.spec("k").region("eu-1").parent(KeyId.of("p", 1))
                 .tags(Map.of("t", "1")).expiry(Fixture.T0.plusSeconds(60)).build());
         StoredKey stored = f.raw(m.id());

@@ -36,10 +36,18 @@ class RoundTripTest {
         return all.stream();
     }
 
+    /** An L3 or L4 key's parent must be an ACTIVE key held here (an L2 key's, an L1 key, is held elsewhere). */
+    private static void storeParent(Fixture f, KeyType type) {
+        if (type != KeyType.L2) {
+            f.ops.generate(KeySpec.builder().name("parent-" + type).type(KeyType.values()[type.ordinal() - 1])
+                    .algorithm("AES").keySize(256).owner(Owner.tenant("t")).build());
+        }
+    }
+
     private static KeySpec spec(String name, KeyType type, String algorithm, int size) {
         return KeySpec.builder().name(name).type(type).algorithm(algorithm).keySize(size)
                 .owner(Owner.of(OwnerKind.values()[type.ordinal()], "owner-" + type)).region("eu-central-1")
-                .parent(KeyId.of("parent-" + type, 7)).expiry(Instant.parse("2030-01-01T00:00:00.5Z"))
+                .parent(KeyId.of("parent-" + type, type == KeyType.L2 ? 7 : 1)).expiry(Instant.parse("2030-01-01T00:00:00.5Z"))
                 .tags(Map.of("app", "billing", "tier", type.name())).build();
     }
 
@@ -64,6 +72,7 @@ class RoundTripTest {
     @MethodSource("everyTierAlgorithmAndSize")
     void generateThenGet(KeyType type, String algorithm, int size) {
         Fixture f = new Fixture();
+        storeParent(f, type);
         KeySpec spec = spec("gen-" + algorithm.toLowerCase() + "-" + size, type, algorithm, size);
         KeyMetadata created = f.ops.generate(spec);
         assertSpecKept(spec, created, Fixture.T0);
@@ -82,6 +91,7 @@ class RoundTripTest {
     @MethodSource("everyTierAlgorithmAndSize")
     void importThenGet(KeyType type, String algorithm, int size) {
         Fixture f = new Fixture();
+        storeParent(f, type);
         KeySpec spec = spec("imp-" + algorithm.toLowerCase() + "-" + size, type, algorithm, size);
         byte[] given = new byte[size / 8];
         for (int i = 0; i < given.length; i++) {

@@ -60,6 +60,38 @@ class ReconcileOperationsTest {
         assertTrue(single(ops.reconcile(false)).orphans().isEmpty());
     }
 
+    @Test
+    void keysAVolatileBackendLostWhenItRestartedAreForgottenOnRequestAndNothingElseIs() {
+        Router router = RouterTest.router(Duration.ZERO);
+        router.put(RouterTest.reg(1, "memory", 0, new MemoryKeystore()));
+        DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(router, List.<KekProvider>of(TestKeks.fixed("t", 1)));
+        for (String name : List.of("a", "b")) {
+            ops.generate(KeySpec.builder().name(name).type(KeyType.L4).algorithm("AES").keySize(256)
+                    .owner(Owner.service("svc")).build());
+        }
+        assertEquals(java.util.Optional.of("memory"), ops.locationOf(KeyId.of("a", 1)));
+        // the memory backend restarts: a new, empty instance under the same name; the index remembers both keys
+        MemoryKeystore restarted = new MemoryKeystore();
+        router.remove(1);
+        router.put(RouterTest.reg(2, "memory", 0, restarted));
+        ops.generate(KeySpec.builder().name("c").type(KeyType.L4).algorithm("AES").keySize(256)
+                .owner(Owner.service("svc")).build());
+
+        ReconciliationReport report = single(ops.reconcile(false));
+        assertEquals(List.of(KeyId.of("a", 1), KeyId.of("b", 1)), report.missing());
+        assertTrue(report.forgotten().isEmpty(), "a report without --remove changes nothing");
+        assertEquals(java.util.Optional.of("memory"), ops.locationOf(KeyId.of("a", 1)));
+
+        ReconciliationReport removed = single(ops.reconcile(true));
+        assertEquals(List.of(KeyId.of("a", 1), KeyId.of("b", 1)), removed.forgotten());
+        assertEquals(java.util.Optional.empty(), ops.locationOf(KeyId.of("a", 1)));
+        assertEquals(java.util.Optional.of("memory"), ops.locationOf(KeyId.of("c", 1)), "a key still held stays");
+        ReconciliationReport after = single(ops.reconcile(false));
+        assertTrue(after.missing().isEmpty(), after.toString());
+        assertEquals(1, after.known());
+        assertEquals(1, after.held());
+    }
+
     private static ReconciliationReport single(List<ReconciliationReport> reports) {
         assertEquals(1, reports.size(), reports.toString());
         return reports.get(0);

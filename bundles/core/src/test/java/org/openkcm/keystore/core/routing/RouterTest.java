@@ -86,6 +86,32 @@ class RouterTest {
     }
 
     @Test
+    void aListingNamesTheBackendsItCouldNotRead() {
+        Router r = router(Duration.ZERO);
+        MemoryKeystore memory = new MemoryKeystore();
+        MemoryKeystore other = new MemoryKeystore();
+        r.put(reg(1, "memory", 0, memory));
+        r.put(reg(2, "other", 0, other));
+        memory.storeKey(KeyId.of("m", 1), SampleKeys.sealed(1), SampleKeys.minimal(KeyId.of("m", 1)).build());
+        other.storeKey(KeyId.of("o", 1), SampleKeys.sealed(2), SampleKeys.minimal(KeyId.of("o", 1)).build());
+        assertEquals(2, r.keystore().listKeys(org.openkcm.keystore.api.KeyFilter.all()).keys().size());
+        assertTrue(r.keystore().listKeys(org.openkcm.keystore.api.KeyFilter.all()).unreadable().isEmpty());
+
+        r.probed(2, null, "connection refused", Duration.ZERO);
+        r.probed(2, null, "connection refused", Duration.ZERO); // two failures: DOWN
+        org.openkcm.keystore.api.KeyPage page = r.keystore().listKeys(org.openkcm.keystore.api.KeyFilter.all());
+        assertEquals(List.of(KeyId.of("m", 1)), page.keys().stream().map(KeyMetadata::id).toList());
+        assertEquals(List.of("other: down (connection refused)"), page.unreadable());
+
+        r.probed(1, null, "disk gone", Duration.ZERO);
+        r.probed(1, null, "disk gone", Duration.ZERO);
+        UnavailableException none = assertThrows(UnavailableException.class,
+                () -> r.keystore().listKeys(org.openkcm.keystore.api.KeyFilter.all()));
+        assertTrue(none.getMessage().contains("no backend can be read: memory: down (disk gone); other: down"),
+                none.getMessage());
+    }
+
+    @Test
     void aNameNeverSeenOrDownIsUnavailableAtOnce() {
         Router r = new Router(new Router.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 2),
                 LocationIndex.inMemory(), Runnable::run, QUIET);
