@@ -349,7 +349,8 @@ public final class KeystoreRouter implements Router.Listener {
         reportedFailures = Map.copyOf(failed);
         failed.forEach((name, why) -> {
             if (!why.equals(before.get(name))) {
-                Logs.error(logger, "Backend {} is not available: its configuration failed: {}; keys routed to it "
+                // info: Declarative Services reports the failed activation itself, as an error
+                Logs.info(logger, "Backend {} is not available: its configuration failed: {}; keys routed to it "
                         + "are refused", name, why);
             }
         });
