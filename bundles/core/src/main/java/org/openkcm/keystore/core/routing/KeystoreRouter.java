@@ -391,10 +391,15 @@ public final class KeystoreRouter implements Router.Listener {
     /** Asks again for the service objects SCR could not give (framework calls, outside any lock of ours). */
     private void retryUnavailable() {
         Router r = router;
+        Map<String, String> failed = reportedFailures;
         for (Long id : r.unavailable()) {
             ServiceReference<Keystore> ref = references.get(id);
             if (ref == null) {
                 continue;
+            }
+            Object name = ref.getProperty(KeystoreProperties.NAME);
+            if (name != null && failed.containsKey(name.toString().trim())) {
+                continue; // its activation failed: asking again would only fail again (and log it again)
             }
             Keystore service = context.getService(ref);
             if (service != null) {
