@@ -192,6 +192,8 @@ final class ConsoleLog implements InvocationHandler {
             int colon = what.indexOf(": ");
             cause = colon < 0 ? what : what.substring(colon + 2);
         }
+        // "org.example.SomeException: message" as the text of a wrapper: the message speaks
+        cause = cause.replaceFirst("^([a-z_][\\w$]*\\.)+[A-Z][\\w$]*(Exception|Error): ", "");
         String component = m.group(2);
         Readiness.FailedComponent dto = recorded.apply(component);
         if (dto != null) {

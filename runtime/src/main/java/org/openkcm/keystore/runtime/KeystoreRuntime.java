@@ -135,9 +135,12 @@ final class KeystoreRuntime {
                 started.countDown();
             }
         });
+        Map<String, Path> builtIns = new LinkedHashMap<>();
         for (Path jar : bundlesInStartOrder(home.bundles())) {
             install(context, jar);
+            builtIns.put(symbolicName(jar), jar);
         }
+        PluginGuard.register(context, home.plugins(), builtIns, err);
         fw.start();
         return fw;
     }

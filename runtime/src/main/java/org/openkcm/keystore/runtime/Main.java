@@ -139,11 +139,43 @@ public final class Main {
 
     /** The start failed: its causes (unless the console log printed them already), then one line saying so. */
     private void notStarted(Readiness.Report report) {
+        awaitShellJob(Duration.ofSeconds(3));
         if (!report.printed()) {
             report.failures().forEach(line -> err.println("error: " + line));
         }
         err.println("error: not started: the starting configuration is invalid (" + report.failures().size()
                 + (report.failures().size() == 1 ? " error" : " errors") + " above); fix it and start again");
+    }
+
+    /**
+     * Waits (bounded) until the Gogo shell's start job has run: stopping the framework while it is
+     * still to run makes Gogo print a stack trace ("Command not found: gosh").
+     */
+    private static void awaitShellJob(Duration bound) {
+        long start = System.nanoTime();
+        long deadline = start + bound.toNanos();
+        boolean seen = false;
+        while (System.nanoTime() < deadline) {
+            boolean running = false;
+            for (StackTraceElement[] stack : Thread.getAllStackTraces().values()) {
+                for (StackTraceElement frame : stack) {
+                    if (frame.getClassName().startsWith("org.apache.felix.gogo.shell.Activator$StartShellJob")) {
+                        running = true;
+                        break;
+                    }
+                }
+            }
+            seen |= running;
+            if (!running && (seen || System.nanoTime() - start > Duration.ofMillis(500).toNanos())) {
+                return; // it ran, or it was never queued (no Gogo shell)
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     /**
