@@ -23,9 +23,9 @@ import org.osgi.util.tracker.ServiceTracker;
  * otherwise. A line is {@code error|warning|info: [<bundle>] <message>: <exception message>},
  * never a stack trace. Bundles must keep secrets out of what they log; this adds no detail to an entry.
  * <p>
- * <b>Configuration errors are printed at every level, {@code off} included</b>: an error of a keystore
- * bundle ({@code org.openkcm.*}: a {@code config.yaml} or environment variable refused, a route
- * refused) and a component that Declarative Services could not activate (a configuration its
+ * <b>Configuration errors are printed at every level, {@code off} included</b>: an error of the
+ * configuration bundle (a {@code config.yaml} or environment variable refused), a route or routing
+ * policy the router refused, and a component that Declarative Services could not activate (a configuration its
  * component refused), which is printed as {@code error: [<bundle>] component <name> failed to
  * activate: <cause>}, the cause unwrapped from the reflection exception that carries it. They are
  * also recorded, so that the launcher can tell a start with an invalid configuration.
@@ -139,7 +139,7 @@ final class ConsoleLog implements InvocationHandler {
         Throwable failure = (Throwable) call(entry, type, "getException");
         String bsn = bundle == null ? null : bundle.getSymbolicName();
         String activation = level == 1 ? activationFailure(message, failure, this::recordedFailure) : null;
-        boolean configurationError = activation != null || (level == 1 && bsn != null && bsn.startsWith("org.openkcm."));
+        boolean configurationError = activation != null || (level == 1 && configurationError(bsn, message));
         if (level > threshold && !configurationError) {
             return;
         }
@@ -155,6 +155,20 @@ final class ConsoleLog implements InvocationHandler {
             configurationErrors.add(line);
         }
         err.println(line);
+    }
+
+    /**
+     * An error about configuration: any error of the configuration bundle ({@code config.yaml},
+     * {@code OPENKCM__} variables), and the router's refusal of a route or of the routing policy.
+     * Other errors (recovery, migration) are not about configuration and follow the level.
+     */
+    static boolean configurationError(String bundle, String message) {
+        if ("org.openkcm.keystore.config".equals(bundle)) {
+            return true;
+        }
+        return "org.openkcm.keystore.core".equals(bundle)
+                && (message.startsWith("Route ") && message.contains(" refused: ")
+                        || message.startsWith("Routing policy refused: "));
     }
 
     static String line(int level, String bundle, String message, Throwable failure) {
@@ -192,8 +206,6 @@ final class ConsoleLog implements InvocationHandler {
             int colon = what.indexOf(": ");
             cause = colon < 0 ? what : what.substring(colon + 2);
         }
-        // "org.example.SomeException: message" as the text of a wrapper: the message speaks
-        cause = cause.replaceFirst("^([a-z_][\\w$]*\\.)+[A-Z][\\w$]*(Exception|Error): ", "");
         String component = m.group(2);
         Readiness.FailedComponent dto = recorded.apply(component);
         if (dto != null) {
@@ -202,6 +214,9 @@ final class ConsoleLog implements InvocationHandler {
         }
         if (cause.matches("(java\\.lang\\.reflect\\.)?InvocationTargetException(: null)?")) {
             cause = "its constructor or activate method threw (scr:info " + component + " shows why)";
+        } else {
+            // "org.example.SomeException: message" as the text of a wrapper: the message speaks
+            cause = cause.replaceFirst("^([a-z_][\\w$]*\\.)+[A-Z][\\w$]*(Exception|Error): ", "");
         }
         return "component " + component + " failed to activate: " + cause;
     }
