@@ -56,7 +56,7 @@ class RuntimeOpenBaoIT {
                     runtime.shell("keystore:backends", COMMAND).matches("(?s).*openbao\\s+ACTIVE.*"), runtime::toString));
             // no route yet: the volatile in-memory default refuses an L3 key (fail closed)
             runtime.shell("keystore:generate --type L3 --owner tenant/acme before", COMMAND);
-            Distribution.eventually(COMMAND, () -> assertTrue(runtime.err().contains(
+            Distribution.eventually(COMMAND, () -> assertTrue((runtime.out() + runtime.err()).contains(
                     "backend memory for L3 is not available: it is the default target and volatile"), runtime::toString));
 
             Files.writeString(distribution.path("config/org.openkcm.keystore.route-persistent.cfg"),
