@@ -49,6 +49,8 @@ final class ConsoleLog implements InvocationHandler {
     private final PrintStream err;
     private final int threshold;
     private final List<String> configurationErrors = new CopyOnWriteArrayList<>();
+    /** The configuration errors printed, without the configuration file they name: each is said once. */
+    private final java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile BundleContext context;
     /** The bundle's LogEntry interface, whose public methods read an entry. */
     private volatile Class<?> entryType;
@@ -149,9 +151,11 @@ final class ConsoleLog implements InvocationHandler {
         }
         String line = line(level, bsn, activation != null ? activation : message, activation != null ? null : failure);
         if (configurationError) {
-            if (configurationErrors.contains(line)) {
+            String key = line.replaceFirst(" \\((file:|/)[^)]*\\) failed to activate: ", " failed to activate: ");
+            if (seen.contains(key)) {
                 return; // the same refusal again (a component asked for again): said once
             }
+            seen.add(key);
             configurationErrors.add(line);
         }
         err.println(line);
@@ -227,14 +231,21 @@ final class ConsoleLog implements InvocationHandler {
         if (c == null) {
             return null;
         }
-        try {
-            for (Readiness.FailedComponent f : Readiness.failedComponents(c)) {
-                if (f.implementation().equals(implementation) || f.name().equals(implementation)) {
-                    return f;
+        // Declarative Services may log the failure just before it records it: look a few times.
+        for (int attempt = 0; attempt < 6; attempt++) {
+            try {
+                for (Readiness.FailedComponent f : Readiness.failedComponents(c)) {
+                    if (f.implementation().equals(implementation) || f.name().equals(implementation)) {
+                        return f;
+                    }
                 }
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            } catch (RuntimeException e) {
+                return null; // the framework is stopping
             }
-        } catch (RuntimeException e) {
-            // the framework is stopping
         }
         return null;
     }
