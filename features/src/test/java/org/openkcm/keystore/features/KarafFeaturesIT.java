@@ -102,6 +102,11 @@ class KarafFeaturesIT {
         }
         karaf.await("service:list org.openkcm.keystore.api.Keystore", out -> out.contains("keystore.name = memory"),
                 SETTLE, "the default memory backend instance");
+        // The in-memory backend is volatile: it takes L2/L3 keys only through a route that names it (fail closed).
+        Path persistentTiers = karaf.etc().resolve("org.openkcm.keystore.route-l2-l3-memory.cfg");
+        Files.writeString(persistentTiers, "tiers = L2,L3\ntarget = memory\n", UTF_8);
+        karaf.await("service:list org.openkcm.keystore.core.routing.RouteComponent",
+                out -> out.contains("target = memory"), SETTLE, "the route of " + persistentTiers.getFileName());
 
         String generated = keystore("generate --type L4 --owner tenant/acme k1");
         assertTrue(generated.contains("k1:1") && generated.contains("tenant/acme"), generated);

@@ -67,7 +67,7 @@ public class BackendHealthIT extends RoutingTestSupport {
         UnavailableException e = assertThrows(UnavailableException.class,
                 () -> ops.generate(spec("during", KeyType.L2, Owner.tenant("t"), null)));
         long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-        assertTrue(e.getMessage(), e.getMessage().contains("backend flaky is down") && e.getMessage().contains("disk on fire"));
+        assertTrue(e.getMessage(), e.getMessage().contains("backend flaky for L2 is down") && e.getMessage().contains("disk on fire"));
         assertTrue("answered at once, not after a wait: " + tookMs + " ms", tookMs < 1000);
         assertEquals("the router did not call the down backend", stores, flaky.calls(Operation.STORE));
         assertThrows(UnavailableException.class, () -> ops.metadata(before.id()));

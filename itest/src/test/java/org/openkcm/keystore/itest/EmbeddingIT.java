@@ -61,6 +61,9 @@ public class EmbeddingIT extends KeystoreTestSupport {
         }
 
         configureMemoryKeystore("default", Map.of(KeystoreProperties.NAME, "memory"));
+        // the in-memory backend is volatile: it takes L2/L3 keys only when a route names it for them
+        configurationAdmin.getFactoryConfiguration("org.openkcm.keystore.route", "all-to-memory", "?")
+                .update(dictionary(Map.of("tiers", new String[] {"L2", "L3", "L4"}, "target", "memory")));
         KeystoreOperations keystore = awaitService(awaitRegistration(KeystoreOperations.class, ""));
         Keystore backend = awaitKeystore("memory");
 

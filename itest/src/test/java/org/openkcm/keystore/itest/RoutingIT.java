@@ -42,13 +42,15 @@ public class RoutingIT extends RoutingTestSupport {
     }
 
     @Test
-    public void withNoRouteEveryTierGoesToMemory() throws Exception {
+    public void withNoRouteL4GoesToMemoryAndThePersistentTiersAreRefused() throws Exception {
         memoryBackend("memory", 0);
         KeystoreOperations ops = operations();
         Keystore memory = awaitKeystore("memory");
-        for (KeyType type : KeyType.values()) {
-            KeyMetadata m = ops.generate(spec("k-" + type, type, Owner.tenant("t"), null));
-            assertEquals(m, memory.retrieveKey(m.id()).metadata());
+        KeyMetadata m = ops.generate(spec("k-L4", KeyType.L4, Owner.tenant("t"), null));
+        assertEquals(m, memory.retrieveKey(m.id()).metadata());
+        for (KeyType type : new KeyType[] {KeyType.L2, KeyType.L3}) {
+            assertThrows(org.openkcm.keystore.api.UnavailableException.class,
+                    () -> ops.generate(spec("k-" + type, type, Owner.tenant("t"), null)));
         }
     }
 

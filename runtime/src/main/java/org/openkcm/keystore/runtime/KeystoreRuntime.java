@@ -42,11 +42,16 @@ final class KeystoreRuntime {
     /** Seconds to wait for the framework to stop; system property, default 30. */
     static final String STOP_TIMEOUT = "openkcm.stop.timeout";
 
+    static final String INTERPOLATION = "org.apache.felix.configadmin.plugin.interpolation";
+    /** The SLF4J simple binding's level (the interpolation plugin logs through SLF4J); system property. */
+    static final String SLF4J_LEVEL = "org.slf4j.simpleLogger.defaultLogLevel";
+
     private final Home home;
     private final Mode mode;
     private final PrintStream err;
     private final CountDownLatch started = new CountDownLatch(1);
     private volatile Framework framework;
+    private volatile ConsoleLog console;
     private volatile boolean stopTimedOut;
     private volatile ExitCommand exitCommand;
 
@@ -85,6 +90,11 @@ final class KeystoreRuntime {
         p.put("felix.fileinstall.tmpdir", home.scratch().toString());
         p.put("felix.fileinstall.log.level", "2");
 
+        // $[env:NAME] and $[secret:NAME] in configuration values, resolved for the component only
+        // (ConfigAdmin keeps the reference); secrets are files in <home>/secrets.
+        p.put("felix.cm.config.plugins", INTERPOLATION);
+        p.put(INTERPOLATION + ".secretsdir", home.root().resolve("secrets").toString());
+
         // Gogo: the JLine console where a person types, which reads etc/gosh_profile of the home
         // (it keeps the command history in data/ instead of ~/.gogo.history); elsewhere the plain
         // shell, for its built-in commands only.
@@ -108,6 +118,9 @@ final class KeystoreRuntime {
      */
     Framework start() throws IOException, BundleException {
         home.prepare();
+        if (System.getProperty(SLF4J_LEVEL) == null) {
+            System.setProperty(SLF4J_LEVEL, "warn");
+        }
         FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class, KeystoreRuntime.class.getClassLoader())
                 .findFirst()
                 .orElseThrow(() -> new BundleException("no OSGi framework on the class path (lib/)"));
@@ -118,15 +131,18 @@ final class KeystoreRuntime {
         fw.init();
         framework = fw;
         BundleContext context = fw.getBundleContext();
-        ConsoleLog.attach(context, err, ConsoleLog.threshold(mode));
+        console = ConsoleLog.attach(context, err, ConsoleLog.threshold(mode));
         context.addFrameworkListener(event -> {
             if (event.getType() == FrameworkEvent.STARTED) {
                 started.countDown();
             }
         });
+        Map<String, Path> builtIns = new LinkedHashMap<>();
         for (Path jar : bundlesInStartOrder(home.bundles())) {
             install(context, jar, mode);
+            builtIns.put(symbolicName(jar), jar);
         }
+        PluginGuard.register(context, home.plugins(), builtIns, err);
         exitCommand = ExitCommand.register(context);
         fw.start();
         return fw;
@@ -140,6 +156,12 @@ final class KeystoreRuntime {
     int requestedExitStatus() {
         ExitCommand command = exitCommand;
         return command == null ? 0 : command.requestedStatus();
+    }
+
+    /** The configuration errors printed on the console since the start, one line each. */
+    List<String> configurationErrors() {
+        ConsoleLog c = console;
+        return c == null ? List.of() : c.configurationErrors();
     }
 
     /** Waits until the framework reports it has reached its beginning start level. */

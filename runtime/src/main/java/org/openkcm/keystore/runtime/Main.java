@@ -92,8 +92,12 @@ public final class Main {
             if (runtime == null) {
                 return NOT_STARTED;
             }
-            if (invocation.mode() == Mode.DAEMON) {
-                announce(runtime, begin);
+            if (invocation.mode() == Mode.DAEMON && !announce(runtime, begin)) {
+                runtime.stop(KeystoreRuntime.stopTimeout());
+                return exiting ? EXITING : NOT_STARTED;
+            }
+            if (invocation.mode() == Mode.INTERACTIVE) {
+                warnInBackground(runtime);
             }
             FrameworkEvent stopped;
             try {
@@ -112,9 +116,14 @@ public final class Main {
         }
     }
 
-    private void announce(KeystoreRuntime runtime, long begin) {
+    /** @return false if the start failed (a configuration refused at start): the daemon stops with status 3 */
+    private boolean announce(KeystoreRuntime runtime, long begin) {
         try {
             Readiness.Report report = Readiness.await(runtime, Readiness.timeout());
+            if (report.failed()) {
+                notStarted(report);
+                return false;
+            }
             if (!report.ready()) {
                 err.println("warning: not ready after " + report.waited().toSeconds() + " s: " + report.missing());
             }
@@ -125,6 +134,69 @@ public final class Main {
         } catch (IllegalStateException e) {
             // stopped while waiting
         }
+        return true;
+    }
+
+    /** The start failed: its causes (unless the console log printed them already), then one line saying so. */
+    private void notStarted(Readiness.Report report) {
+        awaitShellJob(Duration.ofSeconds(3));
+        if (!report.printed()) {
+            report.failures().forEach(line -> err.println("error: " + line));
+        }
+        err.println("error: not started: the starting configuration is invalid (" + report.failures().size()
+                + (report.failures().size() == 1 ? " error" : " errors") + " above); fix it and start again");
+    }
+
+    /**
+     * Waits (bounded) until the Gogo shell's start job has run: stopping the framework while it is
+     * still to run makes Gogo print a stack trace ("Command not found: gosh").
+     */
+    private static void awaitShellJob(Duration bound) {
+        long start = System.nanoTime();
+        long deadline = start + bound.toNanos();
+        boolean seen = false;
+        while (System.nanoTime() < deadline) {
+            boolean running = false;
+            for (StackTraceElement[] stack : Thread.getAllStackTraces().values()) {
+                for (StackTraceElement frame : stack) {
+                    if (frame.getClassName().startsWith("org.apache.felix.gogo.shell.Activator$StartShellJob")) {
+                        running = true;
+                        break;
+                    }
+                }
+            }
+            seen |= running;
+            if (!running && (seen || System.nanoTime() - start > Duration.ofMillis(500).toNanos())) {
+                return; // it ran, or it was never queued (no Gogo shell)
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
+     * The interactive console starts at once; a start that failed is said on the console as soon as
+     * it is known (the console log prints each cause), and the shell stays up to inspect it.
+     */
+    private void warnInBackground(KeystoreRuntime runtime) {
+        Thread t = new Thread(() -> {
+            try {
+                Readiness.Report report = Readiness.await(runtime, Readiness.timeout());
+                if (report.failed() && !report.printed()) {
+                    report.failures().forEach(line -> err.println("error: " + line));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (RuntimeException stopped) {
+                // the framework stopped meanwhile
+            }
+        }, "openkcm-keystore-readiness");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** Command and script modes: start, wait until ready, run, stop, return the status. */
@@ -135,6 +207,10 @@ public final class Main {
         }
         try {
             Readiness.Report report = Readiness.await(runtime, Readiness.timeout());
+            if (report.failed()) {
+                notStarted(report);
+                return NOT_STARTED;
+            }
             if (report.commandProcessor() == null) {
                 err.println("error: the runtime is not ready: " + report.missing());
                 return NOT_STARTED;

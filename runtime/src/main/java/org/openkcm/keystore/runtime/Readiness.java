@@ -1,8 +1,11 @@
 package org.openkcm.keystore.runtime;
 
+import java.lang.reflect.Method;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
@@ -26,6 +29,12 @@ import org.osgi.util.tracker.ServiceTracker;
  * </ol>
  * Backends configured from {@code config/} are registered by then: their bundles start after
  * FileInstall, and Declarative Services activates a configured component while its bundle starts.
+ * <p>
+ * The wait ends at once, not at the timeout, when the start has failed: a component that
+ * Declarative Services could not activate (its configuration refused, a KEK file refused), or a
+ * configuration error a keystore bundle reported ({@code config.yaml}, an {@code OPENKCM__}
+ * variable). Those are the report's {@code failures}: the launcher does not run commands and a
+ * daemon exits with status 3.
  */
 final class Readiness {
 
@@ -33,6 +42,10 @@ final class Readiness {
     static final String TIMEOUT = "openkcm.ready.timeout";
     static final String COMMAND_PROCESSOR = "org.apache.felix.service.command.CommandProcessor";
     static final String KEYSTORE_OPERATIONS = "org.openkcm.keystore.api.KeystoreOperations";
+    static final String SCR_RUNTIME = "org.osgi.service.component.runtime.ServiceComponentRuntime";
+    /** ComponentConfigurationDTO.FAILED_ACTIVATION (DS 1.4). */
+    static final int FAILED_ACTIVATION = 16;
+    static final String FILEINSTALL_FILENAME = "felix.fileinstall.filename";
 
     private static final String SERVICE_NAMESPACE = "osgi.service";
     private static final String OBJECTCLASS_ATTRIBUTE = "objectClass";
@@ -42,12 +55,26 @@ final class Readiness {
      *
      * @param commandProcessor the Gogo command processor, or null if it did not appear in time
      * @param missing what was still missing when the wait ended; null when ready
+     * @param failures what failed at start, one line each: components that failed to activate,
+     *        configuration errors; empty when the start succeeded
+     * @param printed whether the failures were printed on the console already (by the console log)
      */
-    record Report(ServiceReference<?> commandProcessor, String missing, Duration waited) {
+    record Report(ServiceReference<?> commandProcessor, String missing, Duration waited, List<String> failures,
+            boolean printed) {
+        Report(ServiceReference<?> commandProcessor, String missing, Duration waited) {
+            this(commandProcessor, missing, waited, List.of(), true);
+        }
+
         boolean ready() {
-            return missing == null;
+            return missing == null && failures.isEmpty();
+        }
+
+        boolean failed() {
+            return !failures.isEmpty();
         }
     }
+
+    private static final long POLL_MS = 100;
 
     private Readiness() {
     }
@@ -67,12 +94,142 @@ final class Readiness {
         if (processor == null) {
             return new Report(null, "no Gogo CommandProcessor service", since(start));
         }
-        if (declaredByActiveBundle(context, KEYSTORE_OPERATIONS)
-                && awaitService(context, KEYSTORE_OPERATIONS, deadline) == null) {
-            return new Report(processor, "no " + KEYSTORE_OPERATIONS + " service (see scr:list and config/)",
-                    since(start));
+        boolean needsOperations = declaredByActiveBundle(context, KEYSTORE_OPERATIONS);
+        while (true) {
+            Report failed = failures(runtime, context, processor, start);
+            if (failed != null) {
+                return failed;
+            }
+            if (!needsOperations) {
+                return new Report(processor, null, since(start));
+            }
+            ServiceReference<?> operations = context.getServiceReference(KEYSTORE_OPERATIONS);
+            if (operations != null && activated(context, operations)) {
+                // a delayed component activates at its first use: what it needed may have failed just now
+                Report late = failures(runtime, context, processor, start);
+                return late != null ? late : new Report(processor, null, since(start));
+            }
+            if (System.nanoTime() >= deadline) {
+                return new Report(processor, "no " + KEYSTORE_OPERATIONS + " service (see scr:list and config/)",
+                        since(start));
+            }
+            Thread.sleep(POLL_MS);
         }
-        return new Report(processor, null, since(start));
+    }
+
+    /**
+     * Gets the service object, which makes Declarative Services activate a delayed component
+     * (and what it references, such as the KEK provider) now rather than at the first command.
+     */
+    private static boolean activated(BundleContext context, ServiceReference<?> reference) {
+        try {
+            Object service = context.getService(reference);
+            // Kept, not released: releasing it would make SCR dispose of the delayed component at once,
+            // to activate it again at the first command. The framework releases it when it stops.
+            return service != null;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** A failed report if a component failed to activate or a configuration error was printed; null if none. */
+    private static Report failures(KeystoreRuntime runtime, BundleContext context, ServiceReference<?> processor,
+            long start) {
+        List<String> printed = runtime.configurationErrors();
+        if (!printed.isEmpty()) {
+            return new Report(processor, "the starting configuration is invalid", since(start), printed, true);
+        }
+        List<String> failed = new ArrayList<>();
+        failedComponents(context).forEach(f -> failed.add(f.line()));
+        if (!failed.isEmpty()) {
+            return new Report(processor, "the starting configuration is invalid", since(start), failed, false);
+        }
+        return null;
+    }
+
+    /**
+     * The component configurations Declarative Services reports as FAILED_ACTIVATION, one line each
+     * ({@code component <name> failed to activate: <cause>}), read from its
+     * {@code ServiceComponentRuntime} by reflection: the launcher has no SCR API on its class path.
+     */
+    /** One component configuration that failed to activate. */
+    record FailedComponent(String name, String implementation, String file, String reason) {
+        String line() {
+            return "component " + name + (file == null ? "" : " (" + file + ")") + " failed to activate: " + reason;
+        }
+    }
+
+    static List<FailedComponent> failedComponents(BundleContext context) {
+        List<FailedComponent> out = new ArrayList<>();
+        ServiceReference<?> reference = context.getServiceReference(SCR_RUNTIME);
+        if (reference == null) {
+            return out;
+        }
+        Object scr = context.getService(reference);
+        if (scr == null) {
+            return out;
+        }
+        try {
+            Class<?> api = reference.getBundle().loadClass(SCR_RUNTIME);
+            Object descriptions = api.getMethod("getComponentDescriptionDTOs", Bundle[].class)
+                    .invoke(scr, (Object) new Bundle[0]);
+            Method configurations = null;
+            for (Object description : (Collection<?>) descriptions) {
+                if (configurations == null) {
+                    configurations = api.getMethod("getComponentConfigurationDTOs", description.getClass());
+                }
+                for (Object c : (Collection<?>) configurations.invoke(scr, description)) {
+                    int state = c.getClass().getField("state").getInt(c);
+                    if (state != FAILED_ACTIVATION) {
+                        continue;
+                    }
+                    String name = String.valueOf(description.getClass().getField("name").get(description));
+                    String implementation = String.valueOf(description.getClass().getField("implementationClass")
+                            .get(description));
+                    Object failure = c.getClass().getField("failure").get(c);
+                    Object properties = c.getClass().getField("properties").get(c);
+                    String file = properties instanceof Map<?, ?> p && p.get(FILEINSTALL_FILENAME) != null
+                            ? String.valueOf(p.get(FILEINSTALL_FILENAME)) : null;
+                    out.add(new FailedComponent(name, implementation, file,
+                            failureReason(failure == null ? null : failure.toString())));
+                }
+            }
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // an SCR without DTOs (DS before 1.3): failures are found by the timeout instead
+        } finally {
+            try {
+                context.ungetService(reference);
+            } catch (RuntimeException ignored) {
+                // the framework is stopping
+            }
+        }
+        return out;
+    }
+
+    /** The cause in DS's failure text (a stack trace): the last "Caused by:" message, or the first line. */
+    static String failureReason(String failure) {
+        if (failure == null || failure.isBlank()) {
+            return "no reason given";
+        }
+        String reason = null;
+        for (String line : failure.split("\\R")) {
+            String text = line.strip();
+            if (reason == null && !text.isEmpty() && !text.startsWith("at ")) {
+                reason = text;
+            }
+            if (text.startsWith("Caused by: ")) {
+                reason = text.substring("Caused by: ".length());
+            }
+        }
+        if (reason == null) {
+            return "no reason given";
+        }
+        int colon = reason.indexOf(": ");
+        String type = colon < 0 ? reason : reason.substring(0, colon);
+        if (type.matches("[\\w.$]+(Exception|Error)")) {
+            return colon < 0 ? type.substring(type.lastIndexOf('.') + 1) : reason.substring(colon + 2);
+        }
+        return reason;
     }
 
     /** Whether an active bundle declares, in its manifest, a service capability for this interface. */

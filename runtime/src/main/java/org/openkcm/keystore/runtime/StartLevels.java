@@ -50,6 +50,10 @@ final class StartLevels {
     /** Known bundles in start order. */
     private static final List<Map.Entry<String, Integer>> TABLE = List.of(
             Map.entry("org.apache.felix.log", SERVICES),
+            Map.entry("slf4j.api", SERVICES),
+            Map.entry("org.osgi.util.converter", SERVICES),
+            // before ConfigAdmin, which waits for it (felix.cm.config.plugins) before it registers
+            Map.entry("org.apache.felix.configadmin.plugin.interpolation", SERVICES),
             Map.entry("org.osgi.util.function", SERVICES),
             Map.entry("org.osgi.util.promise", SERVICES),
             Map.entry("org.osgi.service.component", SERVICES),

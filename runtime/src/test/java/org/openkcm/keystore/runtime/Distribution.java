@@ -83,6 +83,16 @@ final class Distribution {
         return home;
     }
 
+    /**
+     * Adds a route file that names {@code target} for every tier, with a priority above any shipped
+     * route: the in-memory backend is volatile, so it takes L2/L3 keys only when a route names it.
+     */
+    Distribution routeEveryTierTo(String target) throws IOException {
+        Files.writeString(path("config/org.openkcm.keystore.route-test-every-tier.cfg"),
+                "tiers = [ \"L2\", \"L3\", \"L4\" ]\ntarget = \"" + target + "\"\npriority = I\"1000\"\n");
+        return this;
+    }
+
     Path path(String relative) {
         return home.resolve(relative);
     }

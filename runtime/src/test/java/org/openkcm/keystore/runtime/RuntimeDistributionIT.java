@@ -190,6 +190,38 @@ class RuntimeDistributionIT {
     }
 
     @Test
+    void aJarInPluginsNamedLikeABuiltInBundleIsRefusedAndChangesNothing(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+        try (Distribution.Running runtime = interactive(distribution)) {
+            String before = memoryBundle(runtime);
+            assertTrue(before.contains("|Active"), before);
+            // the built-in's own name and version: FileInstall alone would update the built-in with it
+            Path fake = Distribution.writeBundle(distribution.path("plugins/my-memory.jar"),
+                    "org.openkcm.keystore.keystore-memory", "0.1.0.SNAPSHOT");
+            Distribution.eventually(LIVE_CHANGE, () -> assertTrue(runtime.err().contains("error: plugins/my-memory.jar "
+                    + "is refused: its Bundle-SymbolicName org.openkcm.keystore.keystore-memory is that of the built-in "
+                    + "bundle/keystore-memory-"), runtime.err()));
+            assertEquals(before, memoryBundle(runtime), "the built-in is still the one installed, unchanged");
+            String locations = shell(runtime, "lb -l");
+            assertTrue(locations.contains("/bundle/keystore-memory-") && !locations.contains("my-memory.jar"), locations);
+            assertTrue(shell(runtime, "scr:list").contains("State:ACTIVE, PID(s): [org.openkcm.keystore.memory~default]"));
+
+            Files.delete(fake);
+            Thread.sleep(1500); // several FileInstall polls (250 ms): nothing to wait for, nothing may happen
+            assertEquals(before, memoryBundle(runtime), "removing the dropped jar leaves the built-in installed");
+            assertTrue(shell(runtime, "scr:list").contains("State:ACTIVE, PID(s): [org.openkcm.keystore.memory~default]"));
+        }
+    }
+
+    /** The "lb -s" line of the memory backend's bundle: id, state, level, name and version. */
+    private static String memoryBundle(Distribution.Running runtime) throws Exception {
+        String bundles = shell(runtime, "lb -s");
+        List<String> lines = bundles.lines().filter(l -> l.contains("org.openkcm.keystore.keystore-memory")).toList();
+        assertEquals(1, lines.size(), bundles);
+        return lines.get(0);
+    }
+
+    @Test
     void aCfgDroppedIntoConfigTakesEffectWithoutARestart(TestInfo test) throws Exception {
         Distribution distribution = fresh(test);
         try (Distribution.Running runtime = interactive(distribution)) {
@@ -223,19 +255,19 @@ class RuntimeDistributionIT {
     }
 
     @Test
-    void theDaemonReportsABrokenConfigurationOnOneLine(TestInfo test) throws Exception {
+    void theDaemonReportsABrokenConfigurationOnOneLineAndExits3(TestInfo test) throws Exception {
         Distribution distribution = fresh(test);
         Files.writeString(distribution.path("config/org.openkcm.keystore.memory-broken.cfg"),
                 "keystore.name = \"no spaces allowed\"\n");
-        try (Distribution.Running runtime = distribution.start("--daemon")) {
-            runtime.awaitOut("openkcm-keystore: started in ", COMMAND);
-            Distribution.eventually(COMMAND, () -> assertTrue(runtime.err().lines().anyMatch(line ->
-                    line.startsWith("error: [org.openkcm.keystore.keystore-memory] ")
-                            && line.contains("invalid keystore.name")), runtime::toString));
-
-            runtime.terminate(Duration.ofSeconds(KeystoreRuntime.stopTimeout().toSeconds() + 10));
-            assertTrue(runtime.err().lines().noneMatch(line -> line.startsWith("\tat ")), "no stack trace");
-        }
+        Distribution.Result result = distribution.run("--daemon");
+        assertEquals(Main.NOT_STARTED, result.exit(), result::toString);
+        List<String> errors = result.errLines().stream().filter(l -> l.startsWith("error: [")).toList();
+        assertEquals(1, errors.size(), result::toString);
+        assertTrue(errors.get(0).startsWith("error: [org.openkcm.keystore.keystore-memory] ")
+                && errors.get(0).contains("org.openkcm.keystore.memory-broken.cfg")
+                && errors.get(0).contains("invalid keystore.name"), result::toString);
+        assertTrue(result.err().lines().noneMatch(line -> line.startsWith("\tat ")), "no stack trace");
+        assertFalse(result.out().contains("started in"), result::toString);
     }
 
     private static String shell(Distribution.Running runtime, String command) throws Exception {

@@ -31,7 +31,7 @@ class ShellCommandsIT {
     private static final String MATERIAL_HEX = "00112233445566778899aabbccddeeff";
 
     private static Distribution fresh(TestInfo test) throws Exception {
-        return Distribution.copy("shell-" + test.getTestMethod().orElseThrow().getName());
+        return Distribution.copy("shell-" + test.getTestMethod().orElseThrow().getName()).routeEveryTierTo("memory");
     }
 
     private static Distribution.Result script(Distribution distribution, String... lines) throws Exception {

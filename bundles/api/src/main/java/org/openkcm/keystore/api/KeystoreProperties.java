@@ -12,6 +12,15 @@ public final class KeystoreProperties {
     public static final String TIERS = "keystore.tiers";
     /** The regions the backend serves. */
     public static final String REGIONS = "keystore.regions";
+    /**
+     * Whether the backend keeps what it stores across a restart of the process: {@code false} for a
+     * volatile backend (in memory). Absent means persistent. The router never sends a key of a
+     * persistent tier (L2, L3) to a volatile backend as the default target; only a route that names
+     * that backend for the tier does.
+     *
+     * @since 1.1.0
+     */
+    public static final String PERSISTENT = "keystore.persistent";
 
     private KeystoreProperties() {
     }

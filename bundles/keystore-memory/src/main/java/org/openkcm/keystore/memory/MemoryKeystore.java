@@ -60,6 +60,8 @@ import org.osgi.service.metatype.annotations.Option;
         configurationPid = MemoryKeystore.PID,
         configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = Keystore.class,
+        // Volatile: the router never makes it the default home of L2/L3 keys (KeystoreProperties.PERSISTENT).
+        property = KeystoreProperties.PERSISTENT + ":Boolean=false",
         immediate = true)
 @Designate(ocd = MemoryKeystore.Config.class, factory = true)
 public final class MemoryKeystore implements Keystore {

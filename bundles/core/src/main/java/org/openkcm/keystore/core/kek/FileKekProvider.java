@@ -112,13 +112,9 @@ public final class FileKekProvider extends RingKekProvider {
         if (create && KekFile.createIfAbsent(file, RandomSource.secure())) {
             Logs.info(logger, "Created KEK file {} (mode 0600) with a fresh 256-bit KEK '{}' version 1", file, kekId);
         }
-        Map<Integer, byte[]> keys;
-        try {
-            keys = KekFile.read(file);
-        } catch (RuntimeException e) {
-            Logs.error(logger, "KEK provider '{}' cannot load {}: {}", kekId, file, e.getMessage());
-            throw e;
-        }
+        // A refusal propagates: Declarative Services reports the failed activation with this message
+        // (the runtime prints it once on the console); logging it here too would say it twice.
+        Map<Integer, byte[]> keys = KekFile.read(file);
         try {
             KekRing ring = KekRing.of(kekId, keys);
             install(ring);

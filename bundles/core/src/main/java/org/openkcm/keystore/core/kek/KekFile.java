@@ -173,10 +173,29 @@ public final class KekFile {
         loose.addAll(permissions);
         loose.retainAll(LOOSE);
         if (!loose.isEmpty()) {
-            throw new PolicyRefusedException(null, "the KEK file " + path + " has mode "
-                    + PosixFilePermissions.toString(permissions) + ": group or others may access it. "
-                    + "A KEK file must be owner-only: chmod 600 " + path);
+            throw new PolicyRefusedException(null, "the KEK file " + path + " is " + looseness(loose) + " (mode "
+                    + octal(permissions) + "); a KEK file must be owner-only: chmod 600 " + path);
         }
+    }
+
+    /** "readable by others", "readable and writable by group and others", ... */
+    static String looseness(Set<PosixFilePermission> loose) {
+        boolean read = loose.contains(PosixFilePermission.GROUP_READ) || loose.contains(PosixFilePermission.OTHERS_READ);
+        boolean write = loose.contains(PosixFilePermission.GROUP_WRITE)
+                || loose.contains(PosixFilePermission.OTHERS_WRITE);
+        boolean group = loose.stream().anyMatch(p -> p.name().startsWith("GROUP_"));
+        boolean others = loose.stream().anyMatch(p -> p.name().startsWith("OTHERS_"));
+        String what = read && write ? "readable and writable" : read ? "readable" : write ? "writable" : "accessible";
+        return what + " by " + (group && others ? "group and others" : group ? "group" : "others");
+    }
+
+    /** The permissions as an octal mode, {@code 0644}. */
+    static String octal(Set<PosixFilePermission> permissions) {
+        int mode = 0;
+        for (PosixFilePermission p : permissions) {
+            mode |= 1 << (8 - p.ordinal()); // OWNER_READ is ordinal 0: 0400
+        }
+        return String.format("0%03o", mode);
     }
 
     private static void write(Path path, byte[] text, StandardOpenOption mode) throws IOException {

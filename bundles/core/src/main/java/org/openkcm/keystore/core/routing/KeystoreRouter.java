@@ -36,6 +36,9 @@ import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 import org.osgi.service.log.Logger;
 import org.osgi.service.log.LoggerFactory;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
@@ -62,6 +65,7 @@ public final class KeystoreRouter implements Router.Listener {
     public static final String PID = "org.openkcm.keystore.router";
     static final String DEFAULT_TARGET = "memory";
     static final long RETRY_UNAVAILABLE_MS = 50;
+    static final long FAILED_CHECK_MS = 250;
 
     @ObjectClassDefinition(name = "OpenKCM Keystore router",
             description = "Routing of keys to backends, backend health, hot swap and the key location index.")
@@ -99,6 +103,13 @@ public final class KeystoreRouter implements Router.Listener {
             policy = ReferencePolicy.DYNAMIC)
     private volatile Logger logger;
 
+    @Reference(service = ServiceComponentRuntime.class, cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC)
+    private volatile ServiceComponentRuntime scr;
+
+    /** What {@link #checkFailedBackends} last reported, to log each failure once. */
+    private volatile Map<String, String> reportedFailures = Map.of();
+
     private final Map<String, RouteComponent> routeComponents = new ConcurrentHashMap<>();
     private final Map<Long, AtomicBoolean> probing = new ConcurrentHashMap<>();
     private final Map<Long, ServiceReference<Keystore>> references = new ConcurrentHashMap<>();
@@ -129,6 +140,9 @@ public final class KeystoreRouter implements Router.Listener {
         tracker.open();
         scheduleProbes(config);
         scheduler.scheduleWithFixedDelay(this::retryUnavailable, RETRY_UNAVAILABLE_MS, RETRY_UNAVAILABLE_MS,
+                TimeUnit.MILLISECONDS);
+        checkFailedBackends();
+        scheduler.scheduleWithFixedDelay(this::checkFailedBackends, FAILED_CHECK_MS, FAILED_CHECK_MS,
                 TimeUnit.MILLISECONDS);
         Logs.info(logger, "Router active: default target '{}', key location index {} ({} keys)",
                 config.default_target(), index.file(), index.size());
@@ -219,7 +233,7 @@ public final class KeystoreRouter implements Router.Listener {
     private void apply(RouteComponent route) {
         Router r = router;
         if (r != null) {
-            r.putRoute(route.name(), route.route(), route.error());
+            r.putRoute(route.name(), route.route(), route.error(), route.tiers());
             policyChanged();
             if (route.error() != null) {
                 Logs.error(logger, "Route {} refused: {}; the routing policy in force stays as it was", route.name(),
@@ -304,13 +318,88 @@ public final class KeystoreRouter implements Router.Listener {
         return "health() failed: " + t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
     }
 
+    /**
+     * Finds the backend configurations that failed to activate (Declarative Services' runtime: a
+     * component configuration in FAILED_ACTIVATION whose properties name a {@code keystore.name})
+     * and hands them to the router, which refuses their keys at once with the cause.
+     */
+    private void checkFailedBackends() {
+        ServiceComponentRuntime runtime = scr;
+        Router r = router;
+        if (runtime == null || r == null) {
+            return;
+        }
+        Map<String, String> failed = new java.util.TreeMap<>();
+        try {
+            for (ComponentDescriptionDTO description : runtime.getComponentDescriptionDTOs()) {
+                for (ComponentConfigurationDTO c : runtime.getComponentConfigurationDTOs(description)) {
+                    if (c.state != ComponentConfigurationDTO.FAILED_ACTIVATION || c.properties == null) {
+                        continue;
+                    }
+                    Object name = c.properties.get(KeystoreProperties.NAME);
+                    if (name != null && !name.toString().isBlank()) {
+                        failed.put(name.toString().trim(), failureReason(c.failure));
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            return; // the runtime went away meanwhile: the next round asks again
+        }
+        Map<String, String> before = reportedFailures;
+        reportedFailures = Map.copyOf(failed);
+        failed.forEach((name, why) -> {
+            if (!why.equals(before.get(name))) {
+                // info: Declarative Services reports the failed activation itself, as an error
+                Logs.info(logger, "Backend {} is not available: its configuration failed: {}; keys routed to it "
+                        + "are refused", name, why);
+            }
+        });
+        r.failedBackends(failed);
+    }
+
+    /**
+     * The cause of a failed activation in one line: Declarative Services records the stack trace of
+     * what the activate method threw, wrapped ({@code InvocationTargetException}); the last
+     * "Caused by" line holds the backend's own message.
+     */
+    static String failureReason(String failure) {
+        if (failure == null || failure.isBlank()) {
+            return "the component failed to activate";
+        }
+        String reason = null;
+        for (String line : failure.split("\\R")) {
+            String text = line.strip();
+            if (reason == null && !text.isEmpty() && !text.startsWith("at ")) {
+                reason = text;
+            }
+            if (text.startsWith("Caused by: ")) {
+                reason = text.substring("Caused by: ".length());
+            }
+        }
+        if (reason == null) {
+            return "the component failed to activate";
+        }
+        // "java.lang.IllegalArgumentException: message" -> "message"
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^[\\w.$]+(?:Exception|Error)(?:: (.*))?$")
+                .matcher(reason);
+        if (m.matches()) {
+            reason = m.group(1) == null ? reason : m.group(1);
+        }
+        return reason;
+    }
+
     /** Asks again for the service objects SCR could not give (framework calls, outside any lock of ours). */
     private void retryUnavailable() {
         Router r = router;
+        Map<String, String> failed = reportedFailures;
         for (Long id : r.unavailable()) {
             ServiceReference<Keystore> ref = references.get(id);
             if (ref == null) {
                 continue;
+            }
+            Object name = ref.getProperty(KeystoreProperties.NAME);
+            if (name != null && failed.containsKey(name.toString().trim())) {
+                continue; // its activation failed: asking again would only fail again (and log it again)
             }
             Keystore service = context.getService(ref);
             if (service != null) {

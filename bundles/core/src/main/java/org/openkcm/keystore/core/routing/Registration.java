@@ -44,6 +44,11 @@ public record Registration(long serviceId, String name, int ranking, List<String
                 properties, service);
     }
 
+    /** Whether the backend says it is volatile ({@code keystore.persistent=false}): it keeps nothing across a restart. */
+    boolean isVolatile() {
+        return "false".equalsIgnoreCase(properties.getOrDefault(KeystoreProperties.PERSISTENT, "true").trim());
+    }
+
     /** Higher ranking first, then the lower service id (the OSGi rule). */
     boolean outranks(Registration other) {
         return ranking != other.ranking ? ranking > other.ranking : serviceId < other.serviceId;

@@ -65,6 +65,11 @@ public record Route(String name, Set<KeyType> tiers, OwnerKind ownerKind, String
         return new Route("(default)", Set.of(), null, null, null, null, Integer.MIN_VALUE, target);
     }
 
+    /** Whether this is the default route ({@link #fallback}), not a configured one. */
+    public boolean isFallback() {
+        return priority == Integer.MIN_VALUE && "(default)".equals(name) && specificity() == 0;
+    }
+
     public int specificity() {
         return (tiers.isEmpty() ? 0 : 1) + (ownerKind == null ? 0 : 1)
                 + (ownerId != null ? 2 : ownerIdPrefix != null ? 1 : 0) + (region == null ? 0 : 1);

@@ -1,6 +1,12 @@
 package org.openkcm.keystore.core.routing;
 
+import java.util.EnumSet;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+
+import org.openkcm.keystore.api.KeyType;
+import org.openkcm.keystore.api.KeystoreProperties;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -59,11 +65,13 @@ public final class RouteComponent {
     private volatile Route route;
     private volatile String error;
     private volatile String name;
+    private volatile Set<KeyType> tiers = EnumSet.allOf(KeyType.class);
 
     @Activate
     @Modified
     void configure(Config config, Map<String, Object> properties) {
         name = nameOf(properties);
+        tiers = tiersNamed(config.tiers());
         try {
             route = Route.of(name, config.tiers(), config.ownerKind(), config.ownerId(), config.ownerIdPrefix(),
                     config.region(), config.priority(), config.target());
@@ -81,6 +89,23 @@ public final class RouteComponent {
 
     String error() {
         return error;
+    }
+
+    /** The tiers the configuration names, as far as they can be read; every tier if it names none it can. */
+    Set<KeyType> tiers() {
+        return tiers;
+    }
+
+    static Set<KeyType> tiersNamed(String[] values) {
+        Set<KeyType> named = EnumSet.noneOf(KeyType.class);
+        for (String tier : KeystoreProperties.values(values)) {
+            for (KeyType type : KeyType.values()) {
+                if (type.name().equals(tier.toUpperCase(Locale.ROOT))) {
+                    named.add(type);
+                }
+            }
+        }
+        return named.isEmpty() ? EnumSet.allOf(KeyType.class) : named;
     }
 
     String name() {

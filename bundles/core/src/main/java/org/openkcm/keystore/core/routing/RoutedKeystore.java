@@ -48,7 +48,7 @@ final class RoutedKeystore implements Keystore {
             return;
         }
         Route route = router.routeFor(metadata);
-        Keystore backend = router.backend(route.target(), id);
+        Keystore backend = router.backendFor(route, metadata); // fail closed: refused, never sent elsewhere
         checkTier(route.target(), metadata.type(), id);
         backend = call(route.target(), id, backend, ks -> {
             ks.storeKey(id, sealed, metadata); // create-only: an identical retry succeeds

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,6 +22,7 @@ import java.util.concurrent.TimeoutException;
 import org.openkcm.keystore.api.BackendStatus;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMetadata;
+import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Keystore;
 import org.openkcm.keystore.api.KeystoreHealth;
 import org.openkcm.keystore.api.PolicyRefusedException;
@@ -38,6 +40,12 @@ import org.openkcm.keystore.api.UnavailableException;
  * they publish it and complete the previous snapshot's {@code next} future, which wakes the
  * requests waiting for a backend to come back (hot swap). Listeners hear of changes on the
  * {@code events} executor, outside the lock.
+ * <p>
+ * <b>Fail closed.</b> A key of a persistent tier (L2, L3) is never sent to a volatile backend
+ * ({@code keystore.persistent=false}) as the default target unless a route in force names that
+ * backend for the tier; a key whose route names a backend whose configuration failed (reported by
+ * {@link #failedBackends}) is refused at once with that failure; and a key of a tier that a refused
+ * route was written for is refused rather than sent to the default target.
  */
 public final class Router {
 
@@ -66,10 +74,17 @@ public final class Router {
         final Map<String, String> downReasons;
         final RoutingPolicy policy;
         final Map<String, Long> departed;
+        /** Backend names whose configuration failed, with the reason. */
+        final Map<String, String> failed;
+        /** Tiers that refused routes were written for, with the refusal, for keys that would fall to the default. */
+        final Map<KeyType, String> blocked;
         final CompletableFuture<Void> next = new CompletableFuture<>();
 
         Snapshot(Map<String, Registration> serving, Map<String, BackendStatus.State> states,
-                Map<String, String> downReasons, RoutingPolicy policy, Map<String, Long> departed) {
+                Map<String, String> downReasons, RoutingPolicy policy, Map<String, Long> departed,
+                Map<String, String> failed, Map<KeyType, String> blocked) {
+            this.failed = failed;
+            this.blocked = blocked;
             this.serving = serving;
             this.states = states;
             Map<String, Keystore> act = new HashMap<>();
@@ -102,6 +117,8 @@ public final class Router {
     private final Map<Long, Registration> registrations = new HashMap<>();
     private final Map<String, Route> routes = new LinkedHashMap<>();
     private final Map<String, String> refusedRoutes = new LinkedHashMap<>();
+    private final Map<String, Set<KeyType>> refusedTiers = new LinkedHashMap<>();
+    private Map<String, String> failedBackends = Map.of();
     private final Map<String, Long> departed = new HashMap<>();
     private volatile Settings settings;
     private String policyError;
@@ -116,7 +133,7 @@ public final class Router {
         this.events = events;
         this.listener = listener;
         this.snapshot = new Snapshot(Map.of(), Map.of(), Map.of(), RoutingPolicy.of(List.of(),
-                settings.defaultTarget()), Map.of());
+                settings.defaultTarget()), Map.of(), Map.of(), Map.of());
         this.keystore = new RoutedKeystore(this, index);
     }
 
@@ -159,17 +176,43 @@ public final class Router {
         }
     }
 
-    /** A route was added or changed (null route: its configuration was refused, with the error). */
+    /** A route was added or changed (null route: its configuration was refused, with the error; every tier). */
     public void putRoute(String name, Route route, String error) {
+        putRoute(name, route, error, EnumSet.allOf(KeyType.class));
+    }
+
+    /**
+     * A route was added or changed. A null route means its configuration was refused, with the
+     * error: the version of the route in force before, if any, stays in force, and keys of the
+     * {@code tiers} it was written for that no route in force matches are refused instead of
+     * going to the default target.
+     */
+    public void putRoute(String name, Route route, String error, Set<KeyType> tiers) {
         synchronized (lock) {
             if (route == null) {
-                routes.remove(name);
                 refusedRoutes.put(name, error);
+                refusedTiers.put(name, tiers == null || tiers.isEmpty() ? EnumSet.allOf(KeyType.class)
+                        : EnumSet.copyOf(tiers));
             } else {
                 routes.put(name, route);
                 refusedRoutes.remove(name);
+                refusedTiers.remove(name);
             }
             rebuildPolicy();
+            publish();
+        }
+    }
+
+    /**
+     * The backend names whose configuration failed (a component that failed to activate), with the
+     * reason: keys routed to them are refused at once, naming the reason, instead of waiting.
+     */
+    public void failedBackends(Map<String, String> failed) {
+        synchronized (lock) {
+            if (failed.equals(failedBackends)) {
+                return;
+            }
+            failedBackends = Map.copyOf(failed);
             publish();
         }
     }
@@ -178,6 +221,7 @@ public final class Router {
         synchronized (lock) {
             routes.remove(name);
             refusedRoutes.remove(name);
+            refusedTiers.remove(name);
             rebuildPolicy();
             publish();
         }
@@ -289,9 +333,17 @@ public final class Router {
         if (policyError == null) {
             policy = RoutingPolicy.of(routes.values(), settings.defaultTarget());
         }
+        Map<KeyType, String> blocked = new HashMap<>();
+        refusedTiers.forEach((route, tiers) -> tiers.forEach(tier -> blocked.putIfAbsent(tier,
+                "route " + route + " is refused (" + refusedRoutes.get(route) + ")")));
+        if (policyError != null) {
+            for (KeyType tier : KeyType.values()) {
+                blocked.putIfAbsent(tier, "the configured routing policy is refused (" + policyError + ")");
+            }
+        }
         Snapshot previous = snapshot;
         snapshot = new Snapshot(Map.copyOf(serving), Map.copyOf(states), Map.copyOf(reasons), policy,
-                Map.copyOf(departed));
+                Map.copyOf(departed), failedBackends, Map.copyOf(blocked));
         previous.next.complete(null);
         Set<String> names = new TreeSet<>(serving.keySet());
         if (!names.equals(publishedNames)) {
@@ -316,6 +368,54 @@ public final class Router {
         return route;
     }
 
+    /** Tiers whose keys are kept where they survive a restart: never a volatile backend by default. */
+    static boolean persistentTier(KeyType tier) {
+        return tier == KeyType.L2 || tier == KeyType.L3;
+    }
+
+    /**
+     * The backend a new key goes to on {@code route} ({@link #routeFor}), fail closed: a key that
+     * falls to the default target while a refused route was written for its tier, a key whose
+     * backend's configuration failed or that has no backend, and a key of a persistent tier that
+     * would fall to a volatile default target are refused with an {@link UnavailableException}
+     * that names the backend and why; nothing is sent anywhere else.
+     */
+    public Keystore backendFor(Route route, KeyMetadata metadata) {
+        Snapshot s = snapshot;
+        KeyType tier = metadata.type();
+        boolean fallback = route.isFallback();
+        if (fallback && s.blocked.containsKey(tier)) {
+            throw new UnavailableException("no route in force for " + tier + " keys: " + s.blocked.get(tier)
+                    + "; they are refused rather than sent to the default target " + route.target()
+                    + " until the route is fixed", metadata.id(), null);
+        }
+        Keystore backend = s.active.get(route.target());
+        if (backend == null) {
+            backend = awaitBackend(route.target(), route.target() + " for " + tier, metadata.id(), s);
+        }
+        if (fallback && persistentTier(tier)) {
+            Registration serving = snapshot.serving.get(route.target());
+            if (serving != null && serving.isVolatile() && !namedFor(snapshot.policy, route.target(), tier)) {
+                throw new UnavailableException("backend " + route.target() + " for " + tier + " is not available: "
+                        + "it is the default target and volatile (" + org.openkcm.keystore.api.KeystoreProperties.PERSISTENT
+                        + "=false), and no route names it for " + tier + "; route " + tier
+                        + " keys to a persistent backend (or name " + route.target() + " in a route for " + tier
+                        + " to accept losing them at a restart)", metadata.id(), null);
+            }
+        }
+        return backend;
+    }
+
+    /** Whether a route in force names {@code target} for {@code tier} explicitly. */
+    private static boolean namedFor(RoutingPolicy policy, String target, KeyType tier) {
+        for (Route r : policy.routes()) {
+            if (r.target().equals(target) && r.tiers().contains(tier)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * The backend serving {@code name}: at once if it is active; UnavailableException at once if it
      * is down or was never seen; if it left recently (a bundle update or restart) or its service
@@ -327,7 +427,7 @@ public final class Router {
         if (active != null) {
             return active;
         }
-        return awaitBackend(name, key, s);
+        return awaitBackend(name, name, key, s);
     }
 
     /** The backend serving {@code name} if it is active now, else null; never waits. */
@@ -335,7 +435,8 @@ public final class Router {
         return snapshot.active.get(name);
     }
 
-    private Keystore awaitBackend(String name, KeyId key, Snapshot s) {
+    /** @param label the backend as messages name it: its name, or "its name for L2" */
+    private Keystore awaitBackend(String name, String label, KeyId key, Snapshot s) {
         Settings config = settings();
         long deadline = System.nanoTime() + config.swapWait().toNanos();
         while (true) {
@@ -348,14 +449,20 @@ public final class Router {
                 return r.service();
             }
             if (state == BackendStatus.State.DOWN) {
-                throw new UnavailableException("backend " + name + " is down: " + s.downReasons.get(name), key, null);
+                throw new UnavailableException("backend " + label + " is down: " + s.downReasons.get(name), key, null);
+            }
+            String failure = s.failed.get(name);
+            if (failure != null) {
+                throw new UnavailableException("backend " + label + " is not available: its configuration failed: "
+                        + failure, key, null);
             }
             if (r == null && !mayReturn(s, name, config)) {
-                throw new UnavailableException("no backend named " + name + " is registered", key, null);
+                throw new UnavailableException(label.equals(name) ? "no backend named " + name + " is registered"
+                        : "backend " + label + " is not available: no backend of that name is registered", key, null);
             }
             long remaining = deadline - System.nanoTime();
             if (remaining <= 0) {
-                throw new UnavailableException("backend " + name + (r == null ? " did not come back" : " was not ready")
+                throw new UnavailableException("backend " + label + (r == null ? " did not come back" : " was not ready")
                         + " within " + config.swapWait().toMillis() + " ms", key, null);
             }
             try {

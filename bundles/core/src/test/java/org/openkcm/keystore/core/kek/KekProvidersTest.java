@@ -71,6 +71,18 @@ class KekProvidersTest {
     }
 
     @Test
+    void aLooseKeyFileIsNamedWithItsModeAndWhoMayAccessIt() throws Exception {
+        Path file = TestKeks.writeRing(dir.resolve("local.kek"), "rw-r--r--", Map.of(1, TestKeks.kek(1)));
+        PolicyRefusedException e = assertThrows(PolicyRefusedException.class,
+                () -> FileKekProvider.open(file, "local", true));
+        assertEquals("refused by policy: the KEK file " + file + " is readable by group and others (mode 0644); "
+                + "a KEK file must be owner-only: chmod 600 " + file, e.getMessage());
+        Path writable = TestKeks.writeRing(dir.resolve("w.kek"), "rw--w----", Map.of(1, TestKeks.kek(1)));
+        assertTrue(assertThrows(PolicyRefusedException.class, () -> FileKekProvider.open(writable, "local", true))
+                .getMessage().contains("is writable by group (mode 0620)"));
+    }
+
+    @Test
     void malformedKeyFileIsAClearTypedError() throws Exception {
         Path wrongLength = TestKeks.writeText(dir.resolve("short.kek"), "rw-------",
                 "1:" + Base64.getEncoder().encodeToString(new byte[24]) + "\n");
