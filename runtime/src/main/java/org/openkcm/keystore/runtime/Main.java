@@ -92,9 +92,7 @@ public final class Main {
             if (runtime == null) {
                 return NOT_STARTED;
             }
-            if (invocation.mode() == Mode.DAEMON) {
-                announce(runtime, begin);
-            }
+            announce(runtime, begin);
             FrameworkEvent stopped;
             try {
                 stopped = runtime.framework().waitForStop(0);
@@ -112,14 +110,26 @@ public final class Main {
         }
     }
 
+    /**
+     * Once ready: in the daemon mode the start-up line, and in both long-lived modes where each
+     * tier's keys live, as the running routes and backends say ({@link Placement}).
+     */
     private void announce(KeystoreRuntime runtime, long begin) {
         try {
             Readiness.Report report = Readiness.await(runtime, Readiness.timeout());
             if (!report.ready()) {
                 err.println("warning: not ready after " + report.waited().toSeconds() + " s: " + report.missing());
             }
-            out.println("openkcm-keystore: started in " + Duration.ofNanos(System.nanoTime() - begin).toMillis()
-                    + " ms (home " + home.root() + ", pid " + ProcessHandle.current().pid() + ")");
+            if (invocation.mode() == Mode.DAEMON) {
+                out.println("openkcm-keystore: started in " + Duration.ofNanos(System.nanoTime() - begin).toMillis()
+                        + " ms (home " + home.root() + ", pid " + ProcessHandle.current().pid() + ")");
+            }
+            try {
+                Placement.describe(runtime.framework().getBundleContext(), home.root())
+                        .ifPresent(placement -> out.println("openkcm-keystore: keys: " + placement));
+            } catch (ReflectiveOperationException | ClassCastException e) {
+                err.println("warning: cannot tell where keys are kept: " + Messages.oneLine(e));
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (IllegalStateException e) {

@@ -60,7 +60,9 @@ import org.osgi.service.metatype.annotations.Option;
         configurationPid = MemoryKeystore.PID,
         configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = Keystore.class,
-        immediate = true)
+        immediate = true,
+        // keys held here are lost when the instance goes: the runtime shows this at start
+        property = MemoryKeystore.PERSISTENT + ":Boolean=false")
 @Designate(ocd = MemoryKeystore.Config.class, factory = true)
 public final class MemoryKeystore implements Keystore {
 
@@ -68,6 +70,8 @@ public final class MemoryKeystore implements Keystore {
     public static final String PID = "org.openkcm.keystore.memory";
     public static final String DEFAULT_NAME = "memory";
     public static final int DEFAULT_MAX_ENTRIES = 1_000_000;
+    /** Service property: whether keys survive a restart (here: never). */
+    public static final String PERSISTENT = "keystore.persistent";
 
     @ObjectClassDefinition(
             name = "OpenKCM Keystore in-memory backend",
