@@ -68,6 +68,7 @@ class FeaturesXmlTest {
             }
             assertTrue(feature.getElementsByTagNameNS(NS, "bundle").getLength() > 0, feature.getAttribute("name"));
         }
-        assertEquals(List.of("openkcm-keystore", "openkcm-keystore-memory", "openkcm-keystore-openbao"), names);
+        assertEquals(List.of("openkcm-keystore", "openkcm-keystore-memory", "openkcm-keystore-openbao",
+                "openkcm-keystore-file"), names);
     }
 }
