@@ -50,6 +50,7 @@ class KarafFeaturesIT {
     private static final String MEMORY = GROUP + ".keystore-memory";
     private static final String OPENBAO = GROUP + ".keystore-openbao";
     private static final String POSTGRES = GROUP + ".keystore-postgres";
+    private static final String FILE = GROUP + ".keystore-file";
     private static final Duration READY = Duration.ofSeconds(120);
     private static final Duration SETTLE = Duration.ofSeconds(30);
 
@@ -215,6 +216,38 @@ class KarafFeaturesIT {
 
     @Test
     @Order(4)
+    void theFileFeatureServesKeysThatOutliveItsReinstall() throws Exception {
+        Map<String, Bundle> before = bundles();
+        karaf.ok("feature:install openkcm-keystore-file");
+        assertActive(bundles(), FILE);
+        Path fileDefault = karaf.etc().resolve("org.openkcm.keystore.file-default.cfg");
+        assertTrue(Files.isRegularFile(fileDefault), "the file feature writes " + fileDefault);
+        karaf.await("service:list org.openkcm.keystore.api.Keystore", out -> out.contains("keystore.name = file")
+                && out.contains("keystore.persistent = true"), SETTLE, "the default file backend instance");
+        // one tenant's keys to the file backend
+        Path route = karaf.etc().resolve("org.openkcm.keystore.route-to-file.cfg");
+        Files.writeString(route, "tiers = L2\nownerKind = TENANT\nownerId = filed\ntarget = file\n", UTF_8);
+        karaf.await("echo (keystore:routes)", out -> out.contains("to-file") && out.contains("in force"), SETTLE,
+                "the route to the file backend");
+        assertTrue(keystore("generate --type L2 --owner tenant/filed f1").contains("f1:1"));
+        Path record = karaf.home().resolve("data/openkcm/keys/tenant/filed/f1/1.rec");
+        assertTrue(Files.isRegularFile(record), "the key is a file: " + record);
+
+        karaf.ok("feature:uninstall openkcm-keystore-file");
+        assertFalse(bundles().containsKey(FILE), "the file bundle is uninstalled");
+        karaf.ok("feature:install openkcm-keystore-file");
+        karaf.await("service:list org.openkcm.keystore.api.Keystore", out -> out.contains("keystore.name = file"),
+                SETTLE, "the file backend, installed again");
+        karaf.await("echo (keystore:show f1:1)", out -> out.contains("f1:1"), SETTLE, "the key, after the reinstall");
+        Files.delete(route);
+        for (String name : List.of(API, CORE, SHELL, MEMORY)) {
+            assertSameAndActive(before, bundles(), name);
+        }
+        log("file feature installed, reinstalled, keys kept");
+    }
+
+    @Test
+    @Order(5)
     void uninstallingTheLastBackendLeavesCoreAndShellRunning() throws Exception {
         Map<String, Bundle> before = bundles();
         Karaf.Result uninstall = karaf.run("feature:uninstall openkcm-keystore-memory");

@@ -129,12 +129,23 @@ public final class Main {
             }
             out.println("openkcm-keystore: started in " + Duration.ofNanos(System.nanoTime() - begin).toMillis()
                     + " ms (home " + home.root() + ", pid " + ProcessHandle.current().pid() + ")");
+            announcePlacement(runtime);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (IllegalStateException e) {
             // stopped while waiting
         }
         return true;
+    }
+
+    /** Where each tier's keys live, as the running routes and backends say ({@link Placement}). */
+    private void announcePlacement(KeystoreRuntime runtime) {
+        try {
+            Placement.describe(runtime.framework().getBundleContext(), home.root())
+                    .ifPresent(placement -> out.println("openkcm-keystore: keys: " + placement));
+        } catch (ReflectiveOperationException | ClassCastException e) {
+            err.println("warning: cannot tell where keys are kept: " + Messages.oneLine(e));
+        }
     }
 
     /** The start failed: its causes (unless the console log printed them already), then one line saying so. */
@@ -180,14 +191,19 @@ public final class Main {
 
     /**
      * The interactive console starts at once; a start that failed is said on the console as soon as
-     * it is known (the console log prints each cause), and the shell stays up to inspect it.
+     * it is known (the console log prints each cause), and the shell stays up to inspect it. A
+     * start that worked says where each tier's keys live.
      */
     private void warnInBackground(KeystoreRuntime runtime) {
         Thread t = new Thread(() -> {
             try {
                 Readiness.Report report = Readiness.await(runtime, Readiness.timeout());
-                if (report.failed() && !report.printed()) {
-                    report.failures().forEach(line -> err.println("error: " + line));
+                if (report.failed()) {
+                    if (!report.printed()) {
+                        report.failures().forEach(line -> err.println("error: " + line));
+                    }
+                } else {
+                    announcePlacement(runtime);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -33,6 +33,10 @@ class RuntimeDistributionIT {
     private static final Duration LIVE_CHANGE = Duration.ofSeconds(20);
     private static final Duration COMMAND = Duration.ofSeconds(20);
     private static final String MEMORY_COMPONENT = "org.openkcm.keystore.memory.MemoryKeystore";
+    private static final String FILE_COMPONENT = "org.openkcm.keystore.file";
+    /** What the runtime says at start about where keys live, with the shipped configuration. */
+    private static final String DEFAULT_PLACEMENT =
+            "openkcm-keystore: keys: L2, L3 -> file (data/keys, persistent); L4 -> memory (volatile: lost at stop)";
 
     private Distribution fresh(TestInfo test) throws Exception {
         return Distribution.copy(test.getTestMethod().orElseThrow().getName());
@@ -44,7 +48,7 @@ class RuntimeDistributionIT {
     }
 
     @Test
-    void runsWithNoUserConfigurationOnTheMemoryBackendForEveryTier(TestInfo test) throws Exception {
+    void runsWithNoUserConfigurationOnTheFileBackendForL2AndL3AndMemoryForL4(TestInfo test) throws Exception {
         Distribution distribution = fresh(test);
 
         Distribution.Result bundles = keystore(distribution, "lb -s");
@@ -53,7 +57,7 @@ class RuntimeDistributionIT {
         assertTrue(bundles.out().contains("START LEVEL " + StartLevels.FINAL), bundles::toString);
         for (String bundle : List.of("org.apache.felix.scr", "org.apache.felix.configadmin",
                 "org.apache.felix.fileinstall", "org.apache.felix.gogo.runtime", "org.openkcm.keystore.api",
-                "org.openkcm.keystore.keystore-memory")) {
+                "org.openkcm.keystore.keystore-memory", "org.openkcm.keystore.keystore-file")) {
             assertTrue(Pattern.compile("\\|Active\\s*\\|\\s*\\d+\\|" + Pattern.quote(bundle) + " ")
                     .matcher(bundles.out()).find(), () -> bundle + " is not active\n" + bundles);
         }
@@ -69,7 +73,48 @@ class RuntimeDistributionIT {
         assertTrue(memory.out().contains("service.pid<String> = org.openkcm.keystore.memory~default"),
                 memory::toString);
         assertTrue(memory.out().contains("keystore.name<String> = memory"), memory::toString);
-        assertTrue(memory.out().contains("keystore.tiers<String[]> = [L2, L3, L4]"), memory::toString);
+        assertTrue(memory.out().contains("keystore.tiers<String[]> = [L4]"), memory::toString);
+
+        Distribution.Result file = keystore(distribution, "scr:info " + FILE_COMPONENT);
+        assertEquals(0, file.exit(), file::toString);
+        assertTrue(file.out().contains("State:        ACTIVE"), file::toString);
+        assertTrue(file.out().contains("service.pid<String> = org.openkcm.keystore.file~default"), file::toString);
+        assertTrue(file.out().contains("keystore.tiers<String[]> = [L2, L3]"), file::toString);
+        assertTrue(file.out().contains("path<String> = " + distribution.home() + "/data/keys"), file::toString);
+        assertTrue(Files.isRegularFile(distribution.path("data/keys/.lock")), "the key folder is created and locked");
+        assertEquals("rwx------",
+                PosixFilePermissions.toString(Files.getPosixFilePermissions(distribution.path("data/keys"))));
+
+        Distribution.Result routes = keystore(distribution, "keystore:routes");
+        assertEquals(0, routes.exit(), routes::toString);
+        assertTrue(Pattern.compile("(?m)^l4-to-memory\\s+L4\\s.*\\smemory\\s+in force$").matcher(routes.out()).find(),
+                routes::toString);
+        assertTrue(Pattern.compile("(?m)^\\(default\\)\\s+any\\s.*\\sfile\\s+in force$").matcher(routes.out()).find(),
+                routes::toString);
+    }
+
+    @Test
+    void l2AndL3KeysSurviveARestartAndL4KeysDoNot(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+        Distribution.Result generated = keystore(distribution, String.join("\n",
+                "keystore:generate --type L2 --owner tenant/acme tenant-key",
+                "keystore:generate --type L3 --owner service/payments --parent tenant-key:1 service-key",
+                "keystore:generate --type L4 --owner node/n1 --parent service-key:1 data-key",
+                "keystore:reveal tenant-key:1"));
+        assertEquals(0, generated.exit(), generated::toString);
+        String material = generated.out().strip().lines().reduce((a, b) -> b).orElse("").strip();
+        assertTrue(material.matches("[0-9a-f]{64}"), generated::toString);
+        assertTrue(Files.isRegularFile(distribution.path("data/keys/tenant/acme/tenant-key/1.rec")), generated::toString);
+        assertTrue(Files.isRegularFile(distribution.path("data/keys/service/payments/service-key/1.rec")));
+
+        Distribution.Result again = keystore(distribution, "keystore:reveal tenant-key:1");
+        assertEquals(0, again.exit(), again::toString);
+        assertTrue(again.out().contains(material), "the L2 key is the same after a restart\n" + again);
+        Distribution.Result l3 = keystore(distribution, "keystore:show service-key:1");
+        assertEquals(0, l3.exit(), l3::toString);
+        Distribution.Result l4 = keystore(distribution, "keystore:show data-key:1");
+        assertEquals(List.of("error: key data-key:1 not found"), l4.errLines(),
+                "the L4 key was in the in-memory backend, which a restart empties\n" + l4);
     }
 
     @Test
@@ -225,6 +270,7 @@ class RuntimeDistributionIT {
     void aCfgDroppedIntoConfigTakesEffectWithoutARestart(TestInfo test) throws Exception {
         Distribution distribution = fresh(test);
         try (Distribution.Running runtime = interactive(distribution)) {
+            runtime.awaitOut(DEFAULT_PLACEMENT + "\n", COMMAND);
             assertFalse(shell(runtime, "scr:list").contains("~hot"));
 
             Path hot = distribution.path("config/org.openkcm.keystore.memory-hot.cfg");
@@ -236,7 +282,7 @@ class RuntimeDistributionIT {
 
             Files.delete(hot);
             Distribution.eventually(LIVE_CHANGE, () -> assertFalse(shell(runtime, "scr:list").contains("~hot")));
-            assertEquals("[L2, L3, L4]", tiersOf(runtime, "default"), "the default instance is untouched");
+            assertEquals("[L4]", tiersOf(runtime, "default"), "the default instance is untouched");
         }
     }
 
@@ -245,6 +291,7 @@ class RuntimeDistributionIT {
         Distribution distribution = fresh(test);
         try (Distribution.Running runtime = distribution.start("--daemon")) {
             runtime.awaitOut("openkcm-keystore: started in ", COMMAND);
+            runtime.awaitOut(DEFAULT_PLACEMENT + "\n", COMMAND);
 
             int exit = runtime.terminate(Duration.ofSeconds(KeystoreRuntime.stopTimeout().toSeconds() + 10));
 

@@ -89,7 +89,8 @@ class ShellCommandsIT {
         assertEquals("", result.err(), result::toString);
         String out = result.out();
         assertTrue(Pattern.compile("(?m)^memory\\s+ACTIVE\\s+0\\s+\\d+\\s+org\\.openkcm\\.keystore\\.keystore-memory\\s").matcher(out).find(), out);
-        assertTrue(Pattern.compile("(?m)^\\(default\\)\\s+any\\s.*\\smemory\\s+in force$").matcher(out).find(), out);
+        assertTrue(Pattern.compile("(?m)^file\\s+ACTIVE\\s+0\\s+\\d+\\s+org\\.openkcm\\.keystore\\.keystore-file\\s").matcher(out).find(), out);
+        assertTrue(Pattern.compile("(?m)^\\(default\\)\\s+any\\s.*\\sfile\\s+in force$").matcher(out).find(), out);
         assertTrue(Pattern.compile("(?m)^RECORDS\\s+L3\\s").matcher(out).find() && out.contains("MATERIAL"), out);
         assertTrue(out.contains(": 1 examined, 0 re-wrapped, 1 already current, 0 vanished, 0 failed"), out);
         assertTrue(Pattern.compile("(?m)^memory\\s+1\\s+1\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0$").matcher(out).find(), out);
