@@ -84,12 +84,16 @@ final class Distribution {
     }
 
     /**
-     * Adds a route file that names {@code target} for every tier, with a priority above any shipped
-     * route: the in-memory backend is volatile, so it takes L2/L3 keys only when a route names it.
+     * Keeps every tier in the in-memory backend, as the runtime did before its defaults became
+     * persistent: the default instance accepts every tier again, and a route file names it for
+     * every tier with a priority above any shipped route (a volatile backend takes L2/L3 keys only
+     * when a route names it). For tests of the shell that want keys gone at the next start.
      */
-    Distribution routeEveryTierTo(String target) throws IOException {
+    Distribution keepEveryTierInMemory() throws IOException {
+        Files.writeString(path("config/org.openkcm.keystore.memory-default.cfg"),
+                "keystore.name = \"memory\"\nkeystore.tiers = [ \"L2\", \"L3\", \"L4\" ]\n");
         Files.writeString(path("config/org.openkcm.keystore.route-test-every-tier.cfg"),
-                "tiers = [ \"L2\", \"L3\", \"L4\" ]\ntarget = \"" + target + "\"\npriority = I\"1000\"\n");
+                "tiers = [ \"L2\", \"L3\", \"L4\" ]\ntarget = \"memory\"\npriority = I\"1000\"\n");
         return this;
     }
 

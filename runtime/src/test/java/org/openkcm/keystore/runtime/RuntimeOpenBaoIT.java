@@ -96,6 +96,7 @@ class RuntimeOpenBaoIT {
     }
 
     private static String lastLine(String output) {
-        return output.replace("g! ", "").strip().lines().reduce((a, b) -> b).orElse("").strip();
+        // without the console's "keystore> " prompts, which the interactive shell prints between commands
+        return output.replaceAll("(?m)^keystore> ?", "").strip().lines().reduce((a, b) -> b).orElse("").strip();
     }
 }

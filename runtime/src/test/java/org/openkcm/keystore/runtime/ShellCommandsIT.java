@@ -31,7 +31,12 @@ class ShellCommandsIT {
     private static final String MATERIAL_HEX = "00112233445566778899aabbccddeeff";
 
     private static Distribution fresh(TestInfo test) throws Exception {
-        return Distribution.copy("shell-" + test.getTestMethod().orElseThrow().getName()).routeEveryTierTo("memory");
+        return Distribution.copy("shell-" + test.getTestMethod().orElseThrow().getName()).keepEveryTierInMemory();
+    }
+
+    /** A copy with the shipped configuration: L2/L3 in the file backend, L4 in memory. */
+    private static Distribution shipped(TestInfo test) throws Exception {
+        return Distribution.copy("shell-" + test.getTestMethod().orElseThrow().getName());
     }
 
     private static Distribution.Result script(Distribution distribution, String... lines) throws Exception {
@@ -267,7 +272,7 @@ class ShellCommandsIT {
 
     @Test
     void healthSucceedsWhenEveryTierCanBeServed(TestInfo test) throws Exception {
-        Distribution distribution = fresh(test);
+        Distribution distribution = shipped(test);
 
         Distribution.Result result = distribution.run("-c", "keystore:health");
 
@@ -275,15 +280,17 @@ class ShellCommandsIT {
         assertEquals("", result.err(), result::toString);
         String out = result.out();
         assertTrue(Pattern.compile("(?m)^backend\\s+memory\\s+ACTIVE\\s").matcher(out).find(), out);
-        for (String tier : List.of("L2", "L3", "L4")) {
-            assertTrue(Pattern.compile("(?m)^tier " + tier + "\\s+\\(default\\) -> memory\\s+servable$").matcher(out).find(), out);
+        assertTrue(Pattern.compile("(?m)^backend\\s+file\\s+ACTIVE\\s").matcher(out).find(), out);
+        for (String tier : List.of("L2", "L3")) {
+            assertTrue(Pattern.compile("(?m)^tier " + tier + "\\s+\\(default\\) -> file\\s+servable$").matcher(out).find(), out);
         }
+        assertTrue(Pattern.compile("(?m)^tier L4\\s+route l4-to-memory -> memory\\s+servable$").matcher(out).find(), out);
         assertTrue(out.strip().endsWith("health: every tier (L2, L3, L4) can be served"), out);
     }
 
     /** A copy with a second backend that cannot be reached (an OpenBao address nothing listens on) taking L2 and L3. */
     private static Distribution withUnreachableBackend(TestInfo test) throws Exception {
-        Distribution distribution = fresh(test).environment("OPENKCM_TEST_UNUSED_TOKEN", "not-a-real-token");
+        Distribution distribution = shipped(test).environment("OPENKCM_TEST_UNUSED_TOKEN", "not-a-real-token");
         int port;
         try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = socket.getLocalPort(); // closed again: nothing listens there
@@ -308,7 +315,7 @@ class ShellCommandsIT {
             assertTrue(Pattern.compile("(?m)^backend\\s+vault\\s+DOWN\\s.*unreachable").matcher(out).find(), out);
             assertTrue(Pattern.compile("(?m)^tier L2\\s+route persistent -> vault\\s+NOT servable\\s+backend vault is DOWN: ")
                     .matcher(out).find(), out);
-            assertTrue(Pattern.compile("(?m)^tier L4\\s+\\(default\\) -> memory\\s+servable$").matcher(out).find(), out);
+            assertTrue(Pattern.compile("(?m)^tier L4\\s+route l4-to-memory -> memory\\s+servable$").matcher(out).find(), out);
         });
     }
 

@@ -116,6 +116,12 @@ class StartupProblemsIT {
     @Test
     void theVolatileDefaultRefusesL3KeysAndTakesL4(TestInfo test) throws Exception {
         Distribution distribution = fresh(test);
+        // The shipped defaults keep L2/L3 in the file backend: make the volatile memory backend the
+        // default target of every tier, as a configuration mistake would.
+        Files.writeString(distribution.path("config/org.openkcm.keystore.router.cfg"), "default.target = \"memory\"\n");
+        Files.writeString(distribution.path("config/org.openkcm.keystore.memory-default.cfg"),
+                "keystore.name = \"memory\"\nkeystore.tiers = [ \"L2\", \"L3\", \"L4\" ]\n");
+        Files.delete(distribution.path("config/org.openkcm.keystore.route-l4-to-memory.cfg"));
         Distribution.Result l3 = distribution.run("-c", "keystore:generate --type L3 --owner tenant/acme k3");
         assertEquals(1, l3.exit(), l3::toString);
         assertTrue(l3.err().contains("backend memory for L3 is not available: it is the default target and volatile"),
