@@ -11,4 +11,10 @@ final class UsageException extends IllegalArgumentException {
     UsageException(String message) {
         super(message);
     }
+
+    /** The usage line alone: the interactive console prints a failed command's {@code toString()}. */
+    @Override
+    public String toString() {
+        return getMessage();
+    }
 }

@@ -63,6 +63,8 @@ class UsageTest {
         UsageException e = assertThrows(UsageException.class,
                 () -> Arguments.required("generate", "--type", Arguments.REQUIRED));
         assertEquals(Usage.of("generate") + " (--type is required)", e.getMessage());
+        // what the interactive console prints of a failed command: the line alone, no class name
+        assertEquals(e.getMessage(), e.toString());
         assertEquals("x", Arguments.required("generate", "--type", "x"));
     }
 }
