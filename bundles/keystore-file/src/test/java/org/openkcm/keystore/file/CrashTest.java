@@ -43,7 +43,6 @@ class CrashTest {
         Path root = folder.resolve("keys");
         Map<Integer, Long> acknowledged = new HashMap<>(); // key number -> acknowledged revision
         int next = 0;
-        int tempLeftovers = 0;
         for (int round = 0; round < ROUNDS; round++) {
             Path log = folder.resolve("child-" + round + ".log");
             int highestStarted;
@@ -58,8 +57,6 @@ class CrashTest {
                 child.drain().forEach(line -> record(line, acknowledged));
                 highestStarted = acknowledged.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
             }
-            tempLeftovers += countTempFiles(root);
-
             try (FileKeystore reopened = new FileKeystore(root, "crash", EnumSet.allOf(KeyType.class), null)) {
                 assertEquals(0, countTempFiles(root), "temporary files are removed when the folder is opened");
                 for (Map.Entry<Integer, Long> ack : acknowledged.entrySet()) {
@@ -86,8 +83,6 @@ class CrashTest {
             }
         }
         assertTrue(acknowledged.size() >= ROUNDS * ACKS_BEFORE_KILL * 3 / 4, "acknowledged " + acknowledged.size());
-        System.out.println("CrashTest: " + acknowledged.size() + " acknowledged keys over " + ROUNDS
-                + " kills; temporary files left by the kills: " + tempLeftovers);
     }
 
     /** @return 1 if the line acknowledges a store */
