@@ -1,7 +1,9 @@
 package org.openkcm.keystore.core.health;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Hashtable;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
@@ -20,7 +22,8 @@ import org.osgi.framework.ServiceRegistration;
  * <p>
  * This class is the only one that uses the (optionally imported) Health Check API; it is loaded
  * only when that package is wired. Its methods are called on the router's event thread, never
- * under a lock.
+ * under a lock, and it holds its own lock only to update its table, never while registering or
+ * unregistering a service.
  */
 public final class BackendHealthChecks implements NamesSink {
     public static final String[] TAGS = {"openkcm", "keystore", "keystore-backend"};
@@ -28,6 +31,7 @@ public final class BackendHealthChecks implements NamesSink {
     private final BundleContext context;
     private final Function<String, BackendStatus> status;
     private final Map<String, ServiceRegistration<?>> registrations = new HashMap<>();
+    private boolean closed;
 
     private BackendHealthChecks(BundleContext context, Function<String, BackendStatus> status) {
         this.context = context;
@@ -39,30 +43,67 @@ public final class BackendHealthChecks implements NamesSink {
         return new BackendHealthChecks(context, status);
     }
 
+    /**
+     * Works out under the lock which registrations to drop and which names to add, then calls the
+     * framework with no lock held (the framework calls service listeners synchronously, and one of
+     * them may call back into the router).
+     */
     @Override
-    public synchronized void names(Set<String> names) {
-        registrations.entrySet().removeIf(e -> {
-            if (!names.contains(e.getKey())) {
-                unregister(e.getValue());
-                return true;
+    public void names(Set<String> names) {
+        List<ServiceRegistration<?>> stale = new ArrayList<>();
+        List<String> added = new ArrayList<>();
+        synchronized (this) {
+            if (closed) {
+                return;
             }
-            return false;
-        });
-        for (String name : names) {
-            if (!registrations.containsKey(name)) {
-                Hashtable<String, Object> props = new Hashtable<>();
-                props.put(HealthCheck.NAME, "OpenKCM keystore backend " + name);
-                props.put(HealthCheck.TAGS, TAGS);
-                props.put("keystore.name", name);
-                registrations.put(name, context.registerService(HealthCheck.class, () -> check(name), props));
+            registrations.entrySet().removeIf(e -> {
+                if (!names.contains(e.getKey())) {
+                    stale.add(e.getValue());
+                    return true;
+                }
+                return false;
+            });
+            for (String name : names) {
+                if (!registrations.containsKey(name)) {
+                    added.add(name);
+                }
+            }
+        }
+        stale.forEach(BackendHealthChecks::unregister);
+        for (String name : added) {
+            ServiceRegistration<?> registration = register(name);
+            boolean keep;
+            synchronized (this) {
+                keep = !closed && registrations.putIfAbsent(name, registration) == null;
+            }
+            if (!keep) {
+                unregister(registration); // closed meanwhile, or a concurrent call registered it first
             }
         }
     }
 
     @Override
-    public synchronized void close() {
-        registrations.values().forEach(BackendHealthChecks::unregister);
-        registrations.clear();
+    public void close() {
+        List<ServiceRegistration<?>> all;
+        synchronized (this) {
+            closed = true;
+            all = new ArrayList<>(registrations.values());
+            registrations.clear();
+        }
+        all.forEach(BackendHealthChecks::unregister);
+    }
+
+    /** The registrations held now, by backend name: for tests. */
+    synchronized Set<String> registeredNames() {
+        return Set.copyOf(registrations.keySet());
+    }
+
+    private ServiceRegistration<?> register(String name) {
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(HealthCheck.NAME, "OpenKCM keystore backend " + name);
+        props.put(HealthCheck.TAGS, TAGS);
+        props.put("keystore.name", name);
+        return context.registerService(HealthCheck.class, () -> check(name), props);
     }
 
     private Result check(String name) {
