@@ -22,8 +22,9 @@ import org.osgi.util.tracker.ServiceTracker;
  * gogo.command bundle) wherever that one is registered, so that:
  * <ul>
  * <li>{@code help} lists every {@code keystore:} command: Gogo's lists a command only if the service
- * object has a method of exactly that name, so {@code keystore:import} (the method {@code _import},
- * as Java has no method named {@code import}) was missing;</li>
+ * object has a method of exactly that name, which the {@link CheckedCommand} services do not have
+ * (and {@code keystore:import} is the method {@code _import}, as Java has no method named
+ * {@code import});</li>
  * <li>{@code help keystore:NAME} shows the usage line and marks required options as required:
  * Gogo's prints every option as {@code [optional]}.</li>
  * </ul>

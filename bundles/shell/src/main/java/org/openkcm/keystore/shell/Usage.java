@@ -61,7 +61,7 @@ final class Usage {
         return all;
     }
 
-    /** Gogo maps a command whose name is a Java keyword to the method named with a leading '_'. */
+    /** A command whose name is a Java keyword is the method named with a leading '_' (as Gogo maps it). */
     static String functionName(Method m) {
         return m.getName().startsWith("_") ? m.getName().substring(1) : m.getName();
     }
