@@ -45,6 +45,11 @@ public class AdminCommands {
     public AdminCommands() {
     }
 
+    /** For tests and embedding: commands over a given administration service. */
+    AdminCommands(KeystoreAdministration admin) {
+        this.admin = admin;
+    }
+
     /** Registers the commands with the shell while the services they need are there. */
     @Activate
     void activate(BundleContext context) {
@@ -54,11 +59,6 @@ public class AdminCommands {
     @Deactivate
     void deactivate() {
         shell.close();
-    }
-
-    /** For tests and embedding: commands over a given administration service. */
-    AdminCommands(KeystoreAdministration admin) {
-        this.admin = admin;
     }
 
     @Descriptor("list the backends: state (ACTIVE, SHADOWED, DOWN, UNAVAILABLE), bundle and health")

@@ -53,6 +53,12 @@ public class KeyCommands {
     public KeyCommands() {
     }
 
+    /** For tests and embedding: commands over a given façade and administration (which may be null). */
+    KeyCommands(KeystoreOperations keystore, KeystoreAdministration admin) {
+        this.keystore = keystore;
+        this.admin = admin;
+    }
+
     /** Registers the commands with the shell while the services they need are there. */
     @Activate
     void activate(BundleContext context) {
@@ -62,12 +68,6 @@ public class KeyCommands {
     @Deactivate
     void deactivate() {
         shell.close();
-    }
-
-    /** For tests and embedding: commands over a given façade and administration (which may be null). */
-    KeyCommands(KeystoreOperations keystore, KeystoreAdministration admin) {
-        this.keystore = keystore;
-        this.admin = admin;
     }
 
     @Descriptor("list keys (metadata only) and the backend holding each, one page at a time")

@@ -22,6 +22,10 @@ public class TransactionCommands {
     public TransactionCommands() {
     }
 
+    TransactionCommands(KeystoreAdministration admin) {
+        this.admin = admin;
+    }
+
     /** Registers the commands with the shell while the services they need are there. */
     @Activate
     void activate(BundleContext context) {
@@ -31,10 +35,6 @@ public class TransactionCommands {
     @Deactivate
     void deactivate() {
         shell.close();
-    }
-
-    TransactionCommands(KeystoreAdministration admin) {
-        this.admin = admin;
     }
 
     @Descriptor("the cache counters per layer and tier: hits, misses, loads, evictions, invalidations, size")
