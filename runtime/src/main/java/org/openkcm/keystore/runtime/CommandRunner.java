@@ -27,9 +27,10 @@ import java.util.regex.Pattern;
  * {@code usage: keystore:NAME ...}, the command's usage line and what was wrong, which is printed
  * as it is (for a script, {@code <file>:<line>: usage: ...}); the status is {@link #USAGE}. Gogo's
  * own refusal to bind words to a method (an {@code IllegalArgumentException}
- * {@code "Cannot coerce NAME(...) to any of [...]"}), which only a {@code keystore:} command the
- * shell bundle does not check can still meet ({@code keystore:help}), is replaced by the usage
- * line {@code keystore:help} prints for it, with the same status.
+ * {@code "Cannot coerce NAME(...) to any of [...]"}), which the shell bundle's commands no longer
+ * meet (each is called through its check), is still replaced by the usage line
+ * {@code keystore:help} prints, with the same status, for a {@code keystore:} command registered
+ * as a plain object.
  */
 final class CommandRunner {
 

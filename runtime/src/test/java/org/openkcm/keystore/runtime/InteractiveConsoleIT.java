@@ -87,10 +87,13 @@ class InteractiveConsoleIT {
             type(shell, 3, "keystore:show --x\r");
             awaitCount(shell, Pattern.compile(Pattern.quote("usage: keystore:show NAME:VERSION (unknown option --x)")), 1);
 
+            type(shell, 4, "help a b\r");
+            awaitCount(shell, Pattern.compile(Pattern.quote("usage: keystore:help [COMMAND] (unexpected argument b)")), 1);
+
             // the console still works after them
-            type(shell, 4, "keystore:backends\r");
+            type(shell, 5, "keystore:backends\r");
             awaitCount(shell, MEMORY_ROW, 1);
-            type(shell, 5, "exit\r");
+            type(shell, 6, "exit\r");
             assertEquals(0, exitStatus(shell), shell::toString);
             assertCalm(shell);
             String screen = shell.out() + shell.err();

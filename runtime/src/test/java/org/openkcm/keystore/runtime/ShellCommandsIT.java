@@ -195,7 +195,8 @@ class ShellCommandsIT {
                         + " ACTIVE|DEPRECATED|RETIRED (ACTIVE|DEPRECATED|RETIRED is missing)"),
                 Arguments.of("keystore:delete", "usage: keystore:delete [--all] [--force] NAME:VERSION|NAME (NAME:VERSION|NAME is missing)"),
                 Arguments.of("keystore:reconcile --rm", "usage: keystore:reconcile [--remove] (unknown option --rm)"),
-                Arguments.of("keystore:health now", "usage: keystore:health (unexpected argument now)"));
+                Arguments.of("keystore:health now", "usage: keystore:health (unexpected argument now)"),
+                Arguments.of("help a b", "usage: keystore:help [COMMAND] (unexpected argument b)"));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -28,6 +28,7 @@ import org.apache.felix.service.command.Parameter;
  * <p>
  * The commands follow conventions that make the binding unambiguous: parameters are
  * {@code String}, {@code boolean} flags, a last {@code String...}, or the {@link CommandSession};
+ * an argument may be left out only where {@link Usage} says so (its placeholder in brackets);
  * no positional word starts with {@code -} and is longer than one character (key names start
  * with a letter or digit; {@code -} alone is standard input), so such a word is an option.
  */
@@ -100,6 +101,9 @@ final class CheckedCommand implements Function {
                 values[i] = session;
             } else if (parameter(annotations[i]) == null) {
                 Usage.Argument argument = positional.get(next++);
+                if (words.isEmpty() && !argument.required()) {
+                    continue; // an optional argument left out: null
+                }
                 if (words.isEmpty()) {
                     throw refused(argument.placeholder() + " is missing");
                 }
