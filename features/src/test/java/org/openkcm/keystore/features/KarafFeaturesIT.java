@@ -122,6 +122,12 @@ class KarafFeaturesIT {
         assertTrue(unknown.output().startsWith("Error executing command: ") && unknown.output().contains("nosuch:1")
                 && unknown.output().contains("not found") && !unknown.output().contains("\n"), unknown.toString());
 
+        // A wrong call is the command's usage line and what was wrong, in Karaf's shell too.
+        Karaf.Result wrong = karaf.run("echo (keystore:show --x)");
+        assertNotEquals(0, wrong.exitCode(), wrong.toString());
+        assertTrue(wrong.output().contains("usage: keystore:show NAME:VERSION (unknown option --x)")
+                && !wrong.output().contains("Cannot coerce") && !wrong.output().contains("\n"), wrong.toString());
+
         // The local KEK went where the feature's etc/org.openkcm.keystore.kek.file.cfg says, owner-only.
         Path kek = karaf.home().resolve("data/openkcm/kek/local.kek");
         assertTrue(Files.isRegularFile(kek), "the KEK file at " + kek);

@@ -22,12 +22,15 @@ import java.util.regex.Pattern;
  * status is {@link #FAILED}.
  * <p>
  * Bad usage of a {@code keystore:} command is told apart, in this one place for every command:
- * Gogo's own refusal to bind the words to the command's method (an {@code IllegalArgumentException}
- * {@code "Cannot coerce NAME(...) to any of [...]"}: an argument missing, one too many, an unknown
- * option) and the shell's refusal of a missing required option (a message that starts with
- * {@code usage:}) print the command's usage line instead, {@code usage: keystore:NAME ...} (for
- * a script, {@code <file>:<line>: usage: ...}), built by the shell bundle from the command's
- * annotations and asked for with {@code keystore:help}; the status is {@link #USAGE}.
+ * the shell bundle refuses words that do not fit a command (an argument missing, one too many, an
+ * unknown option, a missing required option) with a message that starts with
+ * {@code usage: keystore:NAME ...}, the command's usage line and what was wrong, which is printed
+ * as it is (for a script, {@code <file>:<line>: usage: ...}); the status is {@link #USAGE}. Gogo's
+ * own refusal to bind words to a method (an {@code IllegalArgumentException}
+ * {@code "Cannot coerce NAME(...) to any of [...]"}), which the shell bundle's commands no longer
+ * meet (each is called through its check), is still replaced by the usage line
+ * {@code keystore:help} prints, with the same status, for a {@code keystore:} command registered
+ * as a plain object.
  */
 final class CommandRunner {
 

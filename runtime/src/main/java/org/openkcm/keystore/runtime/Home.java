@@ -12,7 +12,8 @@ import java.util.Set;
 /**
  * The distribution folder and its parts: {@code bundle/} (installed at every start),
  * {@code config/} and {@code plugins/} (watched by FileInstall), {@code data/} (owner-only: the
- * framework cache in {@code data/cache}, FileInstall's scratch space, the local KEK file).
+ * framework cache in {@code data/cache}, FileInstall's scratch space, the local KEK file, the
+ * {@link HomeLock} of the runtime running on it).
  */
 record Home(Path root) {
 
@@ -66,6 +67,13 @@ record Home(Path root) {
         return data().resolve("tmp");
     }
 
+    /** @throws IOException if the folder is not a distribution: {@code bundle/} is missing */
+    void checkDistribution() throws IOException {
+        if (!Files.isDirectory(bundles())) {
+            throw new IOException("not an OpenKCM Keystore distribution: " + bundles() + " is missing");
+        }
+    }
+
     /**
      * Creates the folders the runtime writes to when they are missing, and makes {@code data/}
      * readable by its owner only (it is where the local KEK file lives).
@@ -73,9 +81,7 @@ record Home(Path root) {
      * @throws IOException if {@code bundle/} is missing or a folder cannot be created
      */
     void prepare() throws IOException {
-        if (!Files.isDirectory(bundles())) {
-            throw new IOException("not an OpenKCM Keystore distribution: " + bundles() + " is missing");
-        }
+        checkDistribution();
         Files.createDirectories(config());
         Files.createDirectories(plugins());
         Files.createDirectories(data());

@@ -16,6 +16,8 @@ import org.osgi.framework.FrameworkEvent;
  * arguments ask for, and for {@code -c} and scripts runs the commands through Gogo and exits with
  * their status.
  * <p>
+ * Before anything in the home is written, the launcher takes the {@link HomeLock}: a second
+ * runtime on a home that a running one holds prints one line and exits with {@link #NOT_STARTED}.
  * A shutdown hook stops the framework, waiting at most {@code openkcm.stop.timeout} seconds, so a
  * SIGTERM (or Ctrl-C) stops every bundle before the process exits.
  * <p>
@@ -36,6 +38,8 @@ public final class Main {
     private final PrintStream out;
     private final PrintStream err;
     private volatile KeystoreRuntime current;
+    /** Held until the process exits (see {@link HomeLock}): never released by the launcher itself. */
+    private HomeLock homeLock;
     private volatile boolean exiting;
 
     Main(Home home, Invocation invocation, InputStream in, PrintStream out, PrintStream err) {
@@ -79,6 +83,15 @@ public final class Main {
                 err.println("error: cannot read the script " + invocation.script() + ": " + Messages.oneLine(e));
                 return USAGE;
             }
+        }
+        try {
+            homeLock = HomeLock.acquire(home);
+        } catch (HomeLock.HeldException e) {
+            err.println("error: not started: " + e.getMessage());
+            return NOT_STARTED;
+        } catch (IOException e) {
+            err.println("error: the runtime did not start: " + Messages.oneLine(e));
+            return NOT_STARTED;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "openkcm-keystore-shutdown"));
         return invocation.mode().longLived() ? serve() : runCommands(script);

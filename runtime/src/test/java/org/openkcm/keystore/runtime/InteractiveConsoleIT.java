@@ -19,8 +19,9 @@ import org.junit.jupiter.api.TestInfo;
 /**
  * The interactive shell as a person at a terminal meets it: {@code bin/keystore} runs on a real
  * pseudo-terminal (util-linux {@code script}), so Gogo's JLine console edits lines, completes
- * command names with Tab, recalls history with the Up arrow from a file in the home, and stops on
- * {@code exit}, {@code exit N} and Ctrl-D with nothing alarming on the screen.
+ * command names with Tab, recalls history with the Up arrow from a file in the home, answers a
+ * wrong call with the command's usage line, and stops on {@code exit}, {@code exit N} and Ctrl-D
+ * with nothing alarming on the screen.
  */
 class InteractiveConsoleIT {
 
@@ -69,6 +70,36 @@ class InteractiveConsoleIT {
             type(second, 2, CTRL_D);
             assertEquals(0, exitStatus(second), second::toString);
             assertCalm(second);
+        }
+    }
+
+    @Test
+    void aWrongCallPrintsTheUsageLineAndNoGogoInternals(TestInfo test) throws Exception {
+        Distribution distribution = Distribution.copy(test.getTestMethod().orElseThrow().getName());
+        try (Distribution.Running shell = distribution.startOnTerminal()) {
+            type(shell, 1, "keystore:show\r");
+            awaitCount(shell, Pattern.compile(Pattern.quote("usage: keystore:show NAME:VERSION (NAME:VERSION is missing)")), 1);
+
+            type(shell, 2, "keystore:generate a b c d\r");
+            awaitCount(shell, Pattern.compile("usage: keystore:generate --type L2\\|L3\\|L4 --owner KIND/ID .* NAME"
+                    + Pattern.quote(" (unexpected argument b)")), 1);
+
+            type(shell, 3, "keystore:show --x\r");
+            awaitCount(shell, Pattern.compile(Pattern.quote("usage: keystore:show NAME:VERSION (unknown option --x)")), 1);
+
+            type(shell, 4, "help a b\r");
+            awaitCount(shell, Pattern.compile(Pattern.quote("usage: keystore:help [COMMAND] (unexpected argument b)")), 1);
+
+            // the console still works after them
+            type(shell, 5, "keystore:backends\r");
+            awaitCount(shell, MEMORY_ROW, 1);
+            type(shell, 6, "exit\r");
+            assertEquals(0, exitStatus(shell), shell::toString);
+            assertCalm(shell);
+            String screen = shell.out() + shell.err();
+            for (String internal : new String[] {"Cannot coerce", "IllegalArgument", "UsageException", "java.lang", "(String"}) {
+                assertFalse(screen.contains(internal), () -> internal + " on the screen\n" + screen);
+            }
         }
     }
 

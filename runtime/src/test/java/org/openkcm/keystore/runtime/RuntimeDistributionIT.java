@@ -5,13 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
@@ -298,6 +303,82 @@ class RuntimeDistributionIT {
             assertEquals(143, exit, "the JVM's status after a SIGTERM it handled\n" + runtime);
             assertTrue(runtime.out().contains("openkcm-keystore: stopped in "), runtime::toString);
             assertEquals("", runtime.err(), runtime::toString);
+        }
+    }
+
+    /** The one line a runtime started on a home that a running one holds prints before it exits with 3. */
+    private static String heldLine(Distribution distribution, Distribution.Running holder) throws Exception {
+        return "error: not started: a runtime is already running on this home (" + distribution.home().toRealPath()
+                + ", pid " + holder.process().pid() + "); stop it first, or use another home";
+    }
+
+    /**
+     * Every file and folder under {@code data/} (the bundle cache included) with its size and
+     * modification time: what a refused runtime must leave as it was.
+     */
+    private static Map<String, String> snapshot(Path data) throws Exception {
+        Map<String, String> files = new TreeMap<>();
+        try (Stream<Path> paths = Files.walk(data)) {
+            for (Path path : paths.toList()) {
+                BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                files.put(data.relativize(path).toString(),
+                        (a.isDirectory() ? "folder" : a.size() + " bytes") + ", modified " + a.lastModifiedTime());
+            }
+        }
+        return files;
+    }
+
+    @Test
+    void aSecondRuntimeOnAHomeARunningOneHoldsRefusesToStartAndChangesNothing(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+        try (Distribution.Running first = distribution.start()) {
+            Distribution.eventually(COMMAND, () -> assertTrue(shell(first, "keystore:list").contains("0 keys"),
+                    first::toString));
+            assertTrue(shell(first, "keystore:generate --type L2 --owner tenant/acme k1").contains("k1:1"), first::toString);
+            assertTrue(Files.isDirectory(distribution.path("data/cache/bundle0")), "the first runtime's bundle cache");
+            Map<String, String> before = snapshot(distribution.path("data"));
+
+            for (String[] args : List.of(new String[] {"-c", "keystore:list"}, new String[] {"--daemon"}, new String[0])) {
+                Distribution.Result second = distribution.run(args);
+                assertEquals(Main.NOT_STARTED, second.exit(), second::toString);
+                assertEquals(List.of(heldLine(distribution, first)), second.errLines(), second::toString);
+                assertEquals("", second.out(), second::toString);
+            }
+
+            assertEquals(before, snapshot(distribution.path("data")), "the refused runtimes changed data/");
+            String show = shell(first, "keystore:show k1:1");
+            assertTrue(show.contains("k1:1") && show.contains("ACTIVE") && show.contains("file"), show);
+            assertTrue(shell(first, "keystore:generate --type L3 --owner tenant/acme --parent k1:1 k2").contains("k2:1"),
+                    first::toString);
+            var input = first.process().getOutputStream();
+            input.write("exit\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            input.flush();
+            assertTrue(first.process().waitFor(KeystoreRuntime.stopTimeout().toSeconds() + 10,
+                    java.util.concurrent.TimeUnit.SECONDS), first::toString);
+            assertEquals(0, first.process().exitValue(), first::toString);
+        }
+        // the lock went with the process: the next runtime takes the home over, and the keys are there
+        Distribution.Result next = keystore(distribution, "keystore:show k2:1");
+        assertEquals(0, next.exit(), next::toString);
+        assertTrue(next.out().contains("k2:1"), next::toString);
+    }
+
+    @Test
+    void commandsRunWhileTheDaemonRunsAreRefusedNamingItsPid(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+        try (Distribution.Running daemon = distribution.start("--daemon")) {
+            daemon.awaitOut("openkcm-keystore: started in ", COMMAND);
+            daemon.awaitOut(DEFAULT_PLACEMENT + "\n", COMMAND);
+            assertTrue(daemon.out().contains("pid " + daemon.process().pid() + ")"), daemon::toString);
+
+            Distribution.Result refused = keystore(distribution, "keystore:health");
+
+            assertEquals(Main.NOT_STARTED, refused.exit(), refused::toString);
+            assertEquals(List.of(heldLine(distribution, daemon)), refused.errLines(), refused::toString);
+            assertEquals(143, daemon.terminate(Duration.ofSeconds(KeystoreRuntime.stopTimeout().toSeconds() + 10)),
+                    daemon::toString);
+            assertTrue(daemon.out().contains("openkcm-keystore: stopped in "), daemon::toString);
+            assertEquals("", daemon.err(), "the daemon saw nothing of it\n" + daemon);
         }
     }
 

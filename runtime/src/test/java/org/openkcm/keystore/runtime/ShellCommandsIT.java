@@ -171,24 +171,32 @@ class ShellCommandsIT {
             + " [--algorithm ALGORITHM] [--size BITS] [--region REGION] [--parent NAME:VERSION] [--expiry INSTANT]"
             + " [--tags K=V,...] NAME";
 
+    private static final String IMPORT_USAGE = "usage: keystore:import --file PATH|- --type L2|L3|L4 --owner KIND/ID"
+            + " [--encoding ENCODING] [--algorithm ALGORITHM] [--size BITS] [--region REGION] [--parent NAME:VERSION]"
+            + " [--expiry INSTANT] [--tags K=V,...] NAME";
+
     static Stream<Arguments> badUsage() {
         return Stream.of(
-                Arguments.of("keystore:show", "usage: keystore:show NAME:VERSION"),
-                Arguments.of("show", "usage: keystore:show NAME:VERSION"),
-                Arguments.of("keystore:show a:1 b:1", "usage: keystore:show NAME:VERSION"),
+                Arguments.of("keystore:show", "usage: keystore:show NAME:VERSION (NAME:VERSION is missing)"),
+                Arguments.of("show", "usage: keystore:show NAME:VERSION (NAME:VERSION is missing)"),
+                Arguments.of("keystore:show a:1 b:1", "usage: keystore:show NAME:VERSION (unexpected argument b:1)"),
+                // an unknown option where the command takes one argument: usage, not "invalid keyId"
+                Arguments.of("keystore:show --x", "usage: keystore:show NAME:VERSION (unknown option --x)"),
                 Arguments.of("keystore:generate --owner tenant/acme k", GENERATE_USAGE + " (--type is required)"),
                 Arguments.of("keystore:generate --type L3 k", GENERATE_USAGE + " (--owner is required)"),
-                Arguments.of("keystore:generate --type L3 --owner tenant/acme", GENERATE_USAGE),
-                Arguments.of("keystore:generate --colour blue --type L3 --owner tenant/acme k", GENERATE_USAGE),
-                Arguments.of("keystore:import --type L4 --owner node/n k", "usage: keystore:import --file PATH|- --type L2|L3|L4"
-                        + " --owner KIND/ID [--encoding ENCODING] [--algorithm ALGORITHM] [--size BITS] [--region REGION]"
-                        + " [--parent NAME:VERSION] [--expiry INSTANT] [--tags K=V,...] NAME (--file is required)"),
-                Arguments.of("keystore:import --file x --type L4 --owner node/n", "usage: keystore:import --file PATH|- --type L2|L3|L4"
-                        + " --owner KIND/ID [--encoding ENCODING] [--algorithm ALGORITHM] [--size BITS] [--region REGION]"
-                        + " [--parent NAME:VERSION] [--expiry INSTANT] [--tags K=V,...] NAME"),
-                Arguments.of("keystore:status k:1", "usage: keystore:status [--revision REV] NAME:VERSION ACTIVE|DEPRECATED|RETIRED"),
-                Arguments.of("keystore:delete", "usage: keystore:delete [--all] [--force] NAME:VERSION|NAME"),
-                Arguments.of("keystore:health now", "usage: keystore:health"));
+                Arguments.of("keystore:generate --type L3 --owner tenant/acme", GENERATE_USAGE + " (NAME is missing)"),
+                Arguments.of("keystore:generate a b c d", GENERATE_USAGE + " (unexpected argument b)"),
+                Arguments.of("keystore:generate --colour blue --type L3 --owner tenant/acme k",
+                        GENERATE_USAGE + " (unknown option --colour)"),
+                Arguments.of("keystore:generate --type L3 k --owner", GENERATE_USAGE + " (--owner needs a value)"),
+                Arguments.of("keystore:import --type L4 --owner node/n k", IMPORT_USAGE + " (--file is required)"),
+                Arguments.of("keystore:import --file x --type L4 --owner node/n", IMPORT_USAGE + " (NAME is missing)"),
+                Arguments.of("keystore:status k:1", "usage: keystore:status [--revision REV] NAME:VERSION"
+                        + " ACTIVE|DEPRECATED|RETIRED (ACTIVE|DEPRECATED|RETIRED is missing)"),
+                Arguments.of("keystore:delete", "usage: keystore:delete [--all] [--force] NAME:VERSION|NAME (NAME:VERSION|NAME is missing)"),
+                Arguments.of("keystore:reconcile --rm", "usage: keystore:reconcile [--remove] (unknown option --rm)"),
+                Arguments.of("keystore:health now", "usage: keystore:health (unexpected argument now)"),
+                Arguments.of("help a b", "usage: keystore:help [COMMAND] (unexpected argument b)"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -210,7 +218,8 @@ class ShellCommandsIT {
         Distribution.Result result = script(distribution, "keystore:list", "keystore:show", "keystore:list");
 
         assertEquals(2, result.exit(), result::toString);
-        assertEquals(List.of(distribution.path("test.gosh") + ":2: usage: keystore:show NAME:VERSION"), result.errLines(),
+        assertEquals(List.of(distribution.path("test.gosh") + ":2: usage: keystore:show NAME:VERSION (NAME:VERSION is missing)"),
+                result.errLines(),
                 result::toString);
         assertEquals(1, result.out().split("0 keys", -1).length - 1, "the rest of the script is skipped\n" + result);
     }

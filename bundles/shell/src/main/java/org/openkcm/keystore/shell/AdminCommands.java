@@ -13,7 +13,6 @@ import java.util.Set;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.Parameter;
-import org.apache.felix.service.command.annotations.GogoCommand;
 import org.openkcm.keystore.api.BackendStatus;
 import org.openkcm.keystore.api.KeyFilter;
 import org.openkcm.keystore.api.KeyId;
@@ -23,21 +22,25 @@ import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.api.RouteDescription;
 import org.openkcm.keystore.api.UnavailableException;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 
 /**
  * The {@code keystore:} administration commands: the backends and their health, the routing
- * policy, migration of keys to where the policy sends them, and KEK re-wrap. Gogo finds a
- * command's method by its name (ignoring case, or with a get/is/set or '_' prefix) and a Java
- * name cannot hold a '-', so KEK re-wrap is {@code keystore:rewrap}, not {@code kek-rotate}.
+ * policy, migration of keys to where the policy sends them, and KEK re-wrap. A command is named
+ * after its method ({@link CommandServices}) and a Java name cannot hold a '-', so KEK re-wrap is
+ * {@code keystore:rewrap}, not {@code kek-rotate}.
  * Output never holds key material or secret-named properties (the api's value types leave them out).
  */
-@Component(service = AdminCommands.class)
-@GogoCommand(scope = "keystore", function = {"backends", "routes", "health", "migrate", "rewrap"})
+@Component(service = {}, immediate = true)
 public class AdminCommands {
     @Reference
     private KeystoreAdministration admin;
+
+    private CommandServices shell;
 
     public AdminCommands() {
     }
@@ -45,6 +48,17 @@ public class AdminCommands {
     /** For tests and embedding: commands over a given administration service. */
     AdminCommands(KeystoreAdministration admin) {
         this.admin = admin;
+    }
+
+    /** Registers the commands with the shell while the services they need are there. */
+    @Activate
+    void activate(BundleContext context) {
+        shell = CommandServices.register(context, this);
+    }
+
+    @Deactivate
+    void deactivate() {
+        shell.close();
     }
 
     @Descriptor("list the backends: state (ACTIVE, SHADOWED, DOWN, UNAVAILABLE), bundle and health")

@@ -6,6 +6,7 @@ import java.util.Hashtable;
 import java.util.TreeSet;
 
 import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.Function;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.Filter;
@@ -22,14 +23,17 @@ import org.osgi.util.tracker.ServiceTracker;
  * gogo.command bundle) wherever that one is registered, so that:
  * <ul>
  * <li>{@code help} lists every {@code keystore:} command: Gogo's lists a command only if the service
- * object has a method of exactly that name, so {@code keystore:import} (the method {@code _import},
- * as Java has no method named {@code import}) was missing;</li>
+ * object has a method of exactly that name, which the {@link CheckedCommand} services do not have
+ * (and {@code keystore:import} is the method {@code _import}, as Java has no method named
+ * {@code import});</li>
  * <li>{@code help keystore:NAME} shows the usage line and marks required options as required:
  * Gogo's prints every option as {@code [optional]}.</li>
  * </ul>
- * Every other {@code help NAME} is answered by Gogo's help. The service is registered only while
- * Gogo's help is (not in Karaf, whose shell has a help of its own), with a {@code service.ranking}
- * above it, which is how Gogo picks among commands of the same name in different scopes.
+ * Every other {@code help NAME} is answered by Gogo's help. Like the other commands it is called
+ * through a {@link CheckedCommand}, so {@code help a b} is its usage line. The service is
+ * registered only while Gogo's help is (not in Karaf, whose shell has a help of its own), with a
+ * {@code service.ranking} above it, which is how Gogo picks among commands of the same name in
+ * different scopes.
  */
 @Component(service = {}, immediate = true)
 public class HelpCommands {
@@ -62,7 +66,9 @@ public class HelpCommands {
                 properties.put("osgi.command.scope", Usage.SCOPE);
                 properties.put("osgi.command.function", new String[] {"help"});
                 properties.put(Constants.SERVICE_RANKING, ranking(reference) + 1);
-                return context.registerService(HelpCommands.class.getName(), new HelpCommands(gogo), properties);
+                CheckedCommand help = new CheckedCommand(new HelpCommands(gogo), Usage.command("help"));
+                properties.put("osgi.command.description", help.description());
+                return context.registerService(Function.class.getName(), help, properties);
             }
 
             @Override
@@ -85,8 +91,14 @@ public class HelpCommands {
         }
     }
 
-    @Descriptor("list the commands: Gogo's, and every keystore: command")
-    public String help() throws Exception {
+    @Descriptor("list the commands (Gogo's, and every keystore: command), or show the usage of one; for keystore: commands, which options are required")
+    public String help(@Descriptor("[COMMAND] - the command, e.g. keystore:generate or generate; without it, the list") String name)
+            throws Exception {
+        return name == null ? list() : helpOf(name);
+    }
+
+    /** Gogo's commands and every keystore: command, one name a line, sorted. */
+    private String list() throws Exception {
         TreeSet<String> names = new TreeSet<>();
         Object listed = gogoHelp == null ? null : call("help", new Class<?>[0]);
         if (listed != null) {
@@ -96,8 +108,7 @@ public class HelpCommands {
         return String.join("\n", names);
     }
 
-    @Descriptor("show the usage of one command; for keystore: commands, which options are required")
-    public String help(@Descriptor("COMMAND - the command, e.g. keystore:generate or generate") String name) throws Exception {
+    private String helpOf(String name) throws Exception {
         Method command = Usage.command(name);
         boolean otherScope = name.indexOf(':') >= 0 && !name.startsWith(Usage.SCOPE + ":");
         if (command != null && !otherScope) {

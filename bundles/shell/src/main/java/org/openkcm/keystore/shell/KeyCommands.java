@@ -15,7 +15,6 @@ import java.util.Map;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.Parameter;
-import org.apache.felix.service.command.annotations.GogoCommand;
 import org.openkcm.keystore.api.KeyFilter;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMaterial;
@@ -27,18 +26,20 @@ import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.api.KeystoreOperations;
 import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.Validation;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 
 /**
  * The {@code keystore:} commands for keys, in the Felix (Gogo) and Karaf shells. Every command
  * goes through {@link KeystoreOperations}; output is aligned text; material is printed only by
  * {@code keystore:reveal}, for one key, on request. Failures are thrown as the api's typed
- * exceptions, whose messages are one line each.
+ * exceptions, whose messages are one line each. The shells call the methods through
+ * {@link CheckedCommand}, which refuses words that do not fit with the usage line.
  */
-@Component(service = KeyCommands.class)
-@GogoCommand(scope = "keystore", function = {"list", "show", "generate", "import", "rotate", "status", "expiry",
-        "tags", "delete", "reveal"})
+@Component(service = {}, immediate = true)
 public class KeyCommands {
     @Reference
     private KeystoreOperations keystore;
@@ -47,6 +48,8 @@ public class KeyCommands {
     @Reference
     private KeystoreAdministration admin;
 
+    private CommandServices shell;
+
     public KeyCommands() {
     }
 
@@ -54,6 +57,17 @@ public class KeyCommands {
     KeyCommands(KeystoreOperations keystore, KeystoreAdministration admin) {
         this.keystore = keystore;
         this.admin = admin;
+    }
+
+    /** Registers the commands with the shell while the services they need are there. */
+    @Activate
+    void activate(BundleContext context) {
+        shell = CommandServices.register(context, this);
+    }
+
+    @Deactivate
+    void deactivate() {
+        shell.close();
     }
 
     @Descriptor("list keys (metadata only) and the backend holding each, one page at a time")
@@ -114,7 +128,7 @@ public class KeyCommands {
         return describe(created, backendOf(created.id()));
     }
 
-    /** Gogo maps the command {@code import}, a Java keyword, to this method's name with a leading underscore. */
+    /** The command {@code import}, a Java keyword, is this method's name with a leading underscore ({@link Usage#functionName}). */
     @Descriptor("import key material from a file or standard input (never from the command line)")
     public String _import(CommandSession session,
             @Descriptor("PATH|- - file holding the material, or - for standard input") @Parameter(names = "--file", absentValue = REQUIRED) String file,

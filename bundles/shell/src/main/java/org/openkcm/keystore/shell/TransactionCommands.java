@@ -2,25 +2,39 @@ package org.openkcm.keystore.shell;
 
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.Parameter;
-import org.apache.felix.service.command.annotations.GogoCommand;
 import org.openkcm.keystore.api.CacheStatistics;
 import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.api.ReconciliationReport;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 
 /** {@code keystore:cache} (the cache counters) and {@code keystore:reconcile [--remove]}. */
-@Component(service = TransactionCommands.class)
-@GogoCommand(scope = "keystore", function = {"cache", "reconcile"})
+@Component(service = {}, immediate = true)
 public class TransactionCommands {
     @Reference
     private KeystoreAdministration admin;
+
+    private CommandServices shell;
 
     public TransactionCommands() {
     }
 
     TransactionCommands(KeystoreAdministration admin) {
         this.admin = admin;
+    }
+
+    /** Registers the commands with the shell while the services they need are there. */
+    @Activate
+    void activate(BundleContext context) {
+        shell = CommandServices.register(context, this);
+    }
+
+    @Deactivate
+    void deactivate() {
+        shell.close();
     }
 
     @Descriptor("the cache counters per layer and tier: hits, misses, loads, evictions, invalidations, size")

@@ -20,7 +20,8 @@ import org.apache.felix.service.command.Parameter;
  * {@link Arguments#REQUIRED} is required (listed first, without brackets); a parameter's
  * descriptor starts with the placeholder of its value, then {@code " - "} and the words, e.g.
  * {@code "KIND/ID - owner, e.g. tenant/acme"}; a flag (an option with a {@code presentValue})
- * has words only.
+ * has words only; an argument that may be left out has its placeholder in brackets, e.g.
+ * {@code "[COMMAND] - ..."} (the method gets null).
  */
 final class Usage {
     /** The classes that hold {@code keystore:} commands. */
@@ -61,7 +62,7 @@ final class Usage {
         return all;
     }
 
-    /** Gogo maps a command whose name is a Java keyword to the method named with a leading '_'. */
+    /** A command whose name is a Java keyword is the method named with a leading '_' (as Gogo maps it). */
     static String functionName(Method m) {
         return m.getName().startsWith("_") ? m.getName().substring(1) : m.getName();
     }
@@ -103,7 +104,8 @@ final class Usage {
         section(out, "required options", arguments.stream().filter(a -> a.option() != null && a.required()).toList());
         section(out, "options", arguments.stream().filter(a -> a.option() != null && !a.required() && !a.flag()).toList());
         section(out, "flags", arguments.stream().filter(Argument::flag).toList());
-        section(out, "arguments (required)", arguments.stream().filter(a -> a.option() == null).toList());
+        section(out, "arguments (required)", arguments.stream().filter(a -> a.option() == null && a.required()).toList());
+        section(out, "arguments (optional)", arguments.stream().filter(a -> a.option() == null && !a.required()).toList());
         return out.toString().stripTrailing();
     }
 
@@ -142,7 +144,8 @@ final class Usage {
                 words = text.substring(at + SEPARATOR.length());
             }
             if (p == null) {
-                out.add(new Argument(null, placeholder, words, true, false, types[i].isArray(), null));
+                boolean optional = placeholder.startsWith("[") && placeholder.endsWith("]");
+                out.add(new Argument(null, placeholder, words, !optional, false, types[i].isArray(), null));
                 continue;
             }
             boolean required = Arguments.REQUIRED.equals(p.absentValue());

@@ -1,6 +1,7 @@
 package org.openkcm.keystore.shell;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -25,7 +26,7 @@ class HelpCommandsTest {
 
     @Test
     void helpListsGogosCommandsAndEveryKeystoreCommandOnce() throws Exception {
-        List<String> names = help.help().lines().toList();
+        List<String> names = help.help(null).lines().toList();
         assertTrue(names.contains("felix:lb") && names.contains("keystore:import") && names.contains("keystore:health"),
                 names.toString());
         assertEquals(1, names.stream().filter("keystore:generate"::equals).count());
@@ -38,5 +39,16 @@ class HelpCommandsTest {
         assertTrue(help.help("generate").contains("required options:"));
         assertEquals("gogo's help of lb", help.help("lb"));
         assertEquals("gogo's help of felix:list", help.help("felix:list"));
+    }
+
+    @Test
+    void asTheShellCallsItTheCommandIsOptionalAndASecondOneIsAUsageError() throws Exception {
+        CheckedCommand checked = new CheckedCommand(help, Usage.command("help"));
+        assertEquals(help.help(null), checked.execute(null, List.of()));
+        assertEquals("gogo's help of lb", checked.execute(null, List.of("lb")));
+        UsageException e = assertThrows(UsageException.class, () -> checked.execute(null, List.of("a", "b")));
+        assertEquals("usage: keystore:help [COMMAND] (unexpected argument b)", e.getMessage());
+        String own = help.help("help");
+        assertTrue(own.contains("usage: keystore:help [COMMAND]\n   arguments (optional):\n      [COMMAND]"), own);
     }
 }
