@@ -226,6 +226,27 @@ public final class KekFile {
     }
 
     /**
+     * Creates the file, owner-only in an owner-only folder, with the given ring.
+     *
+     * @throws UnavailableException if it exists already or cannot be written
+     */
+    public static void create(Path path, Map<Integer, byte[]> keys) {
+        byte[] text = KekRingText.format(keys);
+        try {
+            Path parent = path.toAbsolutePath().getParent();
+            if (parent != null && !Files.isDirectory(parent)) {
+                Files.createDirectories(parent, ownerOnly(parent, OWNER_ONLY_DIR));
+            }
+            write(path, text, StandardOpenOption.CREATE_NEW);
+        } catch (IOException e) {
+            throw new UnavailableException("the KEK file " + path + " cannot be created ("
+                    + e.getClass().getSimpleName() + ")", null, e);
+        } finally {
+            Bytes.wipe(text);
+        }
+    }
+
+    /**
      * Adds a fresh 256-bit KEK as the next version (which then seals), replacing the file atomically.
      *
      * @return the new version

@@ -566,6 +566,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     /** The core's own report of a re-wrap run. */
     public RewrapReport rewrapAllKeys() {
+        envelope().keks().sealing(); // no sealing KEK (refused, or not chosen): refused before anything is journaled
         // journaled: a run a crash interrupted is run again by recovery (current keys are skipped)
         AtomicReference<RewrapReport> report = new AtomicReference<>();
         SagaResult result = runner.run(sagas.kekRewrap(), List.of(), Map.of(), Map.of(KeystoreSagas.REPORT, report));
