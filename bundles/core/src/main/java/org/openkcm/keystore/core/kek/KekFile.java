@@ -201,7 +201,7 @@ public final class KekFile {
      * @return true if this call created it, false if it already existed
      */
     public static boolean createIfAbsent(Path path, RandomSource random) {
-        if (Files.exists(path)) {
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             return false;
         }
         byte[] kek = new byte[KekRing.KEK_BYTES];
