@@ -82,7 +82,9 @@ class KekStartupIT {
         Files.writeString(kek, "1:" + Base64.getEncoder().encodeToString(other) + "\n", StandardCharsets.US_ASCII);
         Path record = distribution.path("data/kek/known-keks");
         byte[] recorded = Files.readAllBytes(record);
-        Distribution.Result result = distribution.run("--daemon");
+        // printed with the console log off too: a KEK refusal is a start-up problem, like a configuration error
+        Distribution.Result result = distribution.environment("JAVA_OPTS",
+                Distribution.JAVA_OPTS + " -Dopenkcm.log.console=off").run("--daemon");
         assertRefusedOnOneLine(result, "error: [org.openkcm.keystore.core] KEK refused: KEK 'local' version 1 is not "
                 + "the key recorded under that id and version in the known-KEK record " + record);
         assertArrayEquals(recorded, Files.readAllBytes(record), "the record is unchanged");
