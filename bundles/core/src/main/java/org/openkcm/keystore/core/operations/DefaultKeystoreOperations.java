@@ -168,7 +168,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     private volatile String sealKekId = "";
     private volatile List<String> openKekIds = List.of();
-    /** The KEK refusals logged already: each is logged once, when it first appears. */
+    /** The KEK refusals in force and logged: each is logged once, when it appears. */
     private final Set<String> refusalsLogged = ConcurrentHashMap.newKeySet();
     private volatile RevisionWatermark watermark = new RevisionWatermark(DEFAULT_WATERMARK_SIZE);
     private volatile Cached cached;
@@ -180,7 +180,8 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
      * ({@link RingKekProvider#ringIdentity}) or each other provider's versions, and the KEK
      * configuration. Rebuilt (and the rings pinned again) when any of it changes.
      */
-    private record Cached(List<Object> state, boolean retry, Envelope envelope) {
+    private record Cached(List<Map.Entry<Map<String, Object>, KekProvider>> source, String sealKekId,
+            List<String> openKekIds, Object[] marks, boolean retry, Envelope envelope) {
     }
 
     public DefaultKeystoreOperations() {
@@ -235,7 +236,11 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         // it cannot finish yet is tried again until it can
         recovery = new RecoveryScheduler(runner, definitions(), logger, null);
         recovery.startAsync();
-        envelope(); // choose and pin the KEKs now, so that a refusal is said at start
+        try {
+            envelope(); // choose and pin the KEKs now, so that a refusal is said at start
+        } catch (RuntimeException e) {
+            Logs.error(logger, "KEK refused: the KEK providers cannot be checked: {}", e.getMessage());
+        }
     }
 
     @Modified
@@ -687,9 +692,11 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
      */
     public Envelope envelope() {
         List<Map.Entry<Map<String, Object>, KekProvider>> source = kekProviders;
-        List<Object> state = state(source);
         Cached c = cached;
-        if (c == null || c.retry || !c.state.equals(state)) {
+        if (c == null || c.retry || !unchanged(c, source)) {
+            String seal = sealKekId;
+            List<String> open = openKekIds;
+            Object[] marks = marks(source);
             List<KekProvider> providers = new ArrayList<>();
             for (KekProvider p : ranked(source)) {
                 try {
@@ -698,51 +705,49 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
                     // a ring not loaded (yet): absent
                 }
             }
-            KekSelection.Selection selection = KekSelection.select(providers, sealKekId, openKekIds, knownKeks());
+            KekSelection.Selection selection = KekSelection.select(providers, seal, open, knownKeks());
+            refusalsLogged.retainAll(selection.refusals()); // one that was resolved is said again if it returns
             for (String refusal : selection.refusals()) {
                 if (refusalsLogged.add(refusal)) {
                     Logs.error(logger, "{}", refusal);
                 }
             }
-            c = new Cached(state, selection.retry(), new Envelope(selection.directory()));
+            c = new Cached(source, seal, open, marks, selection.retry(), new Envelope(selection.directory()));
             cached = c;
         }
         return c.envelope;
     }
 
-    /** What the choice of KEKs depends on; compared by {@code equals}, rings by identity. */
-    private List<Object> state(List<Map.Entry<Map<String, Object>, KekProvider>> source) {
-        List<Object> state = new ArrayList<>();
-        state.add(sealKekId);
-        state.add(openKekIds);
-        state.add(new Identity(source));
-        if (source != null) {
-            for (Map.Entry<Map<String, Object>, KekProvider> e : source) {
-                KekProvider p = e.getValue();
-                if (p instanceof RingKekProvider ring) {
-                    state.add(new Identity(ring.ringIdentity()));
-                } else {
-                    try {
-                        state.add(List.of(p.kekId(), p.versions(), p.currentVersion()));
-                    } catch (KeystoreException unavailable) {
-                        state.add("unavailable");
-                    }
-                }
+    /** Whether nothing the choice of KEKs depends on changed since {@code c} (no allocation for the core's rings). */
+    private boolean unchanged(Cached c, List<Map.Entry<Map<String, Object>, KekProvider>> source) {
+        if (c.source != source || !c.sealKekId.equals(sealKekId) || c.openKekIds != openKekIds) {
+            return false;
+        }
+        for (int i = 0; i < c.marks.length; i++) {
+            Object mark = c.marks[i];
+            KekProvider p = source.get(i).getValue();
+            if (p instanceof RingKekProvider ring ? ring.ringIdentity() != mark : !mark(p).equals(mark)) {
+                return false;
             }
         }
-        return state;
+        return true;
     }
 
-    /** Equal only to the same object. */
-    private record Identity(Object of) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Identity other && other.of == of;
+    /** Per provider: the ring loaded (compared by identity), or another provider's id and versions. */
+    private static Object[] marks(List<Map.Entry<Map<String, Object>, KekProvider>> source) {
+        Object[] marks = new Object[source == null ? 0 : source.size()];
+        for (int i = 0; i < marks.length; i++) {
+            KekProvider p = source.get(i).getValue();
+            marks[i] = p instanceof RingKekProvider ring ? ring.ringIdentity() : mark(p);
         }
+        return marks;
+    }
 
-        @Override
-        public int hashCode() {
-            return System.identityHashCode(of);
+    private static Object mark(KekProvider p) {
+        try {
+            return List.of(p.kekId(), p.versions(), p.currentVersion());
+        } catch (KeystoreException unavailable) {
+            return "unavailable";
         }
     }
 
