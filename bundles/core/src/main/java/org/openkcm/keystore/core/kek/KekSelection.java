@@ -16,7 +16,8 @@ import org.openkcm.keystore.core.envelope.KekDirectory;
  * each chosen ring's identity against the {@link KnownKeks} record:
  * <ul>
  * <li>the sealing KEK is {@code seal.kek.id}; when that is empty it is the only provider present,
- * and only if the record is empty or knows its id. With more than one provider present and no
+ * and only if the record knows its id, or the record is empty and the provider is one of the core's
+ * own (a bundle's provider never seals unless named, even on a fresh install). With more than one provider present and no
  * {@code seal.kek.id}, nothing seals: a bundle that registers a provider (of whatever ranking)
  * can never become the sealing KEK by its arrival;</li>
  * <li>opening accepts only KEK ids on the allow-list: {@code open.kek.ids} if set, else every id
@@ -84,12 +85,13 @@ public final class KekSelection {
                     + "nothing is sealed until then";
         } else if (byId.size() == 1) {
             String only = byId.keySet().iterator().next();
-            if (!known.kekIds().isEmpty() && !known.knows(only)) {
-                whyNot = REFUSED + "the only KEK provider present, '" + only + "', is not one this keystore has used "
-                        + "(known: " + new TreeSet<>(known.kekIds()) + "); set seal.kek.id of " + OPERATIONS_PID
-                        + " to '" + only + "' to seal under it";
-            } else {
+            boolean own = byId.get(only).get(0) instanceof RingKekProvider; // the core's file or reference KEK
+            if (known.knows(only) || (known.kekIds().isEmpty() && own)) {
                 seal = only;
+            } else {
+                whyNot = REFUSED + "the only KEK provider present, '" + only + "', is not one this keystore has used "
+                        + "(known: " + new TreeSet<>(known.kekIds()) + ")" + (own ? "" : " nor one of the core's own")
+                        + "; set seal.kek.id of " + OPERATIONS_PID + " to '" + only + "' to seal under it";
             }
         } else {
             whyNot = "no KEK provider is present";

@@ -208,6 +208,45 @@ class KekPinningTest {
     }
 
     @Test
+    void onAFreshInstallAProviderOfAnotherBundleAloneDoesNotSealUntilNamed() {
+        TestKeks.Fixed ring = ring("plugin", Map.of(1, TestKeks.kek(8)));
+        KekProvider foreign = new KekProvider() { // not one of the core's own providers
+            public String kekId() {
+                return ring.kekId();
+            }
+
+            public List<Integer> versions() {
+                return ring.versions();
+            }
+
+            public int currentVersion() {
+                return ring.currentVersion();
+            }
+
+            public byte[] wrap(int version, byte[] dataKey) {
+                return ring.wrap(version, dataKey);
+            }
+
+            public byte[] unwrap(int version, byte[] wrapped) {
+                return ring.unwrap(version, wrapped);
+            }
+
+            public byte[] mac(int version, byte[] data) {
+                return ring.mac(version, data);
+            }
+        };
+        DefaultKeystoreOperations ops = start(foreign);
+        UnavailableException e = assertThrows(UnavailableException.class, () -> ops.generate(Fixture.spec("k").build()));
+        assertTrue(e.getMessage().contains("the only KEK provider present, 'plugin', is not one this keystore has used "
+                + "(known: []) nor one of the core's own; set seal.kek.id"), e.getMessage());
+        assertTrue(snapshot().isEmpty());
+        assertFalse(Files.exists(recordFile()), "nothing recorded");
+        ops.sealWith("plugin");
+        ops.generate(Fixture.spec("k").build());
+        assertEquals(1, snapshot().size());
+    }
+
+    @Test
     void aProviderNotOnTheAllowListNeitherSealsNorOpens() {
         // records under "plugin" exist in the backend (sealed by someone holding that KEK)
         TestKeks.Fixed plugin = ring("plugin", Map.of(1, TestKeks.kek(8)));
