@@ -132,6 +132,9 @@ class KarafFeaturesIT {
         Path kek = karaf.home().resolve("data/openkcm/kek/local.kek");
         assertTrue(Files.isRegularFile(kek), "the KEK file at " + kek);
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(kek)));
+        Path known = karaf.home().resolve("data/openkcm/kek/known-keks");
+        assertTrue(Files.readString(known, UTF_8).lines().anyMatch(l -> l.startsWith("local 1 ") && l.endsWith(" used")),
+                "the known-KEK record at " + known + " pins the KEK");
         Path index = karaf.home().resolve("data/openkcm/routing/locations.idx");
         assertTrue(Files.isRegularFile(index), "the key location index at " + index);
         log("features installed, commands served");

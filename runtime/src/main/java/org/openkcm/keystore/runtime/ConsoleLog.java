@@ -163,7 +163,9 @@ final class ConsoleLog implements InvocationHandler {
 
     /**
      * An error about configuration: any error of the configuration bundle ({@code config.yaml},
-     * {@code OPENKCM__} variables), and the router's refusal of a route or of the routing policy.
+     * {@code OPENKCM__} variables), the router's refusal of a route or of the routing policy, and
+     * the core's refusal of a KEK (its identity not the one recorded, no sealing KEK chosen, not on
+     * the allow-list).
      * Other errors (recovery, migration) are not about configuration and follow the level.
      */
     static boolean configurationError(String bundle, String message) {
@@ -172,7 +174,7 @@ final class ConsoleLog implements InvocationHandler {
         }
         return "org.openkcm.keystore.core".equals(bundle)
                 && (message.startsWith("Route ") && message.contains(" refused: ")
-                        || message.startsWith("Routing policy refused: "));
+                        || message.startsWith("Routing policy refused: ") || message.startsWith("KEK refused: "));
     }
 
     static String line(int level, String bundle, String message, Throwable failure) {

@@ -134,7 +134,7 @@ public final class Main {
         try {
             Readiness.Report report = Readiness.await(runtime, Readiness.timeout());
             if (report.failed()) {
-                notStarted(report);
+                notStarted(report, runtime);
                 return false;
             }
             if (!report.ready()) {
@@ -162,10 +162,13 @@ public final class Main {
     }
 
     /** The start failed: its causes (unless the console log printed them already), then one line saying so. */
-    private void notStarted(Readiness.Report report) {
+    private void notStarted(Readiness.Report report, KeystoreRuntime runtime) {
         awaitShellJob(Duration.ofSeconds(3));
         if (!report.printed()) {
-            report.failures().forEach(line -> err.println("error: " + line));
+            // Declarative Services may record a failure before the console log prints it: say each once
+            List<String> printed = runtime.configurationErrors();
+            report.failures().stream().filter(line -> printed.stream().noneMatch(p -> p.endsWith(line)))
+                    .forEach(line -> err.println("error: " + line));
         }
         err.println("error: not started: the starting configuration is invalid (" + report.failures().size()
                 + (report.failures().size() == 1 ? " error" : " errors") + " above); fix it and start again");
@@ -237,7 +240,7 @@ public final class Main {
         try {
             Readiness.Report report = Readiness.await(runtime, Readiness.timeout());
             if (report.failed()) {
-                notStarted(report);
+                notStarted(report, runtime);
                 return NOT_STARTED;
             }
             if (report.commandProcessor() == null) {

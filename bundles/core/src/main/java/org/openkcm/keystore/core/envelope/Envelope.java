@@ -268,6 +268,11 @@ public final class Envelope {
     private KekProvider holder(KekRef ref, KeyId id, String what) {
         KekProvider kek = keks.lookup(ref.kekId());
         if (kek == null || !kek.versions().contains(ref.version())) {
+            String refusal = keks.refusal(ref.kekId());
+            if (refusal != null) {
+                // present but refused (identity not confirmed, or not on the allow-list): a configuration matter
+                throw new UnavailableException("the " + what + " names KEK " + ref + ": " + refusal, id, null);
+            }
             throw new IntegrityException(id, "the " + what + " names KEK " + ref + ", which no KEK provider present holds"
                     + " (present: " + keks.kekIds() + "): the " + what + " was altered, or that KEK was removed"
                     + " before its records were re-wrapped");

@@ -13,16 +13,33 @@ import org.openkcm.keystore.api.UnavailableException;
  * every one that can open. Built once when the set of providers changes, read without locks.
  */
 public final class KekDirectory {
-    private static final KekDirectory EMPTY = new KekDirectory(null, Map.of(), "no KEK provider is present");
+    private static final KekDirectory EMPTY = new KekDirectory(null, Map.of(), "no KEK provider is present", Map.of());
 
     private final KekProvider sealing;
     private final Map<String, KekProvider> byId;
     private final String missing;
+    private final Map<String, String> refused;
 
-    private KekDirectory(KekProvider sealing, Map<String, KekProvider> byId, String missing) {
+    private KekDirectory(KekProvider sealing, Map<String, KekProvider> byId, String missing,
+            Map<String, String> refused) {
         this.sealing = sealing;
         this.byId = byId;
         this.missing = missing;
+        this.refused = refused;
+    }
+
+    /**
+     * A directory chosen elsewhere (see {@code KekSelection}).
+     *
+     * @param sealing the provider that seals, or null
+     * @param whyNotSealing why none seals, when {@code sealing} is null
+     * @param openers by KEK id, the providers that may open
+     * @param refused by KEK id, why a KEK id (or some of its versions) may not open
+     */
+    public static KekDirectory chosen(KekProvider sealing, String whyNotSealing, Map<String, KekProvider> openers,
+            Map<String, String> refused) {
+        return new KekDirectory(sealing, Collections.unmodifiableMap(new LinkedHashMap<>(openers)),
+                sealing == null ? whyNotSealing : null, Collections.unmodifiableMap(new LinkedHashMap<>(refused)));
     }
 
     public static KekDirectory empty() {
@@ -52,7 +69,7 @@ public final class KekDirectory {
         String missing = sealing == null
                 ? "the configured sealing KEK '" + sealingKekId + "' is not present (present: " + byId.keySet() + ")"
                 : null;
-        return new KekDirectory(sealing, Collections.unmodifiableMap(byId), missing);
+        return new KekDirectory(sealing, Collections.unmodifiableMap(byId), missing, Map.of());
     }
 
     /** @throws UnavailableException if no provider can seal */
@@ -66,6 +83,11 @@ public final class KekDirectory {
     /** The provider with that id, or null if none is present. */
     public KekProvider lookup(String kekId) {
         return byId.get(kekId);
+    }
+
+    /** Why records under that KEK id cannot be opened here (refused or not allowed), or null. */
+    public String refusal(String kekId) {
+        return refused.get(kekId);
     }
 
     /** The ids of the providers present, preferred first. */

@@ -1,6 +1,8 @@
 package org.openkcm.keystore.core.kek;
 
 import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -26,9 +28,15 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
  * The KEK ring in a local key file ({@link KekRingText} form, owner-only). Runs without any
- * configuration: the file is then {@code kek/local.kek} in this bundle's persistent data area,
- * created with a fresh 256-bit KEK (mode 0600) on first start. A file that group or others may
- * access is refused, and the component does not start.
+ * configuration: the file is then {@code ${openkcm.home}/data/kek/local.kek} (or, without
+ * {@code openkcm.home}, {@code kek/local.kek} in this bundle's data area, which an uninstall
+ * deletes), created with a fresh 256-bit KEK (mode 0600) on first start. A file left in the data
+ * area by an earlier version is moved to the home. {@link KekFile#read} says which files are
+ * refused; a refused file stops the component from starting.
+ * <p>
+ * A fresh KEK is never created for a KEK id the {@link KnownKeks} record knows: a missing file is
+ * then an error (its path changed, or it was deleted), since a new key would make every record
+ * sealed under the old one unreadable.
  * <p>
  * To rotate, add a version to the file ({@code <next version>:<base64 of 32 random bytes>}, or
  * {@link KekFile#addVersion}) and update this configuration (any attribute, e.g. {@code reload})
@@ -40,6 +48,8 @@ public final class FileKekProvider extends RingKekProvider {
     public static final String PID = "org.openkcm.keystore.kek.file";
     /** Where the key file lives, in the bundle's data area, when no path is configured. */
     public static final String DEFAULT_FILE = "kek/local.kek";
+    /** Where the key file lives, under {@code openkcm.home}, when no path is configured. */
+    public static final String HOME_FILE = "data/kek/local.kek";
 
     @ObjectClassDefinition(name = "OpenKCM Keystore KEK: local key file",
             description = "A key-encryption-key ring in a local, owner-only file (mode 0600). "
@@ -50,7 +60,8 @@ public final class FileKekProvider extends RingKekProvider {
         String kek_id() default "local";
 
         @AttributeDefinition(name = "Key file",
-                description = "Path of the KEK ring file. Empty: " + DEFAULT_FILE + " in this bundle's persistent data area.")
+                description = "Path of the KEK ring file. Empty: ${openkcm.home}/" + HOME_FILE + ", or without "
+                        + "openkcm.home " + DEFAULT_FILE + " in this bundle's data area (deleted by an uninstall).")
         String path() default "";
 
         @AttributeDefinition(name = "Create when absent",
@@ -66,6 +77,11 @@ public final class FileKekProvider extends RingKekProvider {
             policy = ReferencePolicy.DYNAMIC)
     private volatile Logger logger;
 
+    /** The record of known KEKs: a KEK id it knows never gets a fresh key. */
+    @Reference
+    private KnownKeksComponent knownKeksComponent;
+    private KnownKeks known = KnownKeks.inMemory();
+
     private Path path;
 
     public FileKekProvider() {
@@ -73,13 +89,20 @@ public final class FileKekProvider extends RingKekProvider {
 
     /** A provider outside a framework (tests, benchmarks): loads, creating the file if asked to. */
     public static FileKekProvider open(Path path, String kekId, boolean create) {
+        return open(path, kekId, create, KnownKeks.inMemory());
+    }
+
+    /** {@link #open(Path, String, boolean)} with the record of known KEKs. */
+    public static FileKekProvider open(Path path, String kekId, boolean create, KnownKeks known) {
         FileKekProvider provider = new FileKekProvider();
+        provider.known = known;
         provider.load(path, kekId, create);
         return provider;
     }
 
     @Activate
     void activate(BundleContext context, Config config) {
+        known = knownKeksComponent.known();
         load(resolve(context, config), config.kek_id(), config.create());
     }
 
@@ -109,6 +132,12 @@ public final class FileKekProvider extends RingKekProvider {
             Logs.warn(logger, "The file system of KEK file {} has no POSIX permissions: owner-only access cannot be checked",
                     file);
         }
+        if (create && !Files.exists(file, LinkOption.NOFOLLOW_LINKS) && known.knows(kekId)) {
+            throw new UnavailableException("the KEK file " + file + " does not exist, but KEK '" + kekId + "' was used "
+                    + "before (versions " + known.recordedVersions(kekId) + " in " + known.file() + "): restore the file "
+                    + "from its backup, or set 'path' of " + PID + " to where it is; a fresh KEK would leave every record "
+                    + "sealed under the old one unreadable, so none is created");
+        }
         if (create && KekFile.createIfAbsent(file, RandomSource.secure())) {
             Logs.info(logger, "Created KEK file {} (mode 0600) with a fresh 256-bit KEK '{}' version 1", file, kekId);
         }
@@ -126,15 +155,58 @@ public final class FileKekProvider extends RingKekProvider {
         }
     }
 
-    private static Path resolve(BundleContext context, Config config) {
-        if (!config.path().isBlank()) {
-            return Path.of(config.path().trim());
+    private Path resolve(BundleContext context, Config config) {
+        return resolve(config.path(), context.getProperty(KnownKeksComponent.HOME_PROPERTY),
+                context.getDataFile(DEFAULT_FILE), logger);
+    }
+
+    /**
+     * The key file: the configured path; else {@value #HOME_FILE} in the home (an earlier
+     * version's file in the data area moved there first); else the data area's.
+     *
+     * @param data the file in the bundle's data area, or null if the framework has none
+     */
+    static Path resolve(String configured, String home, File data, Logger logger) {
+        if (configured != null && !configured.isBlank()) {
+            return Path.of(configured.trim());
         }
-        File data = context.getDataFile(DEFAULT_FILE);
+        if (home != null && !home.isBlank()) {
+            Path file = Path.of(home.trim()).resolve(HOME_FILE);
+            if (data != null) {
+                moveToHome(data.toPath(), file, logger);
+            }
+            return file;
+        }
         if (data == null) {
-            throw new UnavailableException("the framework offers no persistent data area: configure the 'path' of "
-                    + PID);
+            throw new UnavailableException("the framework offers no persistent data area and openkcm.home is not set: "
+                    + "configure the 'path' of " + PID);
         }
+        Logs.warn(logger, "The KEK file is in the core bundle's data area ({}), which an uninstall of the bundle "
+                + "deletes: set openkcm.home or the 'path' of {}, and back the file up", data, PID);
         return data.toPath();
+    }
+
+    /**
+     * The default KEK file of earlier versions lived in the bundle's data area: if it is there and
+     * the home has none, it is moved (owner-only, written and forced before the old one goes), so
+     * the records it sealed keep opening.
+     */
+    private static void moveToHome(Path old, Path file, Logger logger) {
+        if (!Files.exists(old, LinkOption.NOFOLLOW_LINKS) || Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Map<Integer, byte[]> keys = KekFile.read(old);
+        try {
+            KekFile.create(file, keys);
+        } finally {
+            keys.values().forEach(Bytes::wipe);
+        }
+        try {
+            Files.delete(old);
+        } catch (java.io.IOException e) {
+            Logs.warn(logger, "The old KEK file {} could not be deleted after it was moved to {}: {}", old, file,
+                    e.getMessage());
+        }
+        Logs.info(logger, "Moved the KEK file from the core bundle's data area ({}) to {}", old, file);
     }
 }

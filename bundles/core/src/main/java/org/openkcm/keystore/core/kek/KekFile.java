@@ -4,6 +4,12 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.LinkOption;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.UserPrincipal;
+import java.util.Arrays;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -64,13 +70,23 @@ public final class KekFile {
      * @throws UnavailableException if the file is missing or cannot be read
      */
     public static Map<Integer, byte[]> read(Path path) {
-        checkOwnerOnly(path);
+        return read(path, () -> { });
+    }
+
+    /**
+     * {@link #read(Path)}, with {@code afterOpen} run once the file is open and checked, before its
+     * content is read (the test seam for a file replaced meanwhile).
+     */
+    static Map<Integer, byte[]> read(Path path, Runnable afterOpen) {
         byte[] text = null;
         try {
-            if (Files.size(path) > MAX_FILE_BYTES) {
-                throw new InvalidInputException("KEK ring in file " + path, "is larger than " + MAX_FILE_BYTES + " bytes");
+            Path absolute = path.toAbsolutePath();
+            Path folder = absolute.getParent();
+            if (folder == null || !isPosix(absolute)) {
+                text = readPlain(absolute, afterOpen);
+            } else {
+                text = readChecked(path, folder, absolute.getFileName(), afterOpen);
             }
-            text = Files.readAllBytes(path);
             return KekRingText.parse(text, "file " + path);
         } catch (NoSuchFileException e) {
             throw new UnavailableException("the KEK file " + path + " does not exist", null, e);
@@ -85,12 +101,107 @@ public final class KekFile {
     }
 
     /**
+     * Reads the file through a handle on its folder ({@link SecureDirectoryStream}, openat and
+     * fstatat on Linux): the folder's owner and mode are those of the folder opened; the file is
+     * looked up and opened without following a symbolic link; its owner and mode are checked; and
+     * the file read is the one checked: its (device, inode) after the read must be those checked,
+     * and only the folder's owner can replace it, since the folder is not group- or world-writable.
+     */
+    private static byte[] readChecked(Path path, Path folder, Path name, Runnable afterOpen) throws IOException {
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(folder)) {
+            if (!(stream instanceof SecureDirectoryStream<Path> dir)) {
+                return readPlain(path.toAbsolutePath(), afterOpen);
+            }
+            PosixFileAttributes folderAttributes = dir.getFileAttributeView(PosixFileAttributeView.class)
+                    .readAttributes();
+            checkFolder(path, folder, folderAttributes);
+            PosixFileAttributeView fileView = dir.getFileAttributeView(name, PosixFileAttributeView.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            PosixFileAttributes checked = fileView.readAttributes();
+            checkFile(path, checked);
+            try (SeekableByteChannel channel = dir.newByteChannel(name,
+                    Set.<java.nio.file.OpenOption>of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
+                afterOpen.run();
+                byte[] text = readAll(path, channel);
+                Object after = fileView.readAttributes().fileKey();
+                if (checked.fileKey() == null || !checked.fileKey().equals(after)) {
+                    Bytes.wipe(text);
+                    throw new PolicyRefusedException(null, "the KEK file " + path + " was replaced while it was read; "
+                            + "nothing was loaded from it");
+                }
+                return text;
+            }
+        }
+    }
+
+    /** Without POSIX permissions (Windows): no owner or mode to check; still no symbolic link followed. */
+    private static byte[] readPlain(Path path, Runnable afterOpen) throws IOException {
+        if (Files.isSymbolicLink(path)) {
+            throw new PolicyRefusedException(null, "the KEK file " + path + " is a symbolic link; a KEK file must be "
+                    + "the file itself, opened without following links");
+        }
+        try (SeekableByteChannel channel = Files.newByteChannel(path,
+                Set.<java.nio.file.OpenOption>of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
+            afterOpen.run();
+            return readAll(path, channel);
+        }
+    }
+
+    private static byte[] readAll(Path path, SeekableByteChannel channel) throws IOException {
+        long size = channel.size();
+        if (size > MAX_FILE_BYTES) {
+            throw new InvalidInputException("KEK ring in file " + path, "is larger than " + MAX_FILE_BYTES + " bytes");
+        }
+        byte[] text = new byte[(int) size];
+        ByteBuffer buffer = ByteBuffer.wrap(text);
+        while (buffer.hasRemaining() && channel.read(buffer) >= 0) {
+            // read on: a short read is not the end
+        }
+        return buffer.hasRemaining() ? Arrays.copyOf(text, buffer.position()) : text;
+    }
+
+    /** The folder must not be group- or world-writable, and must belong to the process user or root. */
+    private static void checkFolder(Path path, Path folder, PosixFileAttributes attributes) {
+        Set<PosixFilePermission> p = attributes.permissions();
+        if (p.contains(PosixFilePermission.GROUP_WRITE) || p.contains(PosixFilePermission.OTHERS_WRITE)) {
+            throw new PolicyRefusedException(null, "the folder " + folder + " of the KEK file " + path + " is writable by "
+                    + (p.contains(PosixFilePermission.GROUP_WRITE) && p.contains(PosixFilePermission.OTHERS_WRITE)
+                            ? "group and others" : p.contains(PosixFilePermission.GROUP_WRITE) ? "group" : "others")
+                    + " (mode " + octal(p) + "), so another user could replace the KEK file: chmod go-w " + folder);
+        }
+        UserPrincipal owner = attributes.owner();
+        UserPrincipal me = ProcessUser.principal(folder);
+        if (me != null && !owner.equals(me) && !"root".equals(owner.getName())) {
+            throw new PolicyRefusedException(null, "the folder " + folder + " of the KEK file " + path + " belongs to "
+                    + owner.getName() + ", not to this process's user " + me.getName() + " (or root), so "
+                    + owner.getName() + " could replace the KEK file");
+        }
+    }
+
+    /** A regular file, not a symbolic link, owned by the process user, owner-only. */
+    private static void checkFile(Path path, PosixFileAttributes attributes) {
+        if (attributes.isSymbolicLink()) {
+            throw new PolicyRefusedException(null, "the KEK file " + path + " is a symbolic link; a KEK file must be "
+                    + "the file itself, opened without following links");
+        }
+        if (!attributes.isRegularFile()) {
+            throw new PolicyRefusedException(null, "the KEK file " + path + " is not a regular file");
+        }
+        UserPrincipal me = ProcessUser.principal(path.toAbsolutePath().getParent());
+        if (me != null && !attributes.owner().equals(me)) {
+            throw new PolicyRefusedException(null, "the KEK file " + path + " belongs to " + attributes.owner().getName()
+                    + ", not to this process's user " + me.getName() + ": chown " + me.getName() + " " + path);
+        }
+        refuseLoose(path, attributes.permissions());
+    }
+
+    /**
      * Creates the file with one fresh 256-bit KEK as version 1, owner-only, if it does not exist.
      *
      * @return true if this call created it, false if it already existed
      */
     public static boolean createIfAbsent(Path path, RandomSource random) {
-        if (Files.exists(path)) {
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             return false;
         }
         byte[] kek = new byte[KekRing.KEK_BYTES];
@@ -111,6 +222,27 @@ public final class KekFile {
                     + e.getClass().getSimpleName() + ")", null, e);
         } finally {
             Bytes.wipe(kek, text);
+        }
+    }
+
+    /**
+     * Creates the file, owner-only in an owner-only folder, with the given ring.
+     *
+     * @throws UnavailableException if it exists already or cannot be written
+     */
+    public static void create(Path path, Map<Integer, byte[]> keys) {
+        byte[] text = KekRingText.format(keys);
+        try {
+            Path parent = path.toAbsolutePath().getParent();
+            if (parent != null && !Files.isDirectory(parent)) {
+                Files.createDirectories(parent, ownerOnly(parent, OWNER_ONLY_DIR));
+            }
+            write(path, text, StandardOpenOption.CREATE_NEW);
+        } catch (IOException e) {
+            throw new UnavailableException("the KEK file " + path + " cannot be created ("
+                    + e.getClass().getSimpleName() + ")", null, e);
+        } finally {
+            Bytes.wipe(text);
         }
     }
 
@@ -169,6 +301,10 @@ public final class KekFile {
             throw new UnavailableException("the permissions of the KEK file " + path + " cannot be read ("
                     + e.getClass().getSimpleName() + ")", null, e);
         }
+        refuseLoose(path, permissions);
+    }
+
+    private static void refuseLoose(Path path, Set<PosixFilePermission> permissions) {
         Set<PosixFilePermission> loose = EnumSet.noneOf(PosixFilePermission.class);
         loose.addAll(permissions);
         loose.retainAll(LOOSE);

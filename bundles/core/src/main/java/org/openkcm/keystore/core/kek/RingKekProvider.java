@@ -26,6 +26,31 @@ public abstract class RingKekProvider implements KekProvider {
         }
     }
 
+    /**
+     * The ring in force now, or null if none is loaded: a new object whenever the provider
+     * (re)loads, so a caller can tell that the key bytes may have changed.
+     */
+    public final Object ringIdentity() {
+        return ring;
+    }
+
+    /**
+     * A provider over the ring in force now, which a reload does not change: what was checked is
+     * what wraps. Its calls fail as unavailable once this provider unloads (the ring is wiped).
+     *
+     * @throws UnavailableException if no ring is loaded
+     */
+    public final KekProvider snapshot() {
+        KekRing current = ring();
+        return new Snapshot(current);
+    }
+
+    private static final class Snapshot extends RingKekProvider {
+        Snapshot(KekRing ring) {
+            install(ring);
+        }
+    }
+
     protected final KekRing ring() {
         KekRing current = ring;
         if (current == null) {

@@ -8,6 +8,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -47,7 +49,10 @@ import org.openkcm.keystore.core.cache.TierStats;
 import org.openkcm.keystore.core.crypto.Bytes;
 import org.openkcm.keystore.core.crypto.RandomSource;
 import org.openkcm.keystore.core.envelope.Envelope;
-import org.openkcm.keystore.core.envelope.KekDirectory;
+import org.openkcm.keystore.core.kek.KekSelection;
+import org.openkcm.keystore.core.kek.KnownKeks;
+import org.openkcm.keystore.core.kek.KnownKeksComponent;
+import org.openkcm.keystore.core.kek.RingKekProvider;
 import org.openkcm.keystore.core.journal.Intent;
 import org.openkcm.keystore.core.journal.IntentJournal;
 import org.openkcm.keystore.core.journal.JournalComponent;
@@ -107,9 +112,16 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
             description = "The KeystoreOperations service: envelope encryption, lifecycle rules, metadata authentication.")
     public @interface Config {
         @AttributeDefinition(name = "Sealing KEK id",
-                description = "The id of the KEK provider that seals new records and lifecycle MACs. "
-                        + "Empty: the provider with the highest service ranking. Every provider present opens its own records.")
+                description = "The id of the KEK provider that seals new records and lifecycle MACs. Required when "
+                        + "more than one KEK provider is present (nothing is sealed until it is set). Empty, with one "
+                        + "provider present: that provider, if the known-KEK record is empty or knows its id.")
         String seal_kek_id() default "";
+
+        @AttributeDefinition(name = "KEK ids that may open",
+                description = "The allow-list of KEK ids whose records are opened (the sealing KEK is always on it). "
+                        + "Empty: the sealing KEK and every KEK id in the known-KEK record. A provider not on it "
+                        + "neither seals nor opens.")
+        String[] open_kek_ids() default {};
 
         @AttributeDefinition(name = "Rollback watermark size",
                 description = "How many keys' highest seen revision to remember, to refuse metadata rolled back "
@@ -148,15 +160,28 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
             policy = ReferencePolicy.DYNAMIC)
     private volatile Logger logger;
 
+    /** The record of known KEKs, which pins each KEK's identity. */
+    @Reference
+    private KnownKeksComponent knownKeksComponent;
+    /** Outside a framework: the record given directly. */
+    private volatile KnownKeks knownOverride;
+
     private volatile String sealKekId = "";
+    private volatile List<String> openKekIds = List.of();
+    /** The KEK refusals in force and logged: each is logged once, when it appears. */
+    private final Set<String> refusalsLogged = ConcurrentHashMap.newKeySet();
     private volatile RevisionWatermark watermark = new RevisionWatermark(DEFAULT_WATERMARK_SIZE);
     private volatile Cached cached;
     private Clock clock = Clock.systemUTC();
     private RandomSource random = RandomSource.secure();
 
-    /** The envelope built for one list of providers; rebuilt when DS replaces the list. */
+    /**
+     * The envelope built for one state of the providers: the list DS gave, each ring loaded
+     * ({@link RingKekProvider#ringIdentity}) or each other provider's versions, and the KEK
+     * configuration. Rebuilt (and the rings pinned again) when any of it changes.
+     */
     private record Cached(List<Map.Entry<Map<String, Object>, KekProvider>> source, String sealKekId,
-            Envelope envelope) {
+            List<String> openKekIds, Object[] marks, boolean retry, Envelope envelope) {
     }
 
     public DefaultKeystoreOperations() {
@@ -169,6 +194,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     public static DefaultKeystoreOperations of(Keystore keystore, List<KekProvider> keks) {
         DefaultKeystoreOperations ops = new DefaultKeystoreOperations();
         ops.keystore = keystore;
+        ops.knownOverride = KnownKeks.inMemory();
         List<Map.Entry<Map<String, Object>, KekProvider>> entries = new ArrayList<>();
         for (int i = 0; i < keks.size(); i++) {
             entries.add(Map.entry(Map.of(Constants.SERVICE_RANKING, keks.size() - i, Constants.SERVICE_ID, (long) i),
@@ -210,11 +236,25 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         // it cannot finish yet is tried again until it can
         recovery = new RecoveryScheduler(runner, definitions(), logger, null);
         recovery.startAsync();
+        try {
+            envelope(); // choose and pin the KEKs now, so that a refusal is said at start
+        } catch (RuntimeException e) {
+            Logs.error(logger, "KEK refused: the KEK providers cannot be checked: {}", e.getMessage());
+        }
     }
 
     @Modified
     void configure(Config config) {
         sealKekId = config.seal_kek_id().trim();
+        List<String> open = new ArrayList<>();
+        for (String id : config.open_kek_ids() == null ? new String[0] : config.open_kek_ids()) {
+            for (String part : id.split(",")) {
+                if (!part.isBlank()) {
+                    open.add(part.trim());
+                }
+            }
+        }
+        openKekIds = List.copyOf(open);
         watermark = new RevisionWatermark(config.rollback_watermark_size());
     }
 
@@ -243,9 +283,28 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         return this;
     }
 
-    DefaultKeystoreOperations sealWith(String kekId) {
+    /** Outside a framework: {@code seal.kek.id}. */
+    public DefaultKeystoreOperations sealWith(String kekId) {
         this.sealKekId = kekId == null ? "" : kekId;
         return this;
+    }
+
+    /** Outside a framework: {@code open.kek.ids} (empty: the default). */
+    public DefaultKeystoreOperations openWith(List<String> kekIds) {
+        this.openKekIds = List.copyOf(kekIds);
+        return this;
+    }
+
+    /** Outside a framework: the record of known KEKs. */
+    public DefaultKeystoreOperations knownKeks(KnownKeks known) {
+        this.knownOverride = known;
+        return this;
+    }
+
+    /** The record of known KEKs in use. */
+    public KnownKeks knownKeks() {
+        KnownKeks k = knownOverride;
+        return k != null ? k : knownKeksComponent.known();
     }
 
     /** Outside a framework: the key caches to read through (null: none). */
@@ -512,6 +571,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     /** The core's own report of a re-wrap run. */
     public RewrapReport rewrapAllKeys() {
+        envelope().keks().sealing(); // no sealing KEK (refused, or not chosen): refused before anything is journaled
         // journaled: a run a crash interrupted is run again by recovery (current keys are skipped)
         AtomicReference<RewrapReport> report = new AtomicReference<>();
         SagaResult result = runner.run(sagas.kekRewrap(), List.of(), Map.of(), Map.of(KeystoreSagas.REPORT, report));
@@ -519,7 +579,13 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         if (result.state() != SagaResult.State.COMMITTED) {
             throw result.failure();
         }
-        return report.get();
+        RewrapReport done = report.get();
+        if (done.complete()) {
+            // nothing is sealed under any other KEK version now: each may leave its ring
+            knownKeks().released(done.target());
+            Logs.info(logger, "KEK re-wrap complete: every KEK but {} may now be removed", done.target());
+        }
+        return done;
     }
 
     @Override
@@ -620,16 +686,69 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         return r == null ? Optional.empty() : Optional.ofNullable(r.index().get(id));
     }
 
-    /** The envelope over the KEK providers present now. */
+    /**
+     * The envelope over the KEK providers present now, chosen and pinned by {@link KekSelection};
+     * each refusal is logged once, as an error.
+     */
     public Envelope envelope() {
         List<Map.Entry<Map<String, Object>, KekProvider>> source = kekProviders;
-        String sealing = sealKekId;
         Cached c = cached;
-        if (c == null || c.source != source || !c.sealKekId.equals(sealing)) {
-            c = new Cached(source, sealing, new Envelope(KekDirectory.of(ranked(source), sealing)));
+        if (c == null || c.retry || !unchanged(c, source)) {
+            String seal = sealKekId;
+            List<String> open = openKekIds;
+            Object[] marks = marks(source);
+            List<KekProvider> providers = new ArrayList<>();
+            for (KekProvider p : ranked(source)) {
+                try {
+                    providers.add(p instanceof RingKekProvider ring ? ring.snapshot() : p);
+                } catch (KeystoreException notLoaded) {
+                    // a ring not loaded (yet): absent
+                }
+            }
+            KekSelection.Selection selection = KekSelection.select(providers, seal, open, knownKeks());
+            refusalsLogged.retainAll(selection.refusals()); // one that was resolved is said again if it returns
+            for (String refusal : selection.refusals()) {
+                if (refusalsLogged.add(refusal)) {
+                    Logs.error(logger, "{}", refusal);
+                }
+            }
+            c = new Cached(source, seal, open, marks, selection.retry(), new Envelope(selection.directory()));
             cached = c;
         }
         return c.envelope;
+    }
+
+    /** Whether nothing the choice of KEKs depends on changed since {@code c} (no allocation for the core's rings). */
+    private boolean unchanged(Cached c, List<Map.Entry<Map<String, Object>, KekProvider>> source) {
+        if (c.source != source || !c.sealKekId.equals(sealKekId) || c.openKekIds != openKekIds) {
+            return false;
+        }
+        for (int i = 0; i < c.marks.length; i++) {
+            Object mark = c.marks[i];
+            KekProvider p = source.get(i).getValue();
+            if (p instanceof RingKekProvider ring ? ring.ringIdentity() != mark : !mark(p).equals(mark)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Per provider: the ring loaded (compared by identity), or another provider's id and versions. */
+    private static Object[] marks(List<Map.Entry<Map<String, Object>, KekProvider>> source) {
+        Object[] marks = new Object[source == null ? 0 : source.size()];
+        for (int i = 0; i < marks.length; i++) {
+            KekProvider p = source.get(i).getValue();
+            marks[i] = p instanceof RingKekProvider ring ? ring.ringIdentity() : mark(p);
+        }
+        return marks;
+    }
+
+    private static Object mark(KekProvider p) {
+        try {
+            return List.of(p.kekId(), p.versions(), p.currentVersion());
+        } catch (KeystoreException unavailable) {
+            return "unavailable";
+        }
     }
 
     // --------------------------------------------------------------- internals

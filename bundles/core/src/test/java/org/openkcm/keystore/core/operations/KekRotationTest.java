@@ -21,6 +21,7 @@ import org.openkcm.keystore.api.KeyMetadata;
 import org.openkcm.keystore.api.KeyStatus;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
+import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.crypto.RandomSource;
 import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.envelope.KekRef;
@@ -120,12 +121,19 @@ class KekRotationTest {
     }
 
     @Test
-    void removingV1BeforeTheRewrapLeavesV1RecordsUnopenableWithAClearError() {
+    void removingV1BeforeTheRewrapIsRefusedNamingTheVersionAndNothingIsSealed() {
         start();
         rotateKekToV2();
+        int stored = backend.snapshot().size();
         removeV1();
-        IntegrityException e = assertThrows(IntegrityException.class, () -> ops.get(KeyId.of("key-00", 1)));
-        assertTrue(e.getMessage().contains("removed before its records were re-wrapped"), e.getMessage());
+        UnavailableException open = assertThrows(UnavailableException.class, () -> ops.get(KeyId.of("key-00", 1)));
+        assertTrue(open.getMessage().contains("KEK 'local' version 1 is missing from its ring, but records may still be "
+                + "sealed under it"), open.getMessage());
+        UnavailableException seal = assertThrows(UnavailableException.class,
+                () -> ops.generate(Fixture.spec("after-removal").build()));
+        assertTrue(seal.getMessage().contains("nothing is sealed under KEK 'local'"), seal.getMessage());
+        assertEquals(stored, backend.snapshot().size(), "nothing was stored");
+        assertTrue(log.text().contains("KEK refused: KEK 'local' version 1 is missing"), log.text());
     }
 
     @Test
@@ -217,6 +225,10 @@ class KekRotationTest {
         start();
         TestKeks.Fixed other = TestKeks.fixed("hsm", 1);
         ops.kekProviders(List.of(other, kek));
+        // two providers and no seal.kek.id: the higher-ranked newcomer does not seal
+        UnavailableException refused = assertThrows(UnavailableException.class, () -> ops.rewrapAllKeys());
+        assertTrue(refused.getMessage().contains("seal.kek.id"), refused.getMessage());
+        ops.sealWith("hsm");
         RewrapReport report = ops.rewrapAllKeys();
         assertEquals(new KekRef("hsm", 1), report.target());
         assertEquals(KEYS, report.rewrapped());
