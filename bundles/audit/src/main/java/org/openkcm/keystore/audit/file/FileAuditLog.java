@@ -2,6 +2,7 @@ package org.openkcm.keystore.audit.file;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Path;
 import java.util.Locale;
 
@@ -77,8 +78,12 @@ public final class FileAuditLog implements AuditLog {
         }
     }
 
+    /** Why a write failed, without repeating the path the message already names. */
     private static String reason(Exception e) {
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + " " + e.getMessage();
+        if (e instanceof FileSystemException fs && fs.getReason() != null) {
+            return fs.getReason() + (fs.getFile() == null || fs.getFile().endsWith(AuditFile.CURRENT) ? "" : " (" + fs.getFile() + ")");
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 
     static Path folder(String configured, String home, File dataArea) {
