@@ -28,10 +28,12 @@ import org.osgi.service.metatype.annotations.Designate;
 /**
  * The keystore's Prometheus endpoint: {@code GET /metrics} in the Prometheus text format, served by
  * client_java's HTTP server on its own port (loopback by default), and the {@link KeystoreMetrics}
- * service the core reports to. A configuration change restarts the server on the new address.
+ * service the core reports to. Nothing listens without a configuration of the PID (no surprise
+ * port in a framework that embeds the keystore); the runtime ships one. A configuration change
+ * restarts the server on the new address.
  */
 @Component(name = PrometheusMetrics.PID, configurationPid = PrometheusMetrics.PID,
-        configurationPolicy = ConfigurationPolicy.OPTIONAL, service = KeystoreMetrics.class)
+        configurationPolicy = ConfigurationPolicy.REQUIRE, service = KeystoreMetrics.class)
 @Designate(ocd = MetricsConfig.class)
 public final class PrometheusMetrics implements KeystoreMetrics {
 
