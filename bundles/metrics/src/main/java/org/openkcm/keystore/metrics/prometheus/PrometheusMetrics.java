@@ -12,15 +12,14 @@ import java.util.function.LongSupplier;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 
 import org.openkcm.keystore.api.CacheStatistics;
-import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.metrics.KeystoreMetrics;
+import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
-import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.log.Logger;
 import org.osgi.service.log.LoggerFactory;
 import org.osgi.service.metatype.annotations.Designate;
@@ -43,18 +42,20 @@ public final class PrometheusMetrics implements KeystoreMetrics {
     @Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL)
     private Logger logger;
 
-    /** The cache counters come from here; optional, so the endpoint is up before the keystore is. */
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
-    private volatile KeystoreAdministration administration;
+    /** The cache counters' source; null outside a framework (unit tests). */
+    private volatile AdministrationLookup administration;
 
     private final KeystoreCollectors collectors = new KeystoreCollectors(this::cacheStatistics);
     private ExecutorService executor;
     private HTTPServer server;
 
     @Activate
-    void activate(MetricsConfig config) throws IOException {
+    void activate(BundleContext context, MetricsConfig config) throws IOException {
         if (config.port() < 0 || config.port() > 65535) {
             throw new IllegalArgumentException("port of " + PID + " must be between 0 and 65535, not " + config.port());
+        }
+        if (context != null) {
+            administration = new AdministrationLookup(context);
         }
         executor = scrapeThreads();
         try {
@@ -62,6 +63,7 @@ public final class PrometheusMetrics implements KeystoreMetrics {
                     .registry(collectors.registry()).executorService(executor).buildAndStart();
         } catch (IOException | RuntimeException e) {
             executor.shutdownNow();
+            closeTracker();
             throw new IOException("metrics endpoint cannot listen on " + config.host() + ":" + config.port() + ": " + e, e);
         }
         if (logger != null) {
@@ -73,6 +75,14 @@ public final class PrometheusMetrics implements KeystoreMetrics {
     void deactivate() {
         server.close();
         executor.shutdownNow();
+        closeTracker();
+    }
+
+    private void closeTracker() {
+        if (administration != null) {
+            administration.close();
+            administration = null;
+        }
     }
 
     /** The port the endpoint listens on (the one taken when configured as 0). */
@@ -81,8 +91,8 @@ public final class PrometheusMetrics implements KeystoreMetrics {
     }
 
     private List<CacheStatistics> cacheStatistics() {
-        KeystoreAdministration admin = administration;
-        return admin == null ? List.of() : admin.cacheStatistics();
+        AdministrationLookup lookup = administration;
+        return lookup == null ? List.of() : lookup.cacheStatistics();
     }
 
     /** Two daemon threads answer scrapes: a scrape is cheap, and a stuck client cannot keep the JVM alive. */

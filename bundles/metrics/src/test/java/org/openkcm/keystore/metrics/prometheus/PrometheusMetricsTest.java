@@ -63,7 +63,7 @@ class PrometheusMetricsTest {
 
     @Test
     void operationsAndBackendCallsAreCountedAndTimed() throws Exception {
-        metrics.activate(config("127.0.0.1", 0));
+        metrics.activate(null, config("127.0.0.1", 0));
         active = true;
         metrics.operation("get", "ok", 200_000); // 0.2 ms
         metrics.operation("get", "ok", 3_000_000);
@@ -83,7 +83,7 @@ class PrometheusMetricsTest {
 
     @Test
     void openIntentsAreReadAtEachScrapeAndAbsentWithoutAJournal() throws Exception {
-        metrics.activate(config("127.0.0.1", 0));
+        metrics.activate(null, config("127.0.0.1", 0));
         active = true;
         assertFalse(scrape().contains("keystore_journal_open_intents "), "no journal, no sample");
         long[] open = {3};
@@ -108,11 +108,11 @@ class PrometheusMetricsTest {
     @Test
     void aBadPortIsRefusedAndAPortInUseNamesTheAddress() throws Exception {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> metrics.activate(config("127.0.0.1", 70000)));
+                () -> metrics.activate(null, config("127.0.0.1", 70000)));
         assertTrue(e.getMessage().contains("between 0 and 65535"), e.getMessage());
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             IOException busy = assertThrows(IOException.class,
-                    () -> metrics.activate(config("127.0.0.1", taken.getLocalPort())));
+                    () -> metrics.activate(null, config("127.0.0.1", taken.getLocalPort())));
             assertTrue(busy.getMessage().contains("cannot listen on 127.0.0.1:" + taken.getLocalPort()), busy.getMessage());
         }
     }
