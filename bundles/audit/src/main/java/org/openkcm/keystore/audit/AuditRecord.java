@@ -17,7 +17,9 @@ import java.util.regex.Pattern;
  * @param operation what it was, a token such as {@code get}, {@code delete}, {@code rewrap}
  *        (lower-cased)
  * @param keyId the key it concerned, as {@code KeyId.toString()} prints it, or null
- * @param outcome how it ended, a lower-case token: {@code ok}, {@code error} or {@code denied}
+ * @param outcome a lower-case token: {@code started} (written before a call acts, so a call whose
+ *        record cannot be written changes nothing), then how it ended: {@code ok}, {@code error} or
+ *        {@code denied}
  * @param errorClass the simple name of the failure's class when it failed (e.g.
  *        {@code KeyNotFoundException}), or null
  */
@@ -29,6 +31,8 @@ public record AuditRecord(Instant time, String caller, String channel, String op
     public static final int MAX_KEY_ID_LENGTH = 512;
     public static final int MAX_ERROR_CLASS_LENGTH = 256;
 
+    /** The record written before a call acts; its outcome record follows with the same time. */
+    public static final String STARTED = "started";
     /** The outcome of a call that did what was asked. */
     public static final String OK = "ok";
     /** The outcome of a call that failed (errorClass says how). */

@@ -22,8 +22,6 @@ import org.openkcm.keystore.audit.AuditRecord;
  */
 final class ShellAudit {
     static final String CHANNEL = "shell";
-    /** The outcome of the record written before a command acts. */
-    static final String STARTED = "started";
 
     /** A command's work, which may throw what the command declares. */
     @FunctionalInterface
@@ -46,7 +44,8 @@ final class ShellAudit {
             throw new UnavailableException("keystore:" + command + " was not run, nothing changed: no audit log is "
                     + "running (the bundle org.openkcm.keystore.audit must be active)");
         }
-        AuditRecord started = new AuditRecord(clock.instant(), caller(session), CHANNEL, command, keyId, STARTED, null);
+        AuditRecord started = new AuditRecord(clock.instant(), caller(session), CHANNEL, command, keyId,
+                AuditRecord.STARTED, null);
         try {
             audit.record(started);
         } catch (RuntimeException e) {

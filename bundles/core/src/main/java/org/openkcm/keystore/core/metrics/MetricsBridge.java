@@ -4,6 +4,7 @@ import org.openkcm.keystore.core.journal.JournalComponent;
 import org.openkcm.keystore.metrics.KeystoreMetrics;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 
@@ -12,10 +13,14 @@ import org.osgi.service.component.annotations.Reference;
  * is, it registers the core-private {@link Meter} that the operations and the router report to
  * (through optional, dynamic references), and tells the metrics where to read the open journal
  * intents. The core imports the metrics package optionally; without it this component never
- * activates and nothing is measured.
+ * activates and nothing is measured. It shares the endpoint's configuration PID and requires it, so
+ * that where metrics are not configured it does not wait for a service that will never come (Karaf
+ * would report the core bundle as waiting).
  */
-@Component(service = Meter.class)
+@Component(service = Meter.class, configurationPid = MetricsBridge.METRICS_PID,
+        configurationPolicy = ConfigurationPolicy.REQUIRE)
 public final class MetricsBridge implements Meter {
+    static final String METRICS_PID = "org.openkcm.keystore.metrics";
 
     @Reference
     private KeystoreMetrics metrics;
