@@ -47,6 +47,22 @@ public final class FileAuditLog implements AuditLog {
         this.file = file;
     }
 
+    /**
+     * A log outside a framework (benchmarks, tools): audit.log in the folder, rotated at the
+     * default size and count.
+     *
+     * @param force whether each record is forced to disk before {@link #record} returns
+     */
+    public static FileAuditLog open(Path folder, boolean force) {
+        return new FileAuditLog(
+                new AuditFile(folder, AuditFile.DEFAULT_MAX_FILE_BYTES, AuditFile.DEFAULT_MAX_FILES, force));
+    }
+
+    /** Closes the open file (forcing what was written); a later record opens it again. */
+    public void close() throws IOException {
+        file.close();
+    }
+
     @Activate
     void activate(BundleContext context, AuditFileConfig config) {
         Path folder = folder(config.directory(), context.getProperty(HOME_PROPERTY), context.getDataFile("audit"));
@@ -63,7 +79,7 @@ public final class FileAuditLog implements AuditLog {
 
     @Deactivate
     void deactivate() throws IOException {
-        file.close();
+        close();
     }
 
     @Override
