@@ -2,6 +2,7 @@ package org.openkcm.keystore.audit.file;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
@@ -46,6 +47,8 @@ final class AuditFile implements AutoCloseable {
     private Object channelFileKey;
     private long size;
     private long written;
+    /** Lines a rotation forced to disk before it closed their file. */
+    private long rotatedDurable;
     // guarded by forceLock; read without it as a fast path
     private volatile long forced;
 
@@ -101,7 +104,11 @@ final class AuditFile implements AutoCloseable {
         }
     }
 
-    /** Forces the file unless a force that began after this caller's write already covered it. */
+    /**
+     * Forces the file unless a force that began after this caller's write already covered it. A
+     * line whose file was closed before it was forced counts as on disk only if a rotation forced
+     * it; after a failed write of another caller closed the file, it does not (the caller fails).
+     */
     private void forceUpTo(long mine, FileChannel out) throws IOException {
         if (forced >= mine) {
             return;
@@ -111,17 +118,32 @@ final class AuditFile implements AutoCloseable {
                 return;
             }
             long covered;
+            long durable;
+            FileChannel current;
             synchronized (writeLock) {
                 covered = written;
-                if (channel != out) {
-                    // rotated (the rotation forced the old file) or closed after a failure of another writer
-                    out = channel;
+                durable = rotatedDurable;
+                current = channel;
+                if (current != out && mine > durable) {
+                    throw new IOException(
+                            "the audit file was closed after a failed write before this record was forced");
                 }
             }
-            if (out != null) {
-                out.force(false);
+            if (current == null) {
+                forced = Math.max(forced, durable);
+                return;
             }
-            forced = covered;
+            try {
+                current.force(false);
+            } catch (ClosedChannelException closedMeanwhile) {
+                synchronized (writeLock) {
+                    if (mine > rotatedDurable) {
+                        throw closedMeanwhile;
+                    }
+                    covered = rotatedDurable;
+                }
+            }
+            forced = Math.max(forced, covered);
         }
     }
 
@@ -164,6 +186,7 @@ final class AuditFile implements AutoCloseable {
     /** audit.log becomes audit.log.1, each audit.log.i becomes .i+1, and the one past maxFiles goes. */
     private void rotate(FileChannel out) throws IOException {
         out.force(false);
+        rotatedDurable = written;
         out.close();
         channel = null;
         Files.deleteIfExists(rotated(maxFiles));

@@ -218,6 +218,41 @@ class AuditFileTest {
     }
 
     @Test
+    void concurrentRecordsAcrossRotationsAllLandOnceAndNoneFails() throws Exception {
+        Path folder = tmp.resolve("audit");
+        FileAuditLog log = new FileAuditLog(new AuditFile(folder, 1024, 1000, true));
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                int thread = t;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < 100; i++) {
+                        log.record(record("t" + thread + "-" + i, "get", "k:1"));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get(); // a record refused while another caller rotated would throw here
+            }
+        } finally {
+            pool.shutdown();
+        }
+        List<String> callers = new ArrayList<>();
+        try (var files = Files.list(folder)) {
+            for (Path f : files.toList()) {
+                assertTrue(Files.size(f) <= 1024, f + " is " + Files.size(f) + " bytes");
+                for (String line : Files.readAllLines(f)) {
+                    callers.add(parse(line).get("caller"));
+                }
+            }
+        }
+        assertEquals(800, callers.size());
+        assertEquals(800, callers.stream().distinct().count());
+    }
+
+    @Test
     void refusesBadSettings() {
         assertThrows(IllegalArgumentException.class, () -> new AuditFile(tmp, 10, 3, true));
         assertThrows(IllegalArgumentException.class, () -> new AuditFile(tmp, 1 << 20, 0, true));
