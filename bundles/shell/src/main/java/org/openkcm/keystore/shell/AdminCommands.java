@@ -4,6 +4,7 @@ import static org.openkcm.keystore.shell.Arguments.ABSENT;
 import static org.openkcm.keystore.shell.Arguments.given;
 
 import java.io.PrintStream;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -22,11 +23,14 @@ import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.api.RouteDescription;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.audit.AuditLog;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 
 /**
  * The {@code keystore:} administration commands: the backends and their health, the routing
@@ -34,6 +38,7 @@ import org.osgi.service.component.annotations.Reference;
  * after its method ({@link CommandServices}) and a Java name cannot hold a '-', so KEK re-wrap is
  * {@code keystore:rewrap}, not {@code kek-rotate}.
  * Output never holds key material or secret-named properties (the api's value types leave them out).
+ * Migration and re-wrap are audited ({@link ShellAudit}) and are not run without a working audit log.
  */
 @Component(service = {}, immediate = true)
 public class AdminCommands {
@@ -41,13 +46,19 @@ public class AdminCommands {
     private KeystoreAdministration admin;
 
     private CommandServices shell;
+    /** Optional and dynamic: the read-only commands work without it; the audited ones refuse (fail closed). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile AuditLog auditLog;
+
+    private final ShellAudit audit = new ShellAudit(() -> auditLog, Clock.systemUTC());
 
     public AdminCommands() {
     }
 
-    /** For tests and embedding: commands over a given administration service. */
-    AdminCommands(KeystoreAdministration admin) {
+    /** For tests and embedding: commands over a given administration service and audit log. */
+    AdminCommands(KeystoreAdministration admin, AuditLog auditLog) {
         this.admin = admin;
+        this.auditLog = auditLog;
     }
 
     /** Registers the commands with the shell while the services they need are there. */
@@ -206,20 +217,24 @@ public class AdminCommands {
             @Descriptor("KIND - owner kind: tenant, service or node") @Parameter(names = "--owner-kind", absentValue = ABSENT) String ownerKind,
             @Descriptor("L2|L3|L4 - tier") @Parameter(names = "--type", absentValue = ABSENT) String type,
             @Descriptor("REGION - region") @Parameter(names = "--region", absentValue = ABSENT) String region) {
-        KeyFilter.Builder filter = Arguments.selection(owner, ownerKind, type, region);
-        PrintStream console = session == null ? null : session.getConsole();
-        MigrationReport report = admin.migrate(filter.build(), progress -> {
-            if (console != null && !progress.finished()) {
-                console.println(progress);
-            }
+        return audit.run(session, "migrate", null, () -> {
+            KeyFilter.Builder filter = Arguments.selection(owner, ownerKind, type, region);
+            PrintStream console = session == null ? null : session.getConsole();
+            MigrationReport report = admin.migrate(filter.build(), progress -> {
+                if (console != null && !progress.finished()) {
+                    console.println(progress);
+                }
+            });
+            return report + failures(report.failed());
         });
-        return report + failures(report.failed());
     }
 
     @Descriptor("re-wrap every key of every backend under the sealing KEK's current version (after a KEK rotation)")
-    public String rewrap() {
-        RewrapReport report = admin.rewrapAll();
-        return report.toString().replaceFirst(" \\{.*", "") + failures(report.failed());
+    public String rewrap(CommandSession session) {
+        return audit.run(session, "rewrap", null, () -> {
+            RewrapReport report = admin.rewrapAll();
+            return report.toString().replaceFirst(" \\{.*", "") + failures(report.failed());
+        });
     }
 
     private static String failures(Map<KeyId, String> failed) {

@@ -24,7 +24,7 @@ import org.openkcm.keystore.api.ReconciliationReport;
  */
 class CheckedCommandTest {
 
-    private final KeyCommands keys = new KeyCommands(null, null);
+    private final KeyCommands keys = new KeyCommands(null, null, null);
 
     private CheckedCommand command(Object commands, String name) {
         return CommandServices.of(commands).stream().filter(c -> c.name().equals(name)).findFirst().orElseThrow();
@@ -49,7 +49,7 @@ class CheckedCommandTest {
         assertEquals("usage: keystore:show NAME:VERSION (unexpected argument b:1)", refused("show", "a:1", "b:1").getMessage());
         assertEquals(Usage.of("generate") + " (unexpected argument b)", refused("generate", "a", "b", "c", "d").getMessage());
         assertEquals("usage: keystore:health (unexpected argument now)",
-                assertThrows(UsageException.class, () -> command(new AdminCommands(null), "health")
+                assertThrows(UsageException.class, () -> command(new AdminCommands(null, null), "health")
                         .execute(null, List.of("now"))).getMessage());
     }
 
@@ -70,7 +70,7 @@ class CheckedCommandTest {
     @Test
     void noUsageMessageNamesAJavaType() {
         for (String[] words : List.of(new String[0], new String[] {"a", "b", "c", "d", "e"}, new String[] {"--x"})) {
-            for (CheckedCommand c : Stream.of(keys, new AdminCommands(null), new TransactionCommands(null))
+            for (CheckedCommand c : Stream.of(keys, new AdminCommands(null, null), new TransactionCommands(null, null))
                     .flatMap(o -> CommandServices.of(o).stream()).toList()) {
                 try {
                     c.bind(null, List.of((Object[]) words));
@@ -86,10 +86,11 @@ class CheckedCommandTest {
     void optionsAreBoundByNameWhereverTheyStandAndAbsentOnesTakeTheirDefault() {
         Object[] generate = command(keys, "generate").bind(null,
                 List.of("k", "--owner", "tenant/acme", "--size", "128", "--type", "L3"));
-        assertArrayEquals(new Object[] {"L3", "tenant/acme", "AES", "128", Arguments.ABSENT, Arguments.ABSENT,
+        // the session comes first (null here), then the words in the method's order
+        assertArrayEquals(new Object[] {null, "L3", "tenant/acme", "AES", "128", Arguments.ABSENT, Arguments.ABSENT,
                 Arguments.ABSENT, Arguments.ABSENT, "k"}, generate);
         Object[] delete = command(keys, "delete").bind(null, List.of("--force", "k:1"));
-        assertArrayEquals(new Object[] {false, true, "k:1"}, delete);
+        assertArrayEquals(new Object[] {null, false, true, "k:1"}, delete);
         // "-" alone is a value (standard input), not an option
         Object[] imported = command(keys, "import").bind(null,
                 List.of("--file", "-", "--type", "L4", "--owner", "node/n", "k"));
@@ -99,9 +100,9 @@ class CheckedCommandTest {
     @Test
     void theLastArgumentTakesTheRestOfTheWordsAndNeedsOne() {
         Object[] tags = command(keys, "tags").bind(null, List.of("--revision", "3", "k:1", "a=b", "c=d"));
-        assertEquals("3", tags[0]);
-        assertEquals("k:1", tags[1]);
-        assertArrayEquals(new String[] {"a=b", "c=d"}, (String[]) tags[2]);
+        assertEquals("3", tags[1]);
+        assertEquals("k:1", tags[2]);
+        assertArrayEquals(new String[] {"a=b", "c=d"}, (String[]) tags[3]);
         assertEquals(Usage.of("tags") + " (K=V|none is missing)", refused("tags", "k:1").getMessage());
     }
 
@@ -141,20 +142,23 @@ class CheckedCommandTest {
                 throw new UnsupportedOperationException();
             }
         };
-        CheckedCommand reconcile = command(new TransactionCommands(admin), "reconcile");
+        CheckedCommand reconcile = command(new TransactionCommands(admin, record -> { }), "reconcile");
 
         assertTrue(reconcile.execute(null, List.of("--remove")).toString().startsWith("BACKEND"));
         reconcile.execute(null, List.of());
         assertEquals(List.of(true, false), asked);
         // the command's own refusals: a required option (its usage line) and bad input (not usage)
-        assertEquals(Usage.of("generate") + " (--type is required)", refused("generate", "--owner", "tenant/acme", "k").getMessage());
+        // (generate is audited: with an audit log that accepts every record, the command itself refuses)
+        KeyCommands audited = new KeyCommands(null, null, record -> { });
+        assertEquals(Usage.of("generate") + " (--type is required)", assertThrows(UsageException.class,
+                () -> command(audited, "generate").execute(null, List.of("--owner", "tenant/acme", "k"))).getMessage());
         assertThrows(InvalidInputException.class, () -> command(keys, "list").execute(null, List.of("--page-size", "0")));
     }
 
     @Test
     void everyKeystoreCommandButHelpIsRegisteredFromItsClass() {
         TreeSet<String> names = new TreeSet<>();
-        Stream.of(keys, new AdminCommands(null), new TransactionCommands(null))
+        Stream.of(keys, new AdminCommands(null, null), new TransactionCommands(null, null))
                 .forEach(o -> CommandServices.of(o).forEach(c -> names.add(c.name())));
         TreeSet<String> expected = new TreeSet<>(Usage.commands().keySet());
         expected.remove("help"); // registered by HelpCommands, only where Gogo's help is
