@@ -47,6 +47,14 @@ public abstract class RootSealedKekProvider implements KekProvider {
             this.create = create;
             this.versions = versions;
         }
+
+        public String kekId() {
+            return kekId;
+        }
+
+        public Path file() {
+            return file;
+        }
     }
 
     /** What the root binds to a sealed KEK version: the ring's id and the version. */
