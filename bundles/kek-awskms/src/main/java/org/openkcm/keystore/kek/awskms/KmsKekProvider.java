@@ -22,7 +22,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * A KEK ring sealed at rest by an AWS KMS key: versions made by GenerateDataKey, unsealed with
  * Decrypt once when the component activates; then every wrap is local. Idle until configured.
  */
-@Component(name = KmsKekProvider.PID, service = KekProvider.class, configurationPolicy = ConfigurationPolicy.REQUIRE)
+@Component(name = KmsKekProvider.PID, service = KekProvider.class, configurationPolicy = ConfigurationPolicy.REQUIRE,
+        immediate = true)
 @Designate(ocd = KmsKekProvider.Config.class)
 public final class KmsKekProvider extends RootSealedKekProvider {
     public static final String PID = "org.openkcm.keystore.kek.awskms";

@@ -34,6 +34,7 @@ import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
 import org.openkcm.keystore.memory.MemoryKeystore;
+import org.openkcm.keystore.kek.awskms.testing.MotoServer;
 import org.openkcm.keystore.sdk.ComponentConfigs;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.kms.KmsClient;

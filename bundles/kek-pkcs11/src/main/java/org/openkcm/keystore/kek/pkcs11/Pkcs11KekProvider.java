@@ -23,7 +23,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * when the component activates, through the JDK's SunPKCS11 provider; then the session is logged
  * out and every wrap is local. Idle until a configuration exists.
  */
-@Component(name = Pkcs11KekProvider.PID, service = KekProvider.class, configurationPolicy = ConfigurationPolicy.REQUIRE)
+@Component(name = Pkcs11KekProvider.PID, service = KekProvider.class, configurationPolicy = ConfigurationPolicy.REQUIRE,
+        immediate = true)
 @Designate(ocd = Pkcs11KekProvider.Config.class)
 public final class Pkcs11KekProvider extends RootSealedKekProvider {
     public static final String PID = "org.openkcm.keystore.kek.pkcs11";

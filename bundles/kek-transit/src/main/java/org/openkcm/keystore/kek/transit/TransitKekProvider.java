@@ -21,7 +21,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * Transit ciphertext, unsealed once when the component activates (or is modified). Idle until a
  * configuration exists; the service carries {@code kek.id}.
  */
-@Component(name = TransitKekProvider.PID, service = KekProvider.class, configurationPolicy = ConfigurationPolicy.REQUIRE)
+@Component(name = TransitKekProvider.PID, service = KekProvider.class, configurationPolicy = ConfigurationPolicy.REQUIRE,
+        immediate = true)
 @Designate(ocd = TransitKekProvider.Config.class, factory = false)
 public final class TransitKekProvider extends RootSealedKekProvider {
     public static final String PID = "org.openkcm.keystore.kek.transit";

@@ -1,4 +1,4 @@
-package org.openkcm.keystore.kek.awskms;
+package org.openkcm.keystore.kek.awskms.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -24,20 +24,20 @@ import software.amazon.awssdk.services.kms.KmsClient;
  * the build installs (PyPI {@code moto[server]}, pinned), one process per instance, stopped by
  * {@link #close()} and at JVM exit.
  */
-final class MotoServer implements AutoCloseable {
-    static final String REGION = "eu-central-1";
-    static final String ACCESS_KEY_ID = "AKIAOPENKCMTEST0001";
-    static final String SECRET_ACCESS_KEY = "openkcm-test-secret-access-key";
+public final class MotoServer implements AutoCloseable {
+    public static final String REGION = "eu-central-1";
+    public static final String ACCESS_KEY_ID = "AKIAOPENKCMTEST0001";
+    public static final String SECRET_ACCESS_KEY = "openkcm-test-secret-access-key";
 
     private final Process process;
-    final URI endpoint;
+    public final URI endpoint;
 
     private MotoServer(Process process, URI endpoint) {
         this.process = process;
         this.endpoint = endpoint;
     }
 
-    static MotoServer start() {
+    public static MotoServer start() {
         String venv = System.getProperty("openkcm.moto.venv");
         if (venv == null) {
             throw new IllegalStateException("openkcm.moto.venv is not set: run these tests through Maven");
@@ -64,20 +64,20 @@ final class MotoServer implements AutoCloseable {
     }
 
     /** An administrative client (create keys) with the test credentials. */
-    KmsClient client() {
+    public KmsClient client() {
         return KmsClient.builder().region(Region.of(REGION)).endpointOverride(endpoint)
                 .httpClient(UrlConnectionHttpClient.create())
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY_ID, SECRET_ACCESS_KEY)))
                 .build();
     }
 
-    String createKey() {
+    public String createKey() {
         try (KmsClient kms = client()) {
             return kms.createKey(r -> r.description("openkcm test root")).keyMetadata().keyId();
         }
     }
 
-    void stop() {
+    public void stop() {
         process.destroy();
         try {
             if (!process.waitFor(10, TimeUnit.SECONDS)) {
