@@ -40,7 +40,8 @@ public final class MotoServer implements AutoCloseable {
     public static MotoServer start() {
         String venv = System.getProperty("openkcm.moto.venv");
         if (venv == null) {
-            throw new IllegalStateException("openkcm.moto.venv is not set: run these tests through Maven");
+            // a benchmark started from the repository's root finds the venv the module's build installed
+            venv = Path.of("bundles", "kek-awskms", "target", "moto-venv").toAbsolutePath().toString();
         }
         Path binary = Path.of(venv, "bin", "moto_server");
         if (!Files.isExecutable(binary)) {
@@ -49,7 +50,9 @@ public final class MotoServer implements AutoCloseable {
         }
         int port = freePort();
         try {
-            Path log = Files.createTempFile(Path.of("target"), "moto-", ".log");
+            Path logDir = Files.isDirectory(Path.of("target")) ? Path.of("target") : Path.of(System.getProperty("java.io.tmpdir"));
+            Path log = Files.createTempFile(logDir, "moto-", ".log");
+            log.toFile().deleteOnExit();
             ProcessBuilder builder = new ProcessBuilder(binary.toString(), "-H", "127.0.0.1", "-p", String.valueOf(port))
                     .redirectErrorStream(true).redirectOutput(log.toFile());
             builder.environment().keySet().removeIf(k -> k.startsWith("AWS_") || k.startsWith("MOTO_"));
