@@ -23,6 +23,7 @@ import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.openkcm.keystore.api.KekProvider;
 import org.openkcm.keystore.kek.awskms.testing.MotoServer;
+import org.openkcm.keystore.kek.pkcs11.testing.SoftHsm;
 import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
@@ -39,8 +40,8 @@ import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
  * The three KEK provider bundles in a plain Felix with SCR and ConfigAdmin: they resolve with the
  * api and the framework's packages alone (the AWS SDK embedded), stay idle without configuration,
  * and a configuration under their PID brings up a working {@link KekProvider}: Transit against a
- * real OpenBao dev server, AWS KMS against moto on loopback (both started outside the framework by
- * the configuration method). A refused configuration yields no provider and says why.
+ * real OpenBao dev server, PKCS#11 against a SoftHSM2 token, AWS KMS against moto on loopback (all
+ * set up outside the framework by the configuration method). A refused configuration yields no provider and says why.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -76,6 +77,8 @@ public class KekProvidersIT extends KeystoreTestSupport {
         Path dir = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "kek-itest");
         Path tokenFile = secretFile(dir.resolve("bao-token"), token);
         MotoServer moto = MotoServer.start();
+        String pin = "itest-" + ProcessHandle.current().pid();
+        long slot = SoftHsm.initToken("openkcm-itest", pin);
         return options(
                 baseConfiguration(),
                 buildBundle("log"),
@@ -85,6 +88,9 @@ public class KekProvidersIT extends KeystoreTestSupport {
                 systemProperty("itest.kek.dir").value(dir.toString()),
                 systemProperty("itest.bao.address").value(bao.address),
                 systemProperty("itest.bao.token.file").value(tokenFile.toString()),
+                systemProperty("itest.pkcs11.slot").value(String.valueOf(slot)),
+                systemProperty("itest.pkcs11.pin").value(SoftHsm.pinFile(dir, pin)),
+                systemProperty("itest.pkcs11.module").value(SoftHsm.MODULE.toString()),
                 systemProperty("itest.moto.endpoint").value(moto.endpoint.toString()),
                 systemProperty("itest.moto.key").value(moto.createKey()),
                 systemProperty("itest.moto.secret.file").value(
@@ -123,6 +129,17 @@ public class KekProvidersIT extends KeystoreTestSupport {
         p.put("ring.file", System.getProperty("itest.kek.dir") + "/transit.ring");
         roundTrip("org.openkcm.keystore.kek.transit", "transit", p);
         assertTrue(Files.readString(Path.of(System.getProperty("itest.kek.dir"), "transit.ring")).contains("openkcm-sealed-kek-ring"));
+    }
+
+    @Test
+    public void aPkcs11ConfigurationBringsUpAProviderWhoseRingTheTokenSeals() throws Exception {
+        Map<String, Object> p = new HashMap<>();
+        p.put("library", System.getProperty("itest.pkcs11.module"));
+        p.put("slot", Long.valueOf(System.getProperty("itest.pkcs11.slot")));
+        p.put("pin.source", System.getProperty("itest.pkcs11.pin"));
+        p.put("create.key", Boolean.TRUE);
+        p.put("ring.file", System.getProperty("itest.kek.dir") + "/pkcs11.ring");
+        roundTrip("org.openkcm.keystore.kek.pkcs11", "pkcs11", p);
     }
 
     @Test

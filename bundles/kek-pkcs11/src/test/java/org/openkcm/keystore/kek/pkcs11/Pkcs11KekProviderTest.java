@@ -34,6 +34,7 @@ import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
 import org.openkcm.keystore.memory.MemoryKeystore;
+import org.openkcm.keystore.kek.pkcs11.testing.SoftHsm;
 import org.openkcm.keystore.sdk.ComponentConfigs;
 
 /** The PKCS#11 KEK provider against a real SoftHSM2 token, through the JDK's SunPKCS11. */

@@ -1,4 +1,4 @@
-package org.openkcm.keystore.kek.pkcs11;
+package org.openkcm.keystore.kek.pkcs11.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -17,15 +17,15 @@ import java.util.regex.Pattern;
  * {@code SOFTHSM2_CONF} (set by the build for the test JVM) points to, written before the module is
  * first loaded; tokens are created with {@code softhsm2-util}, which the build installs.
  */
-final class SoftHsm {
-    static final Path MODULE = module();
+public final class SoftHsm {
+    public static final Path MODULE = module();
     private static Path tokenDir;
 
     private SoftHsm() {
     }
 
     /** A freshly initialised token; returns its slot id. */
-    static synchronized long initToken(String label, String userPin) {
+    public static synchronized long initToken(String label, String userPin) {
         configure();
         String out = util("--init-token", "--free", "--label", label, "--so-pin", "so-" + userPin, "--pin", userPin);
         Matcher m = Pattern.compile("reassigned to slot (\\d+)").matcher(out);
@@ -35,12 +35,12 @@ final class SoftHsm {
         return Long.parseLong(m.group(1));
     }
 
-    static void deleteToken(String label) {
+    public static void deleteToken(String label) {
         util("--delete-token", "--token", label);
     }
 
     /** A PIN in an owner-only file, as a {@code file:} reference. */
-    static String pinFile(Path dir, String pin) {
+    public static String pinFile(Path dir, String pin) {
         try {
             Path file = dir.resolve("pin-" + System.nanoTime());
             Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
