@@ -69,6 +69,7 @@ class FeaturesXmlTest {
             assertTrue(feature.getElementsByTagNameNS(NS, "bundle").getLength() > 0, feature.getAttribute("name"));
         }
         assertEquals(List.of("openkcm-keystore", "openkcm-keystore-memory", "openkcm-keystore-openbao",
-                "openkcm-keystore-postgres", "openkcm-keystore-file", "openkcm-keystore-metrics"), names);
+                "openkcm-keystore-postgres", "openkcm-keystore-file", "openkcm-keystore-metrics",
+                "openkcm-keystore-kek-transit", "openkcm-keystore-kek-pkcs11", "openkcm-keystore-kek-awskms"), names);
     }
 }

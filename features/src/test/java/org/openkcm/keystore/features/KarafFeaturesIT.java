@@ -221,6 +221,19 @@ class KarafFeaturesIT {
             assertSameAndActive(before, withoutPostgres, name);
         }
         log("PostgreSQL feature installed and uninstalled");
+
+        // The KEK providers: each resolves in Karaf (Pax Logging's Log API, the embedded AWS SDK) and stays idle.
+        for (String kek : List.of("transit", "pkcs11", "awskms")) {
+            karaf.ok("feature:install openkcm-keystore-kek-" + kek);
+            assertActive(bundles(), GROUP + ".kek-" + kek);
+            karaf.ok("feature:uninstall openkcm-keystore-kek-" + kek);
+            Map<String, Bundle> withoutKek = bundles();
+            assertFalse(withoutKek.containsKey(GROUP + ".kek-" + kek), "the KEK provider bundle is uninstalled");
+            for (String name : List.of(API, CORE, SHELL, MEMORY)) {
+                assertSameAndActive(before, withoutKek, name);
+            }
+        }
+        log("KEK provider features installed and uninstalled");
     }
 
     @Test

@@ -28,11 +28,13 @@ public final class OpenBaoDevServer {
     public final Path tokenFile;
     /** The {@code bao} binary, for tests that read what the server holds with the CLI. */
     public final Path binary;
+    private final Process process;
 
-    private OpenBaoDevServer(String address, Path tokenFile, Path binary) {
+    private OpenBaoDevServer(String address, Path tokenFile, Path binary, Process process) {
         this.address = address;
         this.tokenFile = tokenFile;
         this.binary = binary;
+        this.process = process;
     }
 
     /** The OpenBao backend bundle of this build: the jar Maven put on the test class path. */
@@ -52,11 +54,39 @@ public final class OpenBaoDevServer {
     }
 
     public static synchronized OpenBaoDevServer start(Path bundleDir) {
-        if (running != null) {
-            return running;
+        if (running == null) {
+            running = launch(bundleDir);
         }
+        return running;
+    }
+
+    /**
+     * A dev server of the caller's own, not shared, that the caller may {@link #stop()} (e.g. to
+     * show what happens while OpenBao is unreachable); stopped at JVM exit too.
+     */
+    public static OpenBaoDevServer startDedicated(Path bundleDir) {
+        return launch(bundleDir);
+    }
+
+    /** Stops a server from {@link #startDedicated} and waits until it has exited. */
+    public void stop() {
+        if (this == running) {
+            throw new IllegalStateException("the shared dev server is stopped at JVM exit only");
+        }
+        process.destroy();
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static OpenBaoDevServer launch(Path bundleDir) {
         Path bao = binary(bundleDir);
-        String token = "itest-root-" + ProcessHandle.current().pid();
+        String token = "itest-root-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
         int port = freePortPair();
         try {
             Path target = Path.of("target").toAbsolutePath();
@@ -74,8 +104,7 @@ public final class OpenBaoDevServer {
             Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly, "openbao-itest-server"));
             String address = "http://127.0.0.1:" + port;
             awaitHealthy(process, address, log);
-            running = new OpenBaoDevServer(address, tokenFile, bao);
-            return running;
+            return new OpenBaoDevServer(address, tokenFile, bao, process);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + bao, e);
         }

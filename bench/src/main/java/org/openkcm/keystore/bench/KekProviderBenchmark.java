@@ -1,0 +1,100 @@
+package org.openkcm.keystore.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyMetadata;
+import org.openkcm.keystore.api.KeyType;
+import org.openkcm.keystore.api.Owner;
+import org.openkcm.keystore.api.SealedKey;
+import org.openkcm.keystore.core.envelope.Envelope;
+import org.openkcm.keystore.core.envelope.KekDirectory;
+import org.openkcm.keystore.core.kek.FileKekProvider;
+import org.openkcm.keystore.kek.awskms.BenchKms;
+import org.openkcm.keystore.kek.transit.BenchTransit;
+
+/**
+ * Envelope seal+open of a 32-byte key per record, in one run: under the local file KEK (the
+ * baseline), under the Transit and AWS KMS providers as shipped (the ring unsealed once at start,
+ * every wrap local), and with the design not chosen, each data key wrapped by the remote root
+ * itself (Transit encrypt/decrypt on a real OpenBao dev server; KMS Encrypt/Decrypt on moto, both on
+ * loopback, so a real network adds its round trip on top).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+public class KekProviderBenchmark {
+    private Envelope fileKek;
+    private Envelope transitRing;
+    private Envelope transitPerRecord;
+    private Envelope kmsRing;
+    private Envelope kmsPerRecord;
+    private BenchKms kms;
+    private KeyMetadata metadata;
+    private byte[] material;
+
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+        Path dir = Files.createTempDirectory("kek-bench");
+        dir.toFile().deleteOnExit();
+        fileKek = new Envelope(KekDirectory.of(FileKekProvider.open(dir.resolve("local.kek"), "local", true)));
+        BenchTransit transit = BenchTransit.start(dir);
+        transitRing = new Envelope(KekDirectory.of(transit.ring));
+        transitPerRecord = new Envelope(KekDirectory.of(new PerRecordRootKek(transit.root, transit.ring)));
+        kms = BenchKms.start(dir);
+        kmsRing = new Envelope(KekDirectory.of(kms.ring));
+        kmsPerRecord = new Envelope(KekDirectory.of(new PerRecordRootKek(kms.root, kms.ring)));
+        metadata = KeyMetadata.builder().id(KeyId.of("bench-key", 1)).type(KeyType.L4).algorithm("AES").keySize(256)
+                .owner(Owner.service("bench")).createdAt(Instant.parse("2026-01-01T00:00:00Z")).build();
+        material = new byte[32];
+        new SecureRandom().nextBytes(material);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        kms.close();
+    }
+
+    private byte[] sealOpen(Envelope envelope) {
+        SealedKey sealed = envelope.seal(metadata, material);
+        return envelope.open(sealed, metadata);
+    }
+
+    @Benchmark
+    public byte[] fileKekBaseline() {
+        return sealOpen(fileKek);
+    }
+
+    @Benchmark
+    public byte[] transitRingAtRest() {
+        return sealOpen(transitRing);
+    }
+
+    @Benchmark
+    public byte[] transitPerRecordRemote() {
+        return sealOpen(transitPerRecord);
+    }
+
+    @Benchmark
+    public byte[] kmsRingAtRest() {
+        return sealOpen(kmsRing);
+    }
+
+    @Benchmark
+    public byte[] kmsPerRecordRemote() {
+        return sealOpen(kmsPerRecord);
+    }
+}

@@ -1,0 +1,196 @@
+package org.openkcm.keystore.kek.common;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Optional;
+import java.util.TreeMap;
+
+import org.openkcm.keystore.api.InvalidInputException;
+import org.openkcm.keystore.api.KekProvider;
+import org.openkcm.keystore.api.KeystoreException;
+import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.api.Validation;
+import org.osgi.service.log.Logger;
+
+/**
+ * A {@link KekProvider} whose KEK ring is sealed at rest by a {@link RootKey} and unsealed once, at
+ * load, as OpenBao's auto-unseal does: after that, every wrap, unwrap and MAC is local (the root is
+ * not called per record), so records keep opening while the root is unreachable; a load while it is
+ * unreachable fails with {@link UnavailableException} and installs nothing.
+ * <p>
+ * A load (1) reads the ring file, or creates the first version if there is none and creation is
+ * allowed; (2) unseals every version through the root; (3) re-seals under the root's current
+ * version any version sealed under an older one (after a root rotation); (4) adds fresh versions
+ * up to the configured count (a KEK rotation); (5) writes the file if (1), (3) or (4) changed it,
+ * before the new ring is used. Versions are never removed by a load.
+ */
+public abstract class RootSealedKekProvider implements KekProvider {
+    private volatile LocalKekRing ring;
+
+    /** What a load needs: the ring's id and file, the root, and how many versions it must hold at least. */
+    public static final class RingSettings {
+        final String kekId;
+        final Path file;
+        final boolean create;
+        final int versions;
+
+        public RingSettings(String kekId, Path file, boolean create, int versions) {
+            this.kekId = Validation.identifier("kek.id", kekId, KekProvider.MAX_KEK_ID_LENGTH);
+            if (versions < 1 || versions > 1000) {
+                throw new InvalidInputException("kek.versions", "must be 1 to 1000 (the number of KEK versions the ring holds)");
+            }
+            this.file = file;
+            this.create = create;
+            this.versions = versions;
+        }
+
+        public String kekId() {
+            return kekId;
+        }
+
+        public Path file() {
+            return file;
+        }
+    }
+
+    /** What the root binds to a sealed KEK version: the ring's id and the version. */
+    public static String context(String kekId, int version) {
+        return "openkcm-keystore/kek-ring/v1/" + kekId + "/" + version;
+    }
+
+    /** The logger, if the log service is present; null otherwise. */
+    protected abstract Logger logger();
+
+    /**
+     * Loads the ring through the root and installs it; on any failure nothing is installed or
+     * written, the previous ring (if any) stays, and the failure is logged and thrown.
+     */
+    protected final void load(RingSettings settings, RootKey root) {
+        try {
+            install(unseal(settings, root));
+        } catch (KeystoreException | IllegalStateException e) {
+            Logger log = logger();
+            if (log != null) {
+                log.error("KEK provider '{}' cannot load its ring {} through {}: {}", settings.kekId, settings.file,
+                        root.describe(), e.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    private LocalKekRing unseal(RingSettings s, RootKey root) {
+        NavigableMap<Integer, byte[]> read = SealedRingFile.read(s.file, s.kekId);
+        if (read == null && !s.create) {
+            throw new InvalidInputException("ring.file", s.file + " does not exist and create is false: restore the"
+                    + " sealed KEK ring from its backup, or set create=true to start a new ring");
+        }
+        NavigableMap<Integer, byte[]> sealed = new TreeMap<>(read == null ? Map.of() : read);
+        Map<Integer, byte[]> keks = new TreeMap<>();
+        boolean changed = read == null;
+        try {
+            for (Map.Entry<Integer, byte[]> e : sealed.entrySet()) {
+                String context = context(s.kekId, e.getKey());
+                byte[] kek = root.unseal(e.getValue(), context);
+                keks.put(e.getKey(), kek);
+                if (kek.length != LocalKekRing.KEK_BYTES) {
+                    throw new org.openkcm.keystore.api.IntegrityException(null, "version " + e.getKey() + " of the ring "
+                            + s.file + " unsealed to " + kek.length + " bytes, not a KEK");
+                }
+                Optional<byte[]> refreshed = root.refresh(e.getValue(), context);
+                if (refreshed.isPresent()) {
+                    e.setValue(refreshed.get());
+                    changed = true;
+                }
+            }
+            int added = 0;
+            while (sealed.size() < s.versions) {
+                int next = sealed.isEmpty() ? 1 : sealed.lastKey() + 1;
+                RootKey.GeneratedKek generated = root.generate(context(s.kekId, next));
+                sealed.put(next, generated.sealed);
+                keks.put(next, generated.kek);
+                changed = true;
+                added++;
+            }
+            if (changed) {
+                SealedRingFile.write(s.file, s.kekId, root.describe(), sealed);
+            }
+            LocalKekRing next = LocalKekRing.of(s.kekId, keks);
+            Logger log = logger();
+            if (log != null) {
+                log.info("KEK provider '{}' unsealed versions {} of {} through {}{}; version {} seals", s.kekId,
+                        next.versions(), s.file, root.describe(), added > 0 ? " (" + added + " new)" : "",
+                        next.currentVersion());
+            }
+            return next;
+        } finally {
+            keks.values().forEach(k -> Arrays.fill(k, (byte) 0));
+        }
+    }
+
+    /** Swaps the ring whole, so a call sees one ring from start to end; the old one is left to calls still using it. */
+    private void install(LocalKekRing next) {
+        ring = next;
+    }
+
+    /** Wipes and forgets the ring: every call fails with {@link UnavailableException} afterwards. */
+    protected final void unload() {
+        LocalKekRing old = ring;
+        ring = null;
+        if (old != null) {
+            old.destroy();
+        }
+    }
+
+    private LocalKekRing ring() {
+        LocalKekRing current = ring;
+        if (current == null) {
+            throw new UnavailableException("the KEK provider " + getClass().getSimpleName() + " is not loaded");
+        }
+        return current;
+    }
+
+    @Override
+    public String kekId() {
+        return ring().kekId();
+    }
+
+    @Override
+    public List<Integer> versions() {
+        return ring().versions();
+    }
+
+    @Override
+    public int currentVersion() {
+        return ring().currentVersion();
+    }
+
+    @Override
+    public byte[] wrap(int version, byte[] dataKey) {
+        return ring().wrap(version, dataKey);
+    }
+
+    @Override
+    public byte[] unwrap(int version, byte[] wrapped) {
+        return ring().unwrap(version, wrapped);
+    }
+
+    @Override
+    public byte[] mac(int version, byte[] data) {
+        return ring().mac(version, data);
+    }
+
+    /** The context as bytes, for roots that take additional authenticated data. */
+    public static byte[] contextBytes(String context) {
+        return context.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public String toString() {
+        LocalKekRing current = ring;
+        return getClass().getSimpleName() + "[" + (current == null ? "unloaded" : current) + "]";
+    }
+}
