@@ -53,7 +53,8 @@ public class PluginHostIT extends KeystoreTestSupport {
 
     @Configuration
     public Option[] configuration() {
-        return options(baseConfiguration(), buildBundle("keystore-plugins"),
+        // The host logs (and copies plugin stderr) through the OSGi Log Service, which it imports.
+        return options(baseConfiguration(), buildBundle("log"), buildBundle("keystore-plugins"),
                 systemProperty(PLUGIN).value(System.getProperty(PLUGIN)));
     }
 
