@@ -21,7 +21,9 @@ import org.openkcm.keystore.plugins.proto.goplugin.GRPCControllerGrpc;
 import org.openkcm.keystore.plugins.proto.v1.ConfigureRequest;
 import org.openkcm.keystore.plugins.proto.v1.KeystorePluginGrpc;
 
+import io.grpc.LoadBalancerRegistry;
 import io.grpc.ManagedChannel;
+import io.grpc.internal.PickFirstLoadBalancerProvider;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
@@ -47,6 +49,12 @@ final class PluginProcess implements AutoCloseable {
     /** The service name go-plugin registers with the gRPC health service. */
     static final String HEALTH_SERVICE = "plugin";
     private static final int STDERR_LINES_KEPT = 5;
+
+    static {
+        // grpc-java finds its load balancers with ServiceLoader, which a repackaged jar (a bundle,
+        // a shaded benchmark jar) may not see or may have merged badly: register the one we use.
+        LoadBalancerRegistry.getDefaultRegistry().register(new PickFirstLoadBalancerProvider());
+    }
 
     private final Process process;
     private final ManagedChannel channel;
