@@ -70,6 +70,7 @@ class FeaturesXmlTest {
         }
         assertEquals(List.of("openkcm-keystore", "openkcm-keystore-memory", "openkcm-keystore-openbao",
                 "openkcm-keystore-postgres", "openkcm-keystore-file", "openkcm-keystore-metrics",
-                "openkcm-keystore-kek-transit", "openkcm-keystore-kek-pkcs11", "openkcm-keystore-kek-awskms"), names);
+                "openkcm-keystore-kek-transit", "openkcm-keystore-kek-pkcs11", "openkcm-keystore-kek-awskms",
+                "openkcm-keystore-plugins"), names);
     }
 }

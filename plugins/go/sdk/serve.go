@@ -1,0 +1,70 @@
+package sdk
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	pb "github.com/openkcm/keystore/plugins/go/sdk/pluginv1"
+	"google.golang.org/grpc"
+)
+
+// Handshake is what the keystore runtime and a plugin agree on before anything else: the runtime
+// sets MagicCookieKey=MagicCookieValue in the plugin's environment and asks for ProtocolVersion.
+var Handshake = plugin.HandshakeConfig{
+	ProtocolVersion:  1,
+	MagicCookieKey:   "OPENKCM_KEYSTORE_PLUGIN",
+	MagicCookieValue: "sealed-records-only",
+}
+
+// PluginName is the name the backend is served under in go-plugin's plugin set.
+const PluginName = "keystore"
+
+// parentPollInterval is how often a plugin checks that the process that started it is alive.
+const parentPollInterval = 500 * time.Millisecond
+
+// Logger writes to the plugin's standard error, which the runtime copies into its log. (go-plugin
+// redirects os.Stderr once serving; this logger keeps the original.)
+var Logger = hclog.New(&hclog.LoggerOptions{Name: "plugin", Output: os.Stderr, Level: hclog.Info})
+
+// Serve serves backend with go-plugin's gRPC protocol and AutoMTLS until the runtime shuts the
+// plugin down or the runtime itself is gone. Call it from main; it does not return.
+func Serve(backend Backend) {
+	go exitWhenParentDies(os.Getppid(), parentPollInterval)
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: Handshake,
+		Plugins:         plugin.PluginSet{PluginName: &grpcPlugin{backend: backend}},
+		GRPCServer:      plugin.DefaultGRPCServer,
+		Logger:          Logger,
+	})
+	os.Exit(0)
+}
+
+// exitWhenParentDies ends the plugin once its parent is gone (the runtime was killed, even with
+// kill -9): the process is then re-parented, and its parent id changes.
+func exitWhenParentDies(parent int, every time.Duration) {
+	for range time.Tick(every) {
+		if os.Getppid() != parent {
+			Logger.Warn("the keystore runtime that started this plugin is gone; exiting", "parent", parent)
+			os.Exit(3)
+		}
+	}
+}
+
+// grpcPlugin is the go-plugin glue: it registers the backend's gRPC service.
+type grpcPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	backend Backend
+}
+
+func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pb.RegisterKeystorePluginServer(s, &grpcServer{backend: p.backend})
+	return nil
+}
+
+// GRPCClient is unused: the runtime is the client, and it is not written in Go.
+func (p *grpcPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, nil
+}
