@@ -190,7 +190,17 @@ public final class Migrator {
                 throw failure(result, "; the copy at " + targetName + " could not be removed yet: the journal keeps "
                         + "the operation open and recovery removes it");
             }
-            case PENDING_FORWARD -> deleteFailed(result, id, source, sourceName, targetName);
+            case PENDING_FORWARD -> {
+                // taken from recovery while it is settled here: a pass must not delete the source meanwhile
+                if (!runner.claim(result.id())) {
+                    throw failure(result, "; the move is left to recovery, which finishes it");
+                }
+                try {
+                    deleteFailed(result, id, source, sourceName, targetName);
+                } finally {
+                    runner.release(result.id());
+                }
+            }
             default -> throw new IllegalStateException("unexpected state " + result.state());
         }
     }

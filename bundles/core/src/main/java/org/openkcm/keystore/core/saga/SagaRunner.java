@@ -215,6 +215,28 @@ public final class SagaRunner {
         }
     }
 
+    /**
+     * Takes an operation a run left open, for the caller to finish it itself (as migration does
+     * after a failed delete of the source): no recovery pass takes it until {@link #release}.
+     *
+     * @return false if a recovery pass has it now, or it is no longer open (recovery finished it)
+     */
+    public boolean claim(UUID id) {
+        if (!inFlight.add(id)) {
+            return false;
+        }
+        if (journal.get(id).isEmpty()) {
+            inFlight.remove(id);
+            return false;
+        }
+        return true;
+    }
+
+    /** Gives back an operation taken with {@link #claim}. */
+    public void release(UUID id) {
+        inFlight.remove(id);
+    }
+
     /** True if this process is running (or recovering) the operation now. */
     public boolean running(UUID id) {
         return inFlight.contains(id);
