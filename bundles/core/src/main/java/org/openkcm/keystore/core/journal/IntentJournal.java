@@ -146,10 +146,21 @@ public final class IntentJournal implements AutoCloseable {
      * @throws UnavailableException if the record cannot be written: the operation must not start
      */
     public Intent begin(String kind, List<KeyId> keys, Map<String, String> params, List<String> steps) {
-        Intent intent = Intent.begun(UUID.randomUUID(), kind, keys, params, steps);
+        return begin(UUID.randomUUID(), kind, keys, params, steps);
+    }
+
+    /**
+     * As {@link #begin(String, List, Map, List)}, under an id the caller chose (so that it can mark
+     * the operation as its own before the intent is visible to recovery).
+     */
+    public Intent begin(UUID id, String kind, List<KeyId> keys, Map<String, String> params, List<String> steps) {
+        Intent intent = Intent.begun(id, kind, keys, params, steps);
         byte[] payload = beginPayload(intent);
         long written;
         synchronized (lock) {
+            if (open.containsKey(intent.id())) {
+                throw new IllegalStateException("operation " + intent.id() + " is open already");
+            }
             written = append(payload);
             open.put(intent.id(), intent);
         }

@@ -68,6 +68,7 @@ import org.openkcm.keystore.core.routing.Router;
 import org.openkcm.keystore.core.saga.CrashPoint;
 import org.openkcm.keystore.core.saga.KeystoreSagas;
 import org.openkcm.keystore.core.saga.RecoveryReport;
+import org.openkcm.keystore.core.saga.RecordMatch;
 import org.openkcm.keystore.core.saga.RecoveryScheduler;
 import org.openkcm.keystore.core.saga.SagaResult;
 import org.openkcm.keystore.core.saga.SagaRunner;
@@ -468,6 +469,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     private KeyMetadata rotateNow(String name) {
         Validation.keyName(name);
+        afterOpenOperationsOn(name);
         Envelope envelope = envelope();
         for (int attempt = 1; ; attempt++) {
             List<KeyId> versions = versionsOf(name);
@@ -503,10 +505,9 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
             }
             KeyMetadata created = envelope.withLifecycleMac(metadata);
             // a saga: store the next version, then deprecate the previous one (the commit point)
+            StoredKey record = StoredKey.of(sealed, created);
             SagaResult result = runner.run(sagas.rotate(), List.of(previous.id(), nextId),
-                    KeystoreSagas.rotateParams(previous.id(), previous.revision(), previous.status() == KeyStatus.ACTIVE,
-                            nextId, sealed),
-                    Map.of(KeystoreSagas.RECORD, StoredKey.of(sealed, created)));
+                    KeystoreSagas.rotateParams(previous, record), Map.of(KeystoreSagas.RECORD, record));
             if (result.state() != SagaResult.State.COMMITTED) {
                 boolean raced = result.failure() instanceof KeyExistsException || result.failure() instanceof ConflictException;
                 if (result.state() == SagaResult.State.COMPENSATED && raced && attempt < MAX_ATTEMPTS) {
@@ -582,11 +583,25 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         if (versions.isEmpty()) {
             return 0;
         }
+        // the journal names the record of each version, so that the delete (and recovery, later)
+        // removes exactly these and never a version stored again under the same id since
+        List<StoredKey> planned = new ArrayList<>();
+        for (KeyId id : versions) {
+            try {
+                planned.add(keystore().retrieveKey(id));
+            } catch (KeyNotFoundException gone) {
+                // deleted meanwhile
+            }
+        }
+        versions = planned.stream().map(p -> p.metadata().id()).toList();
+        if (versions.isEmpty()) {
+            return 0;
+        }
         // a saga that only goes forward: once begun (journaled), every listed version is deleted,
         // after a crash too
         AtomicInteger deleted = new AtomicInteger();
         SagaResult result = runner.run(sagas.deleteAllVersions(), versions,
-                KeystoreSagas.deleteAllParams(name, versions), Map.of(KeystoreSagas.DELETED, deleted));
+                KeystoreSagas.deleteAllParams(name, planned), Map.of(KeystoreSagas.DELETED, deleted));
         versions.forEach(watermark::forget);
         if (result.state() != SagaResult.State.COMMITTED) {
             throw result.failure(); // pending: recovery finishes the delete
@@ -660,7 +675,8 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     private MigrationReport migrateNow(KeyFilter filter, Consumer<MigrationReport> progress) {
         try {
             // each key's move is journaled: a crash part-way is finished or undone by recovery
-            return new Migrator(router(), envelope(), logger, runner, this::invalidate).run(filter, progress);
+            return new Migrator(router(), envelope(), logger, runner, this::invalidate, checkedReads()).run(filter,
+                    progress);
         } finally {
             invalidateAll(); // records carry the backend they were read from
         }
@@ -820,6 +836,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         if (spec.expiry().isPresent() && !spec.expiry().get().isAfter(now)) {
             throw new InvalidInputException("expiry", "must be in the future", KeyId.of(spec.name(), 1));
         }
+        afterOpenOperationsOn(spec.name());
         spec.parent().ifPresent(parent -> checkParent(spec, parent, now));
         KeyMetadata metadata = KeyMetadata.builder().id(KeyId.of(spec.name(), 1)).type(spec.type())
                 .algorithm(algorithm).keySize(spec.keySize()).owner(spec.owner())
@@ -863,9 +880,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         SealedKey sealed = envelope.seal(metadata, material);
         KeyMetadata authenticated = envelope.withLifecycleMac(metadata);
         KeyId id = authenticated.id();
+        StoredKey record = StoredKey.of(sealed, authenticated);
         SagaResult result = runner.run(sagas.generate(), List.of(id),
-                KeystoreSagas.generateParams(id, authenticated.parent().orElseThrow(), sealed),
-                Map.of(KeystoreSagas.RECORD, StoredKey.of(sealed, authenticated)));
+                KeystoreSagas.generateParams(authenticated.parent().orElseThrow(), record),
+                Map.of(KeystoreSagas.RECORD, record));
         if (result.state() != SagaResult.State.COMMITTED) {
             throw result.failure();
         }
@@ -1002,7 +1020,52 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
         @Override
         public Object rewrapAll() {
-            return new KekRewrapper(DefaultKeystoreOperations.this.keystore(), envelope(), logger).run();
+            return new KekRewrapper(DefaultKeystoreOperations.this.keystore(), envelope(), checkedReads(), logger).run();
+        }
+
+        @Override
+        public void kept(KeyId id, String why) {
+            Logs.warn(logger, "Delete of all versions: {} kept: {}", id, why);
+        }
+    }
+
+    /** The checks of get for the administrative passes (re-wrap, migration); see {@link CheckedReads}. */
+    private CheckedReads checkedReads() {
+        Envelope envelope = envelope();
+        return new CheckedReads() {
+            @Override
+            public StoredKey read(KeyId id, Keystore from) {
+                return readVerified(id, envelope, from);
+            }
+
+            @Override
+            public void wrote(KeyMetadata written) {
+                watermark.observe(written);
+            }
+        };
+    }
+
+    /**
+     * Orders a new version of a name after the operations left open on it (a delete of all its
+     * versions, a rotate or a generate that failed part-way and waits for recovery): each is
+     * finished now; if one cannot be finished yet, the new version is refused. An operation running
+     * now is not waited for: it acts only on the records it planned (see {@link RecordMatch}).
+     *
+     * @throws UnavailableException naming the operation that is not finished
+     */
+    private void afterOpenOperationsOn(String name) {
+        SagaRunner r = runner;
+        for (Intent open : r.journal().unfinished()) {
+            if (!KeystoreSagas.touchesName(open, name) || r.running(open.id())) {
+                continue;
+            }
+            RecoveryReport.Entry entry = r.finish(open.id(), definitions()).orElse(null);
+            if (entry != null && entry.state() != SagaResult.State.COMMITTED
+                    && entry.state() != SagaResult.State.COMPENSATED) {
+                throw new UnavailableException("an earlier " + open.kind() + " of " + name + " (operation "
+                        + open.id() + ") is not finished yet (" + entry.detail() + "); a new version of " + name
+                        + " waits until recovery finishes it: try again later", KeyId.of(name, 1), null);
+            }
         }
     }
 
@@ -1012,9 +1075,14 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
      * update is read again before it is called a rollback.
      */
     private StoredKey readVerified(KeyId id, Envelope envelope) {
+        return readVerified(id, envelope, keystore());
+    }
+
+    /** As {@link #readVerified(KeyId, Envelope)}, from the given backend. */
+    private StoredKey readVerified(KeyId id, Envelope envelope, Keystore from) {
         RevisionWatermark marks = watermark;
         RevisionWatermark.Mark before = marks.seen(id); // before the read: see RevisionWatermark.seen
-        StoredKey stored = keystore().retrieveKey(id);
+        StoredKey stored = from.retrieveKey(id);
         KeyMetadata metadata = stored.metadata();
         if (!metadata.id().equals(id)) {
             Logs.warn(logger, "Integrity failure: the backend returned key {} when asked for key {}", metadata.id(), id);

@@ -24,7 +24,9 @@ import org.osgi.service.log.Logger;
  * KEK rotation without touching material: brings every key of a backend to the sealing KEK's
  * current version. For each key, in pages of {@link Keystore#listKeys}:
  * <ol>
- * <li>read it and check its lifecycle MAC (a key that fails is reported, never re-wrapped);</li>
+ * <li>read it through the checks {@code get} applies ({@link CheckedReads}: its id, its lifecycle
+ * MAC, and a revision not older than one this runtime has seen), so that a key that fails, or was
+ * rolled back, is reported and never re-wrapped (which would make the rolled-back record current);</li>
  * <li>if its record is under another KEK version, {@link Envelope#rewrap} it (the data key is
  * unwrapped and wrapped again, the material ciphertext copied unchanged) and store it with
  * {@link Keystore#rewrapKey}, compare-and-set on the revision read;</li>
@@ -32,8 +34,9 @@ import org.osgi.service.log.Logger;
  * {@link Keystore#updateKeyMetadata} (revision + 1, nothing else changes), so that the old KEK
  * version can be removed once the run is complete.</li>
  * </ol>
- * A conflict (a caller changed the key meanwhile) re-reads the key and tries again. Keys already
- * current are skipped, so a run that was interrupted is finished by running it again.
+ * What it stores is recorded ({@link CheckedReads#wrote}). A conflict (a caller changed the key
+ * meanwhile) re-reads the key and tries again. Keys already current are skipped, so a run that was
+ * interrupted is finished by running it again.
  */
 public final class KekRewrapper {
     static final int DEFAULT_PAGE_SIZE = 100;
@@ -41,16 +44,18 @@ public final class KekRewrapper {
 
     private final Keystore keystore;
     private final Envelope envelope;
+    private final CheckedReads reads;
     private final Logger logger;
     private final int pageSize;
 
-    public KekRewrapper(Keystore keystore, Envelope envelope, Logger logger) {
-        this(keystore, envelope, logger, DEFAULT_PAGE_SIZE);
+    public KekRewrapper(Keystore keystore, Envelope envelope, CheckedReads reads, Logger logger) {
+        this(keystore, envelope, reads, logger, DEFAULT_PAGE_SIZE);
     }
 
-    KekRewrapper(Keystore keystore, Envelope envelope, Logger logger, int pageSize) {
+    KekRewrapper(Keystore keystore, Envelope envelope, CheckedReads reads, Logger logger, int pageSize) {
         this.keystore = keystore;
         this.envelope = envelope;
+        this.reads = reads;
         this.logger = logger;
         this.pageSize = pageSize;
     }
@@ -97,7 +102,7 @@ public final class KekRewrapper {
         for (int attempt = 1; ; attempt++) {
             StoredKey stored;
             try {
-                stored = keystore.retrieveKey(id);
+                stored = reads.read(id, keystore); // the id, the lifecycle MAC, no rollback: as get checks
             } catch (KeyNotFoundException e) {
                 return changed ? Outcome.REWRAPPED : Outcome.VANISHED;
             }
@@ -120,7 +125,7 @@ public final class KekRewrapper {
                 if (!macCurrent) {
                     KeyMetadata next = envelope.withLifecycleMac(metadata.toBuilder().revision(metadata.revision() + 1)
                             .lifecycleMac(null).build());
-                    keystore.updateKeyMetadata(id, next);
+                    reads.wrote(keystore.updateKeyMetadata(id, next));
                     changed = true;
                 }
                 return Outcome.REWRAPPED;

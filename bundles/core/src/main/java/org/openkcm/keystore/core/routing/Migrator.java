@@ -23,6 +23,7 @@ import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.journal.IntentJournal;
 import org.openkcm.keystore.core.journal.Outcome;
 import org.openkcm.keystore.core.log.Logs;
+import org.openkcm.keystore.core.operations.CheckedReads;
 import org.openkcm.keystore.core.saga.KeystoreSagas;
 import org.openkcm.keystore.core.saga.Saga;
 import org.openkcm.keystore.core.saga.SagaResult;
@@ -34,7 +35,9 @@ import org.osgi.service.log.Logger;
  * Moves keys to where the routing policy now sends them. For each key stored elsewhere than its
  * route's target, in this order:
  * <ol>
- * <li><b>copy</b>: read the sealed record and metadata at the source, store them at the target;</li>
+ * <li><b>copy</b>: read the sealed record and metadata at the source, through the checks {@code get}
+ * applies ({@link CheckedReads}: a record rolled back to an older revision is refused as an
+ * integrity failure and nothing is written), and store them at the target;</li>
  * <li><b>verify</b>: read them back from the target, check they are the same, and open the record
  * with the KEK (the material is wiped at once);</li>
  * <li><b>switch</b>: record the target in the location index; reads go there from now on;</li>
@@ -64,6 +67,7 @@ public final class Migrator {
     private final Router router;
     private final Logger logger;
     private final SagaRunner runner;
+    private final CheckedReads reads;
     private final Saga saga;
 
     /** Journals each key's move in a journal in memory (no recovery after a crash). */
@@ -78,7 +82,16 @@ public final class Migrator {
      * @param forget forgets what the runtime caches of a key
      */
     public Migrator(Router router, Envelope envelope, Logger logger, SagaRunner runner, Consumer<KeyId> forget) {
-        this(router, envelope, logger, router.index()::put, runner, forget);
+        this(router, envelope, logger, router.index()::put, runner, forget, CheckedReads.unchecked());
+    }
+
+    /**
+     * As above, each key read at its source through {@code reads} (the rollback check of get) and
+     * what is copied recorded there.
+     */
+    public Migrator(Router router, Envelope envelope, Logger logger, SagaRunner runner, Consumer<KeyId> forget,
+            CheckedReads reads) {
+        this(router, envelope, logger, router.index()::put, runner, forget, reads);
     }
 
     Migrator(Router router, Envelope envelope, Logger logger, LocationSwitch locations) {
@@ -87,9 +100,15 @@ public final class Migrator {
 
     Migrator(Router router, Envelope envelope, Logger logger, LocationSwitch locations, SagaRunner runner,
             Consumer<KeyId> forget) {
+        this(router, envelope, logger, locations, runner, forget, CheckedReads.unchecked());
+    }
+
+    Migrator(Router router, Envelope envelope, Logger logger, LocationSwitch locations, SagaRunner runner,
+            Consumer<KeyId> forget, CheckedReads reads) {
         this.router = router;
         this.logger = logger;
         this.runner = runner;
+        this.reads = reads;
         this.saga = saga(router, envelope, locations, forget);
     }
 
@@ -156,11 +175,12 @@ public final class Migrator {
     void move(KeyId id, String sourceName, String targetName) {
         Keystore source = router.backend(sourceName, id);
         router.backend(targetName, id); // unavailable at once: nothing is journaled
-        StoredKey original = source.retrieveKey(id);
+        StoredKey original = reads.read(id, source); // a rolled-back record is refused here: nothing is written
         SagaResult result = runner.run(saga, List.of(id), params(id, sourceName, targetName, original.sealed()),
                 Map.of(RECORD, original));
         switch (result.state()) {
             case COMMITTED -> {
+                reads.wrote(original.metadata());
                 return;
             }
             case COMPENSATED -> throw failure(result, " (undone: the key is still where it was)");
@@ -170,7 +190,17 @@ public final class Migrator {
                 throw failure(result, "; the copy at " + targetName + " could not be removed yet: the journal keeps "
                         + "the operation open and recovery removes it");
             }
-            case PENDING_FORWARD -> deleteFailed(result, id, source, sourceName, targetName);
+            case PENDING_FORWARD -> {
+                // taken from recovery while it is settled here: a pass must not delete the source meanwhile
+                if (!runner.claim(result.id())) {
+                    throw failure(result, "; the move is left to recovery, which finishes it");
+                }
+                try {
+                    deleteFailed(result, id, source, sourceName, targetName);
+                } finally {
+                    runner.release(result.id());
+                }
+            }
             default -> throw new IllegalStateException("unexpected state " + result.state());
         }
     }
@@ -250,7 +280,8 @@ public final class Migrator {
      * again: a key that changed there meanwhile fails the step (and the saga is undone); undone by
      * pointing the index at the source again if the source still holds the key;</li>
      * <li>{@code delete-source} (RETRIABLE, once per run): deletes the source, only while the index
-     * points at the target and the target holds our record.</li>
+     * points at the target, the target holds our record, and the source still holds the record
+     * copied (never a key stored there since under the same id).</li>
      * </ul>
      */
     static Saga saga(Router router, Envelope envelope, LocationSwitch locations, Consumer<KeyId> forget) {
@@ -339,8 +370,14 @@ public final class Migrator {
                     } catch (KeyNotFoundException noCopy) {
                         return;
                     }
+                    Keystore source = router.backend(c.param("source"), id);
                     try {
-                        router.backend(c.param("source"), id).deleteKey(id); // false if gone already
+                        if (!c.param("sha256").equals(KeystoreSagas.digest(source.retrieveKey(id).sealed()))) {
+                            return; // the source holds another record than the one copied: not ours to delete
+                        }
+                        source.deleteKey(id); // false if gone already
+                    } catch (KeyNotFoundException gone) {
+                        // deleted already (a repeat after a crash)
                     } finally {
                         forget.accept(id);
                     }

@@ -7,18 +7,28 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyMetadata;
 import org.openkcm.keystore.api.KeyNotFoundException;
+import org.openkcm.keystore.api.KeyStatus;
 import org.openkcm.keystore.api.Keystore;
 import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
+import org.openkcm.keystore.core.journal.Intent;
 
 /**
  * The multi-step operations of the keystore as sagas. What the journal holds of them is ids,
- * names and a digest of each record an operation stores (never material, never the record):
- * enough to undo the store of exactly that record, and to finish the steps after the commit point.
+ * names and, for each record an operation stores or deletes, its digest and created time (a
+ * {@link RecordMatch}; never material, never the record): enough to undo the store of exactly that
+ * record, to delete exactly the versions a delete planned, and to finish the steps after the commit
+ * point. Recovery deletes or changes a version only when it still holds the matching record: a key
+ * stored under the same id after the operation began (a new version 1 after a delete, say) is never
+ * touched.
  * <ul>
  * <li><b>rotate</b>: {@code store-next} (COMPENSATABLE: the new version; undone by deleting it if it
  * holds our record), then {@code deprecate-previous} (PIVOT: compare-and-set, read again on a
@@ -30,7 +40,10 @@ import org.openkcm.keystore.api.StoredKey;
  * (PIVOT: a parent this keystore holds must not be RETIRED or expired, else the new key is
  * removed; a parent held elsewhere, such as an L1 key in an external KMS, is accepted).</li>
  * <li><b>delete-all-versions</b>: {@code delete-versions} (RETRIABLE): once begun it is finished,
- * after a crash too.</li>
+ * after a crash too; each planned version is deleted only if it still holds the record planned
+ * (checked just before its delete), else it is kept and reported. An intent journaled before
+ * records were named (no {@code record.<n>} parameters) deletes nothing: it cannot tell the
+ * planned versions from newer ones, so it keeps them all and reports them.</li>
  * <li><b>kek-rewrap</b>: {@code rewrap-all} (RETRIABLE; each key is re-wrapped by compare-and-set
  * and keys already current are skipped): a run a crash interrupted is run again at the next start.</li>
  * </ul>
@@ -72,6 +85,10 @@ public final class KeystoreSagas {
 
         /** Re-wraps every key under the sealing KEK's current version; returns its report. */
         Object rewrapAll();
+
+        /** A version an operation planned to delete was kept: it no longer holds the record planned (logged). */
+        default void kept(KeyId id, String why) {
+        }
     }
 
     private final Port port;
@@ -99,7 +116,8 @@ public final class KeystoreSagas {
                     }
                 }, c -> {
                     KeyId previous = KeyId.parse(c.param("previous"));
-                    if (Boolean.parseBoolean(c.param("previous.active")) && holdsOurs(c, KeyId.parse(c.param("next")))) {
+                    if (Boolean.parseBoolean(c.param("previous.active")) && holdsOurs(c, KeyId.parse(c.param("next")))
+                            && samePrevious(c, previous)) {
                         try {
                             port.reactivateIfDeprecated(previous);
                         } finally {
@@ -110,15 +128,19 @@ public final class KeystoreSagas {
     }
 
     /**
-     * @param previous the newest version when the rotate was planned
-     * @param previousRevision its revision then
-     * @param previousActive whether it was ACTIVE then (only an ACTIVE version is deprecated)
+     * @param previous the newest version when the rotate was planned (only an ACTIVE one is deprecated)
+     * @param next the record of the next version, as it will be stored
      */
-    public static Map<String, String> rotateParams(KeyId previous, long previousRevision, boolean previousActive,
-            KeyId next, SealedKey sealed) {
-        return Map.of("previous", previous.toString(), "previous.revision", Long.toString(previousRevision),
-                "previous.active", Boolean.toString(previousActive), "next", next.toString(), "key", next.toString(),
-                "sha256", digest(sealed));
+    public static Map<String, String> rotateParams(KeyMetadata previous, StoredKey next) {
+        Map<String, String> params = new LinkedHashMap<>();
+        params.put("previous", previous.id().toString());
+        params.put("previous.revision", Long.toString(previous.revision()));
+        params.put("previous.active", Boolean.toString(previous.status() == KeyStatus.ACTIVE));
+        params.put("previous.created", Long.toString(previous.created().toEpochMilli()));
+        params.put("next", next.metadata().id().toString());
+        params.put("key", next.metadata().id().toString());
+        putRecord(params, next);
+        return params;
     }
 
     public Saga generate() {
@@ -134,32 +156,108 @@ public final class KeystoreSagas {
                 })));
     }
 
-    public static Map<String, String> generateParams(KeyId id, KeyId parent, SealedKey sealed) {
-        return Map.of("key", id.toString(), "parent", parent.toString(), "sha256", digest(sealed));
+    public static Map<String, String> generateParams(KeyId parent, StoredKey record) {
+        Map<String, String> params = new LinkedHashMap<>();
+        params.put("key", record.metadata().id().toString());
+        params.put("parent", parent.toString());
+        putRecord(params, record);
+        return params;
+    }
+
+    /** The record a store step stores: its digest ({@code sha256}, as before) and its created time. */
+    private static void putRecord(Map<String, String> params, StoredKey record) {
+        params.put("sha256", digest(record.sealed()));
+        params.put("created", Long.toString(record.metadata().created().toEpochMilli()));
+    }
+
+    /** The record this operation stores. */
+    private static RecordMatch ours(SagaContext c) {
+        return new RecordMatch(c.param("sha256"), c.optionalParam("created").map(v -> OptionalLong.of(Long.parseLong(v)))
+                .orElse(OptionalLong.empty()));
     }
 
     public Saga deleteAllVersions() {
         return new Saga(DELETE_ALL, List.of(Step.retriable("delete-versions", c -> {
+            List<String> kept = new ArrayList<>();
             for (KeyId id : versions(c)) {
-                try {
-                    if (port.keystore().deleteKey(id)) { // false if gone already: a repeat is harmless
-                        c.optionalAttachment(DELETED, java.util.concurrent.atomic.AtomicInteger.class)
-                                .ifPresent(java.util.concurrent.atomic.AtomicInteger::incrementAndGet);
-                    }
-                } finally {
-                    port.deleted(id);
+                if (!deleteIfPlanned(c, id)) {
+                    kept.add(Integer.toString(id.version()));
                 }
+            }
+            if (!kept.isEmpty()) {
+                c.note(KEPT, String.join(",", kept));
             }
         })));
     }
 
-    public static Map<String, String> deleteAllParams(String name, List<KeyId> versions) {
+    /** Deletes a version if it holds the record planned, or is gone already; false if it was kept. */
+    private boolean deleteIfPlanned(SagaContext c, KeyId id) {
+        Optional<RecordMatch> planned = planned(c, id);
+        if (planned.isEmpty()) {
+            port.kept(id, "the intent was journaled by an earlier version, without the record it planned to delete: "
+                    + "it cannot be told from a newer key under the same id, so it is kept; delete it again if it "
+                    + "should go");
+            return false;
+        }
+        StoredKey now;
+        try {
+            now = port.keystore().retrieveKey(id);
+        } catch (KeyNotFoundException gone) {
+            port.deleted(id);
+            return true; // deleted already (a repeat after a crash)
+        }
+        if (!planned.get().matches(now)) {
+            port.forget(id);
+            port.kept(id, "it holds another record than the one this delete planned (stored again, or re-wrapped, "
+                    + "since): kept");
+            return false;
+        }
+        try {
+            if (port.keystore().deleteKey(id)) { // false if gone already: a repeat is harmless
+                c.optionalAttachment(DELETED, AtomicInteger.class).ifPresent(AtomicInteger::incrementAndGet);
+            }
+        } finally {
+            port.deleted(id);
+        }
+        return true;
+    }
+
+    /** The note of delete-all-versions: the versions it kept (they no longer held the planned record). */
+    public static final String KEPT = "kept";
+
+    /**
+     * @param versions the records of every version to delete, as read when the delete was planned
+     */
+    public static Map<String, String> deleteAllParams(String name, List<StoredKey> versions) {
         List<String> numbers = new ArrayList<>();
-        versions.forEach(v -> numbers.add(Integer.toString(v.version())));
         Map<String, String> params = new LinkedHashMap<>();
         params.put("name", name);
+        for (StoredKey v : versions) {
+            int n = v.metadata().id().version();
+            numbers.add(Integer.toString(n));
+            params.put("record." + n, RecordMatch.of(v).encode());
+        }
         params.put("versions", String.join(",", numbers));
         return params;
+    }
+
+    /** The record a delete-all-versions operation planned to delete at this version; empty in an older intent. */
+    static Optional<RecordMatch> planned(SagaContext c, KeyId id) {
+        return c.optionalParam("record." + id.version()).map(RecordMatch::parse);
+    }
+
+    /**
+     * True if an open intent creates or deletes versions of this name (rotate, generate with a
+     * parent, delete-all-versions): a new version of the name must wait until it is finished.
+     */
+    public static boolean touchesName(Intent intent, String name) {
+        if (intent.kind().equals(DELETE_ALL)) {
+            return name.equals(intent.params().get("name"));
+        }
+        if (intent.kind().equals(ROTATE) || intent.kind().equals(GENERATE)) {
+            return intent.keys().stream().anyMatch(k -> k.name().equals(name));
+        }
+        return false;
     }
 
     /** The versions a delete-all-versions operation planned to delete. */
@@ -203,7 +301,20 @@ public final class KeystoreSagas {
     /** True if the key holds the record this operation stored. */
     private boolean holdsOurs(SagaContext c, KeyId id) {
         try {
-            return c.param("sha256").equals(digest(port.keystore().retrieveKey(id).sealed()));
+            return ours(c).matches(port.keystore().retrieveKey(id));
+        } catch (KeyNotFoundException gone) {
+            return false;
+        }
+    }
+
+    /** True if the previous version is still the one the rotate planned on (not deleted and stored again). */
+    private boolean samePrevious(SagaContext c, KeyId previous) {
+        Optional<String> created = c.optionalParam("previous.created");
+        if (created.isEmpty()) {
+            return true; // an intent journaled before created times were: the digest of next decided
+        }
+        try {
+            return Long.parseLong(created.get()) == port.keystore().retrieveKey(previous).metadata().created().toEpochMilli();
         } catch (KeyNotFoundException gone) {
             return false;
         }
@@ -211,10 +322,9 @@ public final class KeystoreSagas {
 
     /** Deletes the key if, and only if, it holds the record this operation stored. */
     private void removeIfOurs(SagaContext c, KeyId id) {
-        String ours = c.param("sha256");
         try {
             StoredKey stored = port.keystore().retrieveKey(id);
-            if (ours.equals(digest(stored.sealed()))) {
+            if (ours(c).matches(stored)) {
                 port.keystore().deleteKey(id);
                 port.deleted(id);
             }

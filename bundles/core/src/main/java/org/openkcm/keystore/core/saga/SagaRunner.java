@@ -6,6 +6,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -49,6 +50,8 @@ public final class SagaRunner {
     private volatile CrashPoint crashPoint = CrashPoint.none();
     private volatile int attempts = DEFAULT_ATTEMPTS;
     private volatile Duration backoff = DEFAULT_BACKOFF;
+    private volatile Runnable leftOpen = () -> {
+    };
 
     public SagaRunner(IntentJournal journal, Logger logger) {
         this.journal = journal;
@@ -62,6 +65,16 @@ public final class SagaRunner {
     /** TEST SEAM: where to kill the process (see {@link CrashPoint}). */
     public SagaRunner crashPoint(CrashPoint point) {
         this.crashPoint = point == null ? CrashPoint.none() : point;
+        return this;
+    }
+
+    /**
+     * Called (on the caller's thread, after the run) whenever a run leaves its operation open in the
+     * journal, so that recovery tries it again while the runtime runs rather than at the next start.
+     */
+    public SagaRunner whenLeftOpen(Runnable listener) {
+        this.leftOpen = listener == null ? () -> {
+        } : listener;
         return this;
     }
 
@@ -93,8 +106,23 @@ public final class SagaRunner {
      * {@link SagaContext#attachment}).
      */
     public SagaResult run(Saga saga, List<KeyId> keys, Map<String, String> params, Map<String, Object> attachments) {
-        Intent intent = journal.begin(saga.kind(), keys, params, saga.stepNames());
-        inFlight.add(intent.id());
+        SagaResult result = runSteps(saga, keys, params, attachments);
+        if (result.state() == SagaResult.State.PENDING_FORWARD || result.state() == SagaResult.State.PENDING_COMPENSATION) {
+            leftOpen.run();
+        }
+        return result;
+    }
+
+    private SagaResult runSteps(Saga saga, List<KeyId> keys, Map<String, String> params, Map<String, Object> attachments) {
+        UUID id = UUID.randomUUID();
+        inFlight.add(id); // before the intent is visible: a recovery pass must never take a run under way
+        Intent intent;
+        try {
+            intent = journal.begin(id, saga.kind(), keys, params, saga.stepNames());
+        } catch (RuntimeException e) {
+            inFlight.remove(id);
+            throw e;
+        }
         try {
             SagaContext context = new SagaContext(intent.id(), saga.kind(), keys, params, Map.of(), false, attachments);
             List<Step> steps = saga.steps();
@@ -144,14 +172,18 @@ public final class SagaRunner {
         Map<String, Saga> byKind = new HashMap<>();
         definitions.forEach(s -> byKind.put(s.kind(), s));
         List<RecoveryReport.Entry> entries = new ArrayList<>();
-        for (Intent intent : journal.unfinished()) {
-            if (!inFlight.add(intent.id())) {
+        for (Intent listed : journal.unfinished()) {
+            if (!inFlight.add(listed.id())) {
                 continue; // running now in this process
             }
             try {
-                entries.add(recoverOne(intent, byKind.get(intent.kind())));
+                // read again once it is ours: a run or another pass may have ended it since the list
+                Optional<Intent> intent = journal.get(listed.id());
+                if (intent.isPresent()) {
+                    entries.add(recoverOne(intent.get(), byKind.get(listed.kind())));
+                }
             } finally {
-                inFlight.remove(intent.id());
+                inFlight.remove(listed.id());
             }
         }
         RecoveryReport report = new RecoveryReport(entries);
@@ -159,6 +191,55 @@ public final class SagaRunner {
             Logs.info(logger, "Recovery of the intent journal: {}", report);
         }
         return report;
+    }
+
+    /**
+     * Finishes one unfinished operation now, as {@link #recover} would (a caller that must come
+     * after it, such as a new version of a name an open delete covers).
+     *
+     * @return what became of it; empty if it is not open, or is running now in this process
+     */
+    public Optional<RecoveryReport.Entry> finish(UUID id, Collection<Saga> definitions) {
+        if (!inFlight.add(id)) {
+            return Optional.empty();
+        }
+        try {
+            Optional<Intent> still = journal.get(id); // read once it is ours: it may have ended meanwhile
+            if (still.isEmpty()) {
+                return Optional.empty();
+            }
+            Saga saga = definitions.stream().filter(s -> s.kind().equals(still.get().kind())).findFirst().orElse(null);
+            return Optional.of(recoverOne(still.get(), saga));
+        } finally {
+            inFlight.remove(id);
+        }
+    }
+
+    /**
+     * Takes an operation a run left open, for the caller to finish it itself (as migration does
+     * after a failed delete of the source): no recovery pass takes it until {@link #release}.
+     *
+     * @return false if a recovery pass has it now, or it is no longer open (recovery finished it)
+     */
+    public boolean claim(UUID id) {
+        if (!inFlight.add(id)) {
+            return false;
+        }
+        if (journal.get(id).isEmpty()) {
+            inFlight.remove(id);
+            return false;
+        }
+        return true;
+    }
+
+    /** Gives back an operation taken with {@link #claim}. */
+    public void release(UUID id) {
+        inFlight.remove(id);
+    }
+
+    /** True if this process is running (or recovering) the operation now. */
+    public boolean running(UUID id) {
+        return inFlight.contains(id);
     }
 
     private RecoveryReport.Entry recoverOne(Intent intent, Saga saga) {
@@ -194,8 +275,9 @@ public final class SagaRunner {
                 }
             }
             journal.end(intent.id(), Outcome.COMMITTED);
-            Logs.info(logger, "Recovery of {} {}: rolled forward", intent.kind(), intent.id());
-            return new RecoveryReport.Entry(intent, SagaResult.State.COMMITTED, "rolled forward");
+            String kept = context.note(KeystoreSagas.KEPT).map(v -> "; versions kept: " + v).orElse("");
+            Logs.info(logger, "Recovery of {} {}: rolled forward{}", intent.kind(), intent.id(), kept);
+            return new RecoveryReport.Entry(intent, SagaResult.State.COMMITTED, "rolled forward" + kept);
         }
         int from = Math.min(intent.stepsDone(), n - 1);
         SagaResult result = compensate(intent.id(), saga, context, from, -1, null);

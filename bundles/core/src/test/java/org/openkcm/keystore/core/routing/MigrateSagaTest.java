@@ -30,6 +30,7 @@ import org.openkcm.keystore.core.reconcile.ReconcileReport;
 import org.openkcm.keystore.core.reconcile.Reconciler;
 import org.openkcm.keystore.core.saga.CrashPoint;
 import org.openkcm.keystore.core.saga.RecoveryReport;
+import org.openkcm.keystore.core.saga.SagaResult;
 import org.openkcm.keystore.core.saga.SagaRunner;
 import org.openkcm.keystore.core.testing.TestKeks;
 import org.openkcm.keystore.memory.MemoryKeystore;
@@ -181,6 +182,34 @@ class MigrateSagaTest {
         }
         assertEquals(0, orphans, String.join("\n", ROWS));
         assertEquals(0, lost, String.join("\n", ROWS));
+    }
+
+    @Test
+    void recoveryNeverDeletesARecordStoredAtTheSourceSinceTheCopy() {
+        World w = new World(dir.resolve("index-source-again"));
+        Path file = dir.resolve("migrate-source-again.log");
+        IntentJournal dying = IntentJournal.open(JournalSettings.of(file), null);
+        // killed once the switch is recorded, before the source is deleted
+        SagaRunner runner = new SagaRunner(dying, null).crashPoint(CrashPoint.parse(Migrator.MIGRATE
+                + ":delete-source:before", where -> {
+                    throw new Crash(where);
+                }));
+        assertThrows(Crash.class, () -> w.migrate(runner));
+        dying.close();
+        // meanwhile another writer on the source backend stores a record of its own under the same id
+        org.openkcm.keystore.api.StoredKey theirs = org.openkcm.keystore.api.StoredKey.of(
+                org.openkcm.keystore.sdk.SampleKeys.sealed(64, 77), w.src.delegate().retrieveKey(w.key).metadata());
+        w.src.delegate().deleteKey(w.key);
+        w.src.delegate().storeKey(w.key, theirs.sealed(), theirs.metadata());
+        try (IntentJournal next = IntentJournal.open(JournalSettings.of(file), null)) {
+            RecoveryReport rec = new SagaRunner(next, null).recover(List.of(Migrator.saga(w.router, w.forgotten::add)));
+            assertEquals(SagaResult.State.COMMITTED, rec.entries().get(0).state(), rec.toString());
+        }
+        assertEquals(theirs, w.src.delegate().retrieveKey(w.key), "their record at the source is left alone");
+        assertEquals("dst", w.router.index().get(w.key), "the moved key lives at the target");
+        try (KeyMaterial m = w.ops.get(w.key)) {
+            assertEquals(32, m.copyBytes().length);
+        }
     }
 
     @Test

@@ -121,6 +121,10 @@ class KeystoreSagasTest {
             }
         }
 
+        List<StoredKey> records(List<KeyId> ids) {
+            return ids.stream().map(id -> backend.delegate().retrieveKey(id)).toList();
+        }
+
         Set<KeyId> held() {
             Set<KeyId> out = new java.util.HashSet<>();
             backend.delegate().listKeys(KeyFilter.all()).keys().forEach(m -> out.add(m.id()));
@@ -169,7 +173,7 @@ class KeystoreSagasTest {
         public SagaResult run(TestPort port, SagaRunner runner) {
             port.put("r", 1);
             return runner.run(new KeystoreSagas(port).rotate(), List.of(previous, next),
-                    KeystoreSagas.rotateParams(previous, 1, true, next, record.sealed()), Map.of(KeystoreSagas.RECORD, record));
+                    KeystoreSagas.rotateParams(port.backend.delegate().retrieveKey(previous).metadata(), record), Map.of(KeystoreSagas.RECORD, record));
         }
 
         public Set<KeyId> expectedIfTookEffect(TestPort port) {
@@ -203,7 +207,7 @@ class KeystoreSagasTest {
         public SagaResult run(TestPort port, SagaRunner runner) {
             port.put("parent", 1);
             return runner.run(new KeystoreSagas(port).generate(), List.of(child),
-                    KeystoreSagas.generateParams(child, parent, record.sealed()), Map.of(KeystoreSagas.RECORD, record));
+                    KeystoreSagas.generateParams(parent, record), Map.of(KeystoreSagas.RECORD, record));
         }
 
         public Set<KeyId> expectedIfTookEffect(TestPort port) {
@@ -232,7 +236,7 @@ class KeystoreSagasTest {
             List<KeyId> versions = List.of(port.put("d", 1), port.put("d", 2), port.put("d", 3));
             port.put("other", 1);
             return runner.run(new KeystoreSagas(port).deleteAllVersions(), versions,
-                    KeystoreSagas.deleteAllParams("d", versions));
+                    KeystoreSagas.deleteAllParams("d", port.records(versions)));
         }
 
         public Set<KeyId> expectedIfTookEffect(TestPort port) {
@@ -329,7 +333,7 @@ class KeystoreSagasTest {
         KeyId next = port.put("r", 2);
         StoredKey ours = record(next, null, 12345);
         SagaResult r = new SagaRunner(IntentJournal.inMemory(), null).run(new KeystoreSagas(port).rotate(),
-                List.of(previous, next), KeystoreSagas.rotateParams(previous, 1, true, next, ours.sealed()),
+                List.of(previous, next), KeystoreSagas.rotateParams(port.backend.delegate().retrieveKey(previous).metadata(), ours),
                 Map.of(KeystoreSagas.RECORD, ours));
         assertEquals(SagaResult.State.COMPENSATED, r.state());
         assertTrue(port.has(next), "their r:2 is still there");
@@ -345,7 +349,7 @@ class KeystoreSagasTest {
         KeyId child = KeyId.of("child", 1);
         StoredKey record = record(child, parent, 3);
         SagaResult r = new SagaRunner(IntentJournal.inMemory(), null).run(new KeystoreSagas(port).generate(),
-                List.of(child), KeystoreSagas.generateParams(child, parent, record.sealed()),
+                List.of(child), KeystoreSagas.generateParams(parent, record),
                 Map.of(KeystoreSagas.RECORD, record));
         assertEquals(SagaResult.State.COMPENSATED, r.state());
         assertTrue(r.failure() instanceof org.openkcm.keystore.api.PolicyRefusedException);
