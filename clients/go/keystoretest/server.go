@@ -1,0 +1,57 @@
+package keystoretest
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/openkcm/keystore/clients/go/keystore"
+)
+
+// GRPCConfigFile is the gRPC server's configuration in config/ (PID org.openkcm.keystore.grpc).
+const GRPCConfigFile = "org.openkcm.keystore.grpc.cfg"
+
+// grpcConfig is the server configuration a copy starts with: the shipped one, on a free port.
+func grpcConfig(port int) string {
+	return fmt.Sprintf("port = I\"%d\"\n", port)
+}
+
+// TLSDir is where the runtime creates its CA, server and admin certificates on first start.
+func (r *Runtime) TLSDir() string { return filepath.Join(r.Home, "data", "tls") }
+
+// Admin is the admin client certificate the runtime created on first start.
+func (r *Runtime) Admin() keystore.Credentials {
+	dir := r.TLSDir()
+	return keystore.Credentials{Cert: filepath.Join(dir, "admin.pem"), Key: filepath.Join(dir, "admin-key.pem"),
+		CA: filepath.Join(dir, "ca.pem")}
+}
+
+// healthCheck asks the overall gRPC health of the server with the credentials.
+func healthCheck(ctx context.Context, address string, creds keystore.Credentials) error {
+	config, err := creds.TLSConfig()
+	if err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(address, grpc.WithTransportCredentials(credentials.NewTLS(config)))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		return err
+	}
+	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("%w: %s", errNotServing, resp.GetStatus())
+	}
+	return nil
+}
+
+// Dial connects to the runtime with the credentials.
+func (r *Runtime) Dial(creds keystore.Credentials, options ...grpc.DialOption) (*keystore.Client, error) {
+	return keystore.Dial(r.Address, creds, options...)
+}
