@@ -69,6 +69,6 @@ class FeaturesXmlTest {
             assertTrue(feature.getElementsByTagNameNS(NS, "bundle").getLength() > 0, feature.getAttribute("name"));
         }
         assertEquals(List.of("openkcm-keystore", "openkcm-keystore-memory", "openkcm-keystore-openbao",
-                "openkcm-keystore-postgres", "openkcm-keystore-file"), names);
+                "openkcm-keystore-postgres", "openkcm-keystore-file", "openkcm-keystore-metrics"), names);
     }
 }

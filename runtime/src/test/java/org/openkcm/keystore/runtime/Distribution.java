@@ -76,6 +76,12 @@ final class Distribution {
                 return FileVisitResult.CONTINUE;
             }
         });
+        // Tests run side by side (and beside a runtime someone started): each copy's metrics
+        // endpoint takes a free port rather than the shipped 9464.
+        Path metrics = target.resolve("config/org.openkcm.keystore.metrics.cfg");
+        if (Files.exists(metrics)) {
+            Files.writeString(metrics, Files.readString(metrics).replace("port = I\"9464\"", "port = I\"0\""));
+        }
         return new Distribution(target);
     }
 

@@ -4,6 +4,7 @@ import static org.openkcm.keystore.shell.Arguments.ABSENT;
 import static org.openkcm.keystore.shell.Arguments.given;
 
 import java.io.PrintStream;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -23,8 +24,11 @@ import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.api.RouteDescription;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.audit.AuditLog;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 
 /**
  * The {@code keystore:} administration commands: the backends and their health, the routing
@@ -32,6 +36,7 @@ import org.osgi.service.component.annotations.Reference;
  * command's method by its name (ignoring case, or with a get/is/set or '_' prefix) and a Java
  * name cannot hold a '-', so KEK re-wrap is {@code keystore:rewrap}, not {@code kek-rotate}.
  * Output never holds key material or secret-named properties (the api's value types leave them out).
+ * Migration and re-wrap are audited ({@link ShellAudit}) and are not run without a working audit log.
  */
 @Component(service = AdminCommands.class)
 @GogoCommand(scope = "keystore", function = {"backends", "routes", "health", "migrate", "rewrap"})
@@ -39,12 +44,19 @@ public class AdminCommands {
     @Reference
     private KeystoreAdministration admin;
 
+    /** Optional and dynamic: the read-only commands work without it; the audited ones refuse (fail closed). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile AuditLog auditLog;
+
+    private final ShellAudit audit = new ShellAudit(() -> auditLog, Clock.systemUTC());
+
     public AdminCommands() {
     }
 
-    /** For tests and embedding: commands over a given administration service. */
-    AdminCommands(KeystoreAdministration admin) {
+    /** For tests and embedding: commands over a given administration service and audit log. */
+    AdminCommands(KeystoreAdministration admin, AuditLog auditLog) {
         this.admin = admin;
+        this.auditLog = auditLog;
     }
 
     @Descriptor("list the backends: state (ACTIVE, SHADOWED, DOWN, UNAVAILABLE), bundle and health")
@@ -192,20 +204,24 @@ public class AdminCommands {
             @Descriptor("KIND - owner kind: tenant, service or node") @Parameter(names = "--owner-kind", absentValue = ABSENT) String ownerKind,
             @Descriptor("L2|L3|L4 - tier") @Parameter(names = "--type", absentValue = ABSENT) String type,
             @Descriptor("REGION - region") @Parameter(names = "--region", absentValue = ABSENT) String region) {
-        KeyFilter.Builder filter = Arguments.selection(owner, ownerKind, type, region);
-        PrintStream console = session == null ? null : session.getConsole();
-        MigrationReport report = admin.migrate(filter.build(), progress -> {
-            if (console != null && !progress.finished()) {
-                console.println(progress);
-            }
+        return audit.run(session, "migrate", null, () -> {
+            KeyFilter.Builder filter = Arguments.selection(owner, ownerKind, type, region);
+            PrintStream console = session == null ? null : session.getConsole();
+            MigrationReport report = admin.migrate(filter.build(), progress -> {
+                if (console != null && !progress.finished()) {
+                    console.println(progress);
+                }
+            });
+            return report + failures(report.failed());
         });
-        return report + failures(report.failed());
     }
 
     @Descriptor("re-wrap every key of every backend under the sealing KEK's current version (after a KEK rotation)")
-    public String rewrap() {
-        RewrapReport report = admin.rewrapAll();
-        return report.toString().replaceFirst(" \\{.*", "") + failures(report.failed());
+    public String rewrap(CommandSession session) {
+        return audit.run(session, "rewrap", null, () -> {
+            RewrapReport report = admin.rewrapAll();
+            return report.toString().replaceFirst(" \\{.*", "") + failures(report.failed());
+        });
     }
 
     private static String failures(Map<KeyId, String> failed) {

@@ -5,6 +5,7 @@ import static org.openkcm.keystore.shell.Arguments.REQUIRED;
 import static org.openkcm.keystore.shell.Arguments.given;
 
 import java.io.IOException;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,14 +28,18 @@ import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.api.KeystoreOperations;
 import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.Validation;
+import org.openkcm.keystore.audit.AuditLog;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 
 /**
  * The {@code keystore:} commands for keys, in the Felix (Gogo) and Karaf shells. Every command
  * goes through {@link KeystoreOperations}; output is aligned text; material is printed only by
  * {@code keystore:reveal}, for one key, on request. Failures are thrown as the api's typed
- * exceptions, whose messages are one line each.
+ * exceptions, whose messages are one line each. Every command that changes or deletes a key or
+ * reveals material is audited ({@link ShellAudit}) and is not run without a working audit log.
  */
 @Component(service = KeyCommands.class)
 @GogoCommand(scope = "keystore", function = {"list", "show", "generate", "import", "rotate", "status", "expiry",
@@ -47,13 +52,23 @@ public class KeyCommands {
     @Reference
     private KeystoreAdministration admin;
 
+    /**
+     * Optional and dynamic, so that listing and showing keys work without it; every audited
+     * command refuses to run while it is absent (fail closed).
+     */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile AuditLog auditLog;
+
+    private final ShellAudit audit = new ShellAudit(() -> auditLog, Clock.systemUTC());
+
     public KeyCommands() {
     }
 
-    /** For tests and embedding: commands over a given façade and administration (which may be null). */
-    KeyCommands(KeystoreOperations keystore, KeystoreAdministration admin) {
+    /** For tests and embedding: commands over a given façade, administration (may be null) and audit log. */
+    KeyCommands(KeystoreOperations keystore, KeystoreAdministration admin, AuditLog auditLog) {
         this.keystore = keystore;
         this.admin = admin;
+        this.auditLog = auditLog;
     }
 
     @Descriptor("list keys (metadata only) and the backend holding each, one page at a time")
@@ -99,7 +114,7 @@ public class KeyCommands {
     }
 
     @Descriptor("generate a key with fresh material")
-    public String generate(
+    public String generate(CommandSession session,
             @Descriptor("L2|L3|L4 - tier") @Parameter(names = "--type", absentValue = REQUIRED) String type,
             @Descriptor("KIND/ID - owner, e.g. tenant/acme") @Parameter(names = "--owner", absentValue = REQUIRED) String owner,
             @Descriptor("ALGORITHM - AES, HMAC-SHA256, HMAC-SHA384 or HMAC-SHA512") @Parameter(names = "--algorithm", absentValue = "AES") String algorithm,
@@ -109,9 +124,11 @@ public class KeyCommands {
             @Descriptor("INSTANT - expiry, an ISO-8601 instant in the future") @Parameter(names = "--expiry", absentValue = ABSENT) String expiry,
             @Descriptor("K=V,... - tags") @Parameter(names = "--tags", absentValue = ABSENT) String tags,
             @Descriptor("NAME - the key name") String name) {
-        KeySpec spec = spec("generate", name, type, algorithm, size, owner, region, parent, expiry, tags);
-        KeyMetadata created = keystore.generate(spec);
-        return describe(created, backendOf(created.id()));
+        return audit.run(session, "generate", name, () -> {
+            KeySpec spec = spec("generate", name, type, algorithm, size, owner, region, parent, expiry, tags);
+            KeyMetadata created = keystore.generate(spec);
+            return describe(created, backendOf(created.id()));
+        });
     }
 
     /** Gogo maps the command {@code import}, a Java keyword, to this method's name with a leading underscore. */
@@ -128,54 +145,70 @@ public class KeyCommands {
             @Descriptor("INSTANT - expiry, an ISO-8601 instant in the future") @Parameter(names = "--expiry", absentValue = ABSENT) String expiry,
             @Descriptor("K=V,... - tags") @Parameter(names = "--tags", absentValue = ABSENT) String tags,
             @Descriptor("NAME - the key name") String name) throws IOException {
-        KeySpec spec = spec("import", name, type, algorithm, size, owner, region, parent, expiry, tags);
-        String source = Arguments.required("import", "--file", file);
-        try (KeyMaterial material = MaterialInput.read(source, encoding, session.getKeyboard())) {
-            KeyMetadata created = keystore.importKey(spec, material);
-            return describe(created, backendOf(created.id()));
-        }
+        return audit.run(session, "import", name, () -> {
+            KeySpec spec = spec("import", name, type, algorithm, size, owner, region, parent, expiry, tags);
+            String source = Arguments.required("import", "--file", file);
+            try (KeyMaterial material = MaterialInput.read(source, encoding, session.getKeyboard())) {
+                KeyMetadata created = keystore.importKey(spec, material);
+                return describe(created, backendOf(created.id()));
+            }
+        });
     }
 
     @Descriptor("create the next version of a key with fresh material; the previous one becomes DEPRECATED")
-    public String rotate(@Descriptor("NAME - the key name") String name) {
-        KeyMetadata created = keystore.rotate(name);
-        return describe(created, backendOf(created.id()));
+    public String rotate(CommandSession session, @Descriptor("NAME - the key name") String name) {
+        return audit.run(session, "rotate", name, () -> {
+            KeyMetadata created = keystore.rotate(name);
+            return describe(created, backendOf(created.id()));
+        });
     }
 
     @Descriptor("change the status of a key version")
-    public String status(
+    public String status(CommandSession session,
             @Descriptor("REV - the revision you last saw (compare-and-set); default: the current one") @Parameter(names = "--revision", absentValue = ABSENT) String revision,
             @Descriptor("NAME:VERSION - the key version") String id,
             @Descriptor("ACTIVE|DEPRECATED|RETIRED - the new status") String status) {
-        KeyId key = KeyId.parse(id);
-        return describe(keystore.changeStatus(key, Arguments.status("status", status), revision(key, revision)), backendOf(key));
+        return audit.run(session, "status", id, () -> {
+            KeyId key = KeyId.parse(id);
+            return describe(keystore.changeStatus(key, Arguments.status("status", status), revision(key, revision)),
+                    backendOf(key));
+        });
     }
 
     @Descriptor("change the expiry of a key version")
-    public String expiry(
+    public String expiry(CommandSession session,
             @Descriptor("REV - the revision you last saw (compare-and-set); default: the current one") @Parameter(names = "--revision", absentValue = ABSENT) String revision,
             @Descriptor("NAME:VERSION - the key version") String id,
             @Descriptor("INSTANT|none - an ISO-8601 instant, or none") String expiry) {
-        KeyId key = KeyId.parse(id);
-        return describe(keystore.changeExpiry(key, Arguments.instantOrNone("expiry", expiry), revision(key, revision)),
-                backendOf(key));
+        return audit.run(session, "expiry", id, () -> {
+            KeyId key = KeyId.parse(id);
+            return describe(keystore.changeExpiry(key, Arguments.instantOrNone("expiry", expiry), revision(key, revision)),
+                    backendOf(key));
+        });
     }
 
     @Descriptor("replace the tags of a key version")
-    public String tags(
+    public String tags(CommandSession session,
             @Descriptor("REV - the revision you last saw (compare-and-set); default: the current one") @Parameter(names = "--revision", absentValue = ABSENT) String revision,
             @Descriptor("NAME:VERSION - the key version") String id,
             @Descriptor("K=V|none - the tags; none to remove all") String... tags) {
-        KeyId key = KeyId.parse(id);
-        List<String> words = tags.length == 1 && "none".equals(tags[0]) ? List.of() : Arrays.asList(tags);
-        return describe(keystore.changeTags(key, Arguments.tags("tags", words), revision(key, revision)), backendOf(key));
+        return audit.run(session, "tags", id, () -> {
+            KeyId key = KeyId.parse(id);
+            List<String> words = tags.length == 1 && "none".equals(tags[0]) ? List.of() : Arrays.asList(tags);
+            return describe(keystore.changeTags(key, Arguments.tags("tags", words), revision(key, revision)),
+                    backendOf(key));
+        });
     }
 
     @Descriptor("delete a key version permanently, or with --all every version of a name; a key that is the parent of others only with --force")
-    public String delete(
+    public String delete(CommandSession session,
             @Descriptor("delete every version of the named key") @Parameter(names = "--all", presentValue = "true", absentValue = "false") boolean all,
             @Descriptor("delete even if other keys name it as their parent") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
             @Descriptor("NAME:VERSION|NAME - the key version, or with --all a key name") String id) {
+        return audit.run(session, all ? "delete-all" : "delete", id, () -> deleteNow(all, force, id));
+    }
+
+    private String deleteNow(boolean all, boolean force, String id) {
         if (all) {
             Validation.keyName(id);
             if (!force) {
@@ -198,15 +231,17 @@ public class KeyCommands {
     }
 
     @Descriptor("print the material of one key version in hex; it lands on your screen and in any log of it")
-    public String reveal(@Descriptor("NAME:VERSION - the key version") String id) {
-        try (KeyMaterial material = keystore.get(KeyId.parse(id))) {
-            byte[] bytes = material.copyBytes();
-            try {
-                return HexFormat.of().formatHex(bytes);
-            } finally {
-                Arrays.fill(bytes, (byte) 0);
+    public String reveal(CommandSession session, @Descriptor("NAME:VERSION - the key version") String id) {
+        return audit.run(session, "reveal", id, () -> {
+            try (KeyMaterial material = keystore.get(KeyId.parse(id))) {
+                byte[] bytes = material.copyBytes();
+                try {
+                    return HexFormat.of().formatHex(bytes);
+                } finally {
+                    Arrays.fill(bytes, (byte) 0);
+                }
             }
-        }
+        });
     }
 
     /**

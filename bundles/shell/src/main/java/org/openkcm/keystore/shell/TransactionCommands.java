@@ -1,26 +1,42 @@
 package org.openkcm.keystore.shell;
 
+import java.time.Clock;
+
+import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.Parameter;
 import org.apache.felix.service.command.annotations.GogoCommand;
 import org.openkcm.keystore.api.CacheStatistics;
 import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.api.ReconciliationReport;
+import org.openkcm.keystore.audit.AuditLog;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 
-/** {@code keystore:cache} (the cache counters) and {@code keystore:reconcile [--remove]}. */
+/**
+ * {@code keystore:cache} (the cache counters) and {@code keystore:reconcile [--remove]}, an admin
+ * operation that is audited ({@link ShellAudit}) and not run without a working audit log.
+ */
 @Component(service = TransactionCommands.class)
 @GogoCommand(scope = "keystore", function = {"cache", "reconcile"})
 public class TransactionCommands {
     @Reference
     private KeystoreAdministration admin;
 
+    /** Optional and dynamic: {@code cache} works without it; {@code reconcile} refuses (fail closed). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile AuditLog auditLog;
+
+    private final ShellAudit audit = new ShellAudit(() -> auditLog, Clock.systemUTC());
+
     public TransactionCommands() {
     }
 
-    TransactionCommands(KeystoreAdministration admin) {
+    TransactionCommands(KeystoreAdministration admin, AuditLog auditLog) {
         this.admin = admin;
+        this.auditLog = auditLog;
     }
 
     @Descriptor("the cache counters per layer and tier: hits, misses, loads, evictions, invalidations, size")
@@ -35,8 +51,12 @@ public class TransactionCommands {
     }
 
     @Descriptor("compare what each backend holds with what the keystore knows; report orphans and missing keys; --remove deletes orphans and forgets missing keys")
-    public String reconcile(
+    public String reconcile(CommandSession session,
             @Descriptor("delete the orphans found, and forget the missing keys (their backend no longer holds them)") @Parameter(names = "--remove", presentValue = "true", absentValue = "false") boolean remove) {
+        return audit.run(session, remove ? "reconcile-remove" : "reconcile", null, () -> reconcileNow(remove));
+    }
+
+    private String reconcileNow(boolean remove) {
         Table table = new Table("BACKEND", "HELD", "KNOWN", "ORPHANS", "RECENT", "IN DOUBT", "MISSING", "REMOVED", "FORGOTTEN",
                 "FAILED");
         StringBuilder detail = new StringBuilder();

@@ -58,7 +58,8 @@ class AdminCommandsTest {
         }
     };
 
-    private final AdminCommands commands = new AdminCommands(admin);
+    final RecordingAuditLog audit = new RecordingAuditLog();
+    private final AdminCommands commands = new AdminCommands(admin, audit);
 
     @Test
     void backendsAreATable() {
@@ -99,7 +100,7 @@ class AdminCommandsTest {
                         true, null), new RouteDescription("(default)", List.of(), null, null, null, null, 0, 0, "memory", true, null));
             }
         };
-        String out = new AdminCommands(healthy).health((java.io.PrintStream) null);
+        String out = new AdminCommands(healthy, audit).health((java.io.PrintStream) null);
         assertTrue(out.endsWith("health: every tier (L2, L3, L4) can be served"), out);
         assertTrue(java.util.regex.Pattern.compile("(?m)^tier L3\\s+route acme -> memory\\s+servable$").matcher(out).find(), out);
         assertTrue(java.util.regex.Pattern.compile("(?m)^tier L3\\s+\\(default\\) -> memory\\s+servable$").matcher(out).find(), out);
@@ -149,7 +150,7 @@ class AdminCommandsTest {
     void migrateAndRewrapReportCounts() {
         String out = commands.migrate(null, "tenant/acme", "\u0000absent", "\u0000absent", "\u0000absent");
         assertTrue(out.contains("2 moved") && out.contains("k:1") && out.contains("step copy"), out);
-        String rewrap = commands.rewrap();
+        String rewrap = commands.rewrap(null);
         assertTrue(rewrap.contains("local v2") && rewrap.contains("4 re-wrapped"), rewrap);
         assertFalse(rewrap.contains("{"), rewrap);
     }

@@ -31,7 +31,8 @@ class TransactionCommandsTest {
                 }
                 default -> throw new UnsupportedOperationException(method.getName());
             });
-    final TransactionCommands commands = new TransactionCommands(admin);
+    final RecordingAuditLog audit = new RecordingAuditLog();
+    final TransactionCommands commands = new TransactionCommands(admin, audit);
 
     @Test
     void cacheShowsTheCountersPerLayerAndTier() {
@@ -42,19 +43,37 @@ class TransactionCommandsTest {
 
     @Test
     void reconcileReportsAndRemovesOnlyWhenAsked() {
-        String report = commands.reconcile(false);
+        String report = commands.reconcile(null, false);
         assertTrue(!removeAsked && report.contains("orphan  openbao orphan:1") && report.contains("missing openbao lost:2")
                 && !report.contains("(removed)"), report);
-        String removed = commands.reconcile(true);
+        String removed = commands.reconcile(null, true);
         assertTrue(removeAsked && removed.contains("orphan:1 (removed)"), removed);
     }
 
     @Test
     void missingKeysAreExplainedWithHowToClearThemAndMarkedWhenForgotten() {
-        String report = commands.reconcile(false);
+        String report = commands.reconcile(null, false);
         assertTrue(report.contains(TransactionCommands.MISSING_HINT), report);
-        String removed = commands.reconcile(true);
+        String removed = commands.reconcile(null, true);
         assertTrue(removed.contains("missing openbao lost:2 (forgotten)") && !removed.contains(TransactionCommands.MISSING_HINT),
                 removed);
+    }
+
+    @Test
+    void reconcileIsAuditedAndTheCacheCountersAreNot() {
+        commands.cache();
+        assertTrue(audit.records.isEmpty(), audit.records::toString);
+        commands.reconcile(null, true);
+        assertTrue(audit.records.size() == 2 && audit.records.get(0).operation().equals("reconcile-remove")
+                && audit.records.get(1).outcome().equals("ok"), audit.records::toString);
+    }
+
+    @Test
+    void reconcileIsNotRunWhenTheAuditLogCannotWrite() {
+        audit.acceptBeforeFailing = 0;
+        org.openkcm.keystore.api.UnavailableException e = org.junit.jupiter.api.Assertions.assertThrows(
+                org.openkcm.keystore.api.UnavailableException.class, () -> commands.reconcile(null, true));
+        assertTrue(e.getMessage().contains("keystore:reconcile-remove was not run, nothing changed"), e.getMessage());
+        assertTrue(!removeAsked, "reconcile reached the keystore");
     }
 }

@@ -52,6 +52,8 @@ import org.openkcm.keystore.core.journal.Intent;
 import org.openkcm.keystore.core.journal.IntentJournal;
 import org.openkcm.keystore.core.journal.JournalComponent;
 import org.openkcm.keystore.core.log.Logs;
+import org.openkcm.keystore.core.metrics.Measured;
+import org.openkcm.keystore.core.metrics.Meter;
 import org.openkcm.keystore.core.reconcile.ReconcileReport;
 import org.openkcm.keystore.core.reconcile.Reconciler;
 import org.openkcm.keystore.core.routing.KeystoreRouter;
@@ -128,6 +130,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     /** The intent journal of multi-step operations. */
     @Reference
     private JournalComponent journalComponent;
+
+    /** Every operation is timed and counted while the metrics bundle is there (see MetricsBridge). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile Meter meter;
 
     /** Outside a framework: the caches given directly (null: none). */
     private volatile KeyCache cacheOverride;
@@ -309,6 +315,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     @Override
     public KeyMetadata generate(KeySpec spec) {
+        return Measured.operation(meter, "generate", () -> generateNow(spec));
+    }
+
+    private KeyMetadata generateNow(KeySpec spec) {
         Validation.required("spec", spec);
         String algorithm = Algorithms.check(spec.algorithm(), spec.keySize());
         byte[] material = new byte[spec.keySize() / 8];
@@ -322,6 +332,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     @Override
     public KeyMetadata importKey(KeySpec spec, KeyMaterial material) {
+        return Measured.operation(meter, "import", () -> importNow(spec, material));
+    }
+
+    private KeyMetadata importNow(KeySpec spec, KeyMaterial material) {
         Validation.required("spec", spec);
         Validation.required("material", material);
         String algorithm = Algorithms.check(spec.algorithm(), spec.keySize());
@@ -342,6 +356,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     @Override
     public KeyMaterial get(KeyId id) {
+        return Measured.operation(meter, "get", () -> getNow(id));
+    }
+
+    private KeyMaterial getNow(KeyId id) {
         Validation.required("keyId", id);
         Envelope envelope = envelope();
         KeyCache cache = keyCache();
@@ -372,6 +390,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     @Override
     public KeyMetadata metadata(KeyId id) {
+        return Measured.operation(meter, "metadata", () -> metadataNow(id));
+    }
+
+    private KeyMetadata metadataNow(KeyId id) {
         Validation.required("keyId", id);
         KeyCache cache = keyCache();
         if (cache != null) {
@@ -382,6 +404,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     @Override
     public KeyMetadata rotate(String name) {
+        return Measured.operation(meter, "rotate", () -> rotateNow(name));
+    }
+
+    private KeyMetadata rotateNow(String name) {
         Validation.keyName(name);
         Envelope envelope = envelope();
         for (int attempt = 1; ; attempt++) {
@@ -437,6 +463,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     @Override
     public KeyMetadata changeStatus(KeyId id, KeyStatus status, long expectedRevision) {
+        return Measured.operation(meter, "change_status", () -> changeStatusNow(id, status, expectedRevision));
+    }
+
+    private KeyMetadata changeStatusNow(KeyId id, KeyStatus status, long expectedRevision) {
         Validation.required("status", status);
         return update(id, expectedRevision, current -> {
             if (current.status() == KeyStatus.RETIRED && status != KeyStatus.RETIRED) {
@@ -448,17 +478,29 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     @Override
     public KeyMetadata changeExpiry(KeyId id, Instant expiry, long expectedRevision) {
+        return Measured.operation(meter, "change_expiry", () -> changeExpiryNow(id, expiry, expectedRevision));
+    }
+
+    private KeyMetadata changeExpiryNow(KeyId id, Instant expiry, long expectedRevision) {
         return update(id, expectedRevision, current -> current.toBuilder().expiry(expiry));
     }
 
     @Override
     public KeyMetadata changeTags(KeyId id, Map<String, String> tags, long expectedRevision) {
+        return Measured.operation(meter, "change_tags", () -> changeTagsNow(id, tags, expectedRevision));
+    }
+
+    private KeyMetadata changeTagsNow(KeyId id, Map<String, String> tags, long expectedRevision) {
         Validation.tags(tags);
         return update(id, expectedRevision, current -> current.toBuilder().tags(tags));
     }
 
     @Override
     public boolean delete(KeyId id) {
+        return Measured.operation(meter, "delete", () -> deleteNow(id));
+    }
+
+    private boolean deleteNow(KeyId id) {
         Validation.required("keyId", id);
         boolean deleted;
         try {
@@ -472,6 +514,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     @Override
     public int deleteAllVersions(String name) {
+        return Measured.operation(meter, "delete_all_versions", () -> deleteAllVersionsNow(name));
+    }
+
+    private int deleteAllVersionsNow(String name) {
         Validation.keyName(name);
         List<KeyId> versions = versionsOf(name);
         if (versions.isEmpty()) {
@@ -492,6 +538,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     /** Pages of metadata, each entry's lifecycle MAC checked: a page holding a tampered entry is refused. */
     @Override
     public KeyPage list(KeyFilter filter) {
+        return Measured.operation(meter, "list", () -> listNow(filter));
+    }
+
+    private KeyPage listNow(KeyFilter filter) {
         KeyPage page = keystore().listKeys(filter == null ? KeyFilter.all() : filter);
         Envelope envelope = envelope();
         for (KeyMetadata metadata : page.keys()) {
@@ -505,6 +555,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     /** Re-wraps every key of every backend under the sealing KEK's current version; see {@link KekRewrapper}. */
     @Override
     public org.openkcm.keystore.api.RewrapReport rewrapAll() {
+        return Measured.operation(meter, "rewrap", () -> rewrapAllNow());
+    }
+
+    private org.openkcm.keystore.api.RewrapReport rewrapAllNow() {
         RewrapReport r = rewrapAllKeys();
         return new org.openkcm.keystore.api.RewrapReport(r.target().kekId(), r.target().version(), r.examined(),
                 r.rewrapped(), r.alreadyCurrent(), r.vanished(), r.failed());
@@ -534,6 +588,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     @Override
     public MigrationReport migrate(KeyFilter filter, Consumer<MigrationReport> progress) {
+        return Measured.operation(meter, "migrate", () -> migrateNow(filter, progress));
+    }
+
+    private MigrationReport migrateNow(KeyFilter filter, Consumer<MigrationReport> progress) {
         try {
             // each key's move is journaled: a crash part-way is finished or undone by recovery
             return new Migrator(router(), envelope(), logger, runner, this::invalidate).run(filter, progress);
@@ -559,6 +617,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     @Override
     public List<ReconciliationReport> reconcile(boolean remove) {
+        return Measured.operation(meter, "reconcile", () -> reconcileNow(remove));
+    }
+
+    private List<ReconciliationReport> reconcileNow(boolean remove) {
         Router r = router();
         LocationIndex index = r.index();
         Reconciler reconciler = new Reconciler(logger, clock);

@@ -27,6 +27,7 @@ import org.openkcm.keystore.core.health.HealthCheckSupport;
 import org.openkcm.keystore.core.health.NamesSink;
 import org.openkcm.keystore.core.log.Logs;
 import org.osgi.framework.Bundle;
+import org.openkcm.keystore.core.metrics.Meter;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
@@ -107,6 +108,10 @@ public final class KeystoreRouter implements Router.Listener {
             policy = ReferencePolicy.DYNAMIC)
     private volatile ServiceComponentRuntime scr;
 
+    /** The calls to backends are measured while the metrics bundle is there (see MetricsBridge). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile Meter meter;
+
     /** What {@link #checkFailedBackends} last reported, to log each failure once. */
     private volatile Map<String, String> reportedFailures = Map.of();
 
@@ -134,6 +139,7 @@ public final class KeystoreRouter implements Router.Listener {
         scheduler = Executors.newSingleThreadScheduledExecutor(daemons("openkcm-router-scheduler"));
         LocationIndex index = LocationIndex.open(indexPath(context, config));
         router = new Router(settings(config), index, events, this);
+        router.meter(() -> meter);
         routeComponents.values().forEach(this::apply);
         healthChecks = HealthCheckSupport.checks(context, this::status);
         tracker = new ServiceTracker<>(context, Keystore.class, new Customizer());

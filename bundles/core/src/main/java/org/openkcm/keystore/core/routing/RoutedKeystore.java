@@ -20,6 +20,7 @@ import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.core.metrics.Measured;
 
 /**
  * The {@link Keystore} the operations layer talks to: each call goes to one backend. A new key
@@ -41,7 +42,7 @@ final class RoutedKeystore implements Keystore {
         String stored = index.get(id);
         if (stored != null) {
             // create-only across backends: an id already stored somewhere is stored (or refused) there
-            call(stored, id, ks -> {
+            call("storeKey", stored, id, ks -> {
                 ks.storeKey(id, sealed, metadata);
                 return null;
             });
@@ -50,7 +51,7 @@ final class RoutedKeystore implements Keystore {
         Route route = router.routeFor(metadata);
         Keystore backend = router.backendFor(route, metadata); // fail closed: refused, never sent elsewhere
         checkTier(route.target(), metadata.type(), id);
-        backend = call(route.target(), id, backend, ks -> {
+        backend = call("storeKey", route.target(), id, backend, ks -> {
             ks.storeKey(id, sealed, metadata); // create-only: an identical retry succeeds
             return ks;
         });
@@ -71,7 +72,7 @@ final class RoutedKeystore implements Keystore {
         String location = index.get(id);
         if (location != null) {
             try {
-                return call(location, id, ks -> ks.retrieveKey(id));
+                return call("retrieveKey", location, id, ks -> ks.retrieveKey(id));
             } catch (KeyNotFoundException e) {
                 index.remove(id, location); // a stale entry (an in-memory backend restarted): forget it
                 throw e;
@@ -82,12 +83,12 @@ final class RoutedKeystore implements Keystore {
 
     @Override
     public KeyMetadata updateKeyMetadata(KeyId id, KeyMetadata metadata) {
-        return call(locate(id), id, ks -> ks.updateKeyMetadata(id, metadata));
+        return call("updateKeyMetadata", locate(id), id, ks -> ks.updateKeyMetadata(id, metadata));
     }
 
     @Override
     public void rewrapKey(KeyId id, SealedKey sealed, long expectedRevision) {
-        call(locate(id), id, ks -> {
+        call("rewrapKey", locate(id), id, ks -> {
             ks.rewrapKey(id, sealed, expectedRevision);
             return null;
         });
@@ -101,7 +102,7 @@ final class RoutedKeystore implements Keystore {
         } catch (KeyNotFoundException e) {
             return false;
         }
-        boolean deleted = call(location, id, ks -> ks.deleteKey(id));
+        boolean deleted = call("deleteKey", location, id, ks -> ks.deleteKey(id));
         index.remove(id, location);
         return deleted;
     }
@@ -131,7 +132,7 @@ final class RoutedKeystore implements Keystore {
                 continue;
             }
             try {
-                pages.add(ks.listKeys(filter));
+                pages.add(measured("listKeys", name, ks, backend -> backend.listKeys(filter)));
             } catch (UnavailableException e) {
                 unreadable.add(name + ": " + e.getMessage());
             }
@@ -173,8 +174,8 @@ final class RoutedKeystore implements Keystore {
                 : KeystoreHealth.down(Duration.ZERO, "backends not active: " + down);
     }
 
-    private <T> T call(String name, KeyId id, Function<Keystore, T> op) {
-        return call(name, id, router.backend(name, id), op);
+    private <T> T call(String what, String name, KeyId id, Function<Keystore, T> op) {
+        return call(what, name, id, router.backend(name, id), op);
     }
 
     /**
@@ -183,9 +184,9 @@ final class RoutedKeystore implements Keystore {
      * for the name to come back and calls once more. A backend that is unavailable while it still
      * serves its name is answered as it is.
      */
-    private <T> T call(String name, KeyId id, Keystore backend, Function<Keystore, T> op) {
+    private <T> T call(String what, String name, KeyId id, Keystore backend, Function<Keystore, T> op) {
         try {
-            return op.apply(backend);
+            return measured(what, name, backend, op);
         } catch (UnavailableException e) {
             if (router.activeBackend(name) == backend) {
                 throw e;
@@ -194,8 +195,13 @@ final class RoutedKeystore implements Keystore {
             if (again == backend) {
                 throw e;
             }
-            return op.apply(again);
+            return measured(what, name, again, op);
         }
+    }
+
+    /** One call to a backend, timed and counted under its name when the core is measured. */
+    private <T> T measured(String what, String name, Keystore backend, Function<Keystore, T> op) {
+        return Measured.backendCall(router.meter(), name, what, () -> op.apply(backend));
     }
 
     /** The backend name the key is stored in: the index, else a probe. */
@@ -218,7 +224,7 @@ final class RoutedKeystore implements Keystore {
                 continue;
             }
             try {
-                StoredKey found = ks.retrieveKey(id);
+                StoredKey found = measured("retrieveKey", name, ks, backend -> backend.retrieveKey(id));
                 index.put(id, name);
                 return found;
             } catch (KeyNotFoundException e) {

@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 import org.openkcm.keystore.api.BackendStatus;
 import org.openkcm.keystore.api.KeyId;
@@ -28,6 +29,7 @@ import org.openkcm.keystore.api.KeystoreHealth;
 import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.RouteDescription;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.core.metrics.Meter;
 
 /**
  * The routing state, free of the framework so that tests and benchmarks drive it directly: the
@@ -126,6 +128,7 @@ public final class Router {
 
     private volatile Snapshot snapshot;
     private volatile boolean closed;
+    private volatile Supplier<Meter> meter = () -> null;
 
     public Router(Settings settings, LocationIndex index, Executor events, Listener listener) {
         this.settings = settings;
@@ -135,6 +138,15 @@ public final class Router {
         this.snapshot = new Snapshot(Map.of(), Map.of(), Map.of(), RoutingPolicy.of(List.of(),
                 settings.defaultTarget()), Map.of(), Map.of(), Map.of());
         this.keystore = new RoutedKeystore(this, index);
+    }
+
+    /** Where the calls to backends are reported (the bound meter now, or null: not measured). */
+    public void meter(Supplier<Meter> meter) {
+        this.meter = meter == null ? () -> null : meter;
+    }
+
+    Meter meter() {
+        return meter.get();
     }
 
     /** The {@link Keystore} that routes every call to the right backend. */
