@@ -51,7 +51,7 @@ func TestACodeTheKeystoreDoesNotUseKeepsOnlyItsStatus(t *testing.T) {
 }
 
 func TestInvalidInputNamesTheFieldFromTheMessageOrABadRequestDetail(t *testing.T) {
-	fromMessage := mapError(status.Error(codes.InvalidArgument, "invalid keyId.name of a:1: is required"))
+	fromMessage := mapError(status.Error(codes.InvalidArgument, "invalid keyId.name (key a:1): is required"))
 	var mapped *Error
 	if !errors.As(fromMessage, &mapped) || mapped.Field != "keyId.name" {
 		t.Errorf("from the message: %#v", mapped)

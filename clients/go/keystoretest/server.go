@@ -55,3 +55,10 @@ func healthCheck(ctx context.Context, address string, creds keystore.Credentials
 func (r *Runtime) Dial(creds keystore.Credentials, options ...grpc.DialOption) (*keystore.Client, error) {
 	return keystore.Dial(r.Address, creds, options...)
 }
+
+// CA is the runtime's own CA (certificate and private key from data/tls/), to sign test
+// certificates the server must refuse for other reasons (expired, say).
+func (r *Runtime) CA() (*Issuer, error) {
+	dir := r.TLSDir()
+	return LoadCA(filepath.Join(dir, "ca.pem"), filepath.Join(dir, "ca-key.pem"))
+}

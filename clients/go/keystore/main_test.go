@@ -1,0 +1,96 @@
+package keystore_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openkcm/keystore/clients/go/keystore"
+	"github.com/openkcm/keystore/clients/go/keystoretest"
+	keystorev1 "github.com/openkcm/keystore/clients/go/keystorev1"
+)
+
+// One runtime for all tests of this package (a JVM start costs seconds on a small machine); each
+// test uses key names and owners of its own.
+var (
+	runtime *keystoretest.Runtime
+	admin   *keystore.Client
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	var err error
+	runtime, err = keystoretest.Start("go-client", keystoretest.Options{Config: unreachableBackend(),
+		Env: map[string]string{"OPENKCM_TEST_NO_TOKEN": "no-such-token"}})
+	if err != nil {
+		// Not a skip: these tests exist to run against the real runtime.
+		fmt.Fprintln(os.Stderr, "cannot start the runtime:", err)
+		return 1
+	}
+	defer runtime.Stop()
+	admin, err = runtime.Dial(runtime.Admin())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer admin.Close()
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintln(os.Stderr, "runtime log (tail):\n"+keystoretest.Tail(runtime.Log(), 40))
+	}
+	return code
+}
+
+// unreachableOwner's keys are routed to an OpenBao backend at a port nothing listens on: calls
+// for them answer UNAVAILABLE.
+const unreachableOwner = "unreachable"
+
+func unreachableBackend() map[string]string {
+	port, err := keystoretest.FreePort()
+	if err != nil {
+		panic(err)
+	}
+	return map[string]string{
+		"org.openkcm.keystore.openbao-down.cfg": fmt.Sprintf("address = \"http://127.0.0.1:%d\"\n"+
+			"token.source = \"env:OPENKCM_TEST_NO_TOKEN\"\nkeystore.name = \"down\"\nkeystore.tiers = [ \"L2\", \"L3\" ]\n", port),
+		"org.openkcm.keystore.route-down.cfg": "tiers = [ \"L2\", \"L3\" ]\nownerKind = \"TENANT\"\nownerId = \"" +
+			unreachableOwner + "\"\ntarget = \"down\"\npriority = I\"2000\"\n",
+	}
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+var names atomic.Int64
+
+// name is a key name no other test uses.
+func name(prefix string) string {
+	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixMilli()%100000, names.Add(1))
+}
+
+func tenant(id string) *keystorev1.Owner {
+	return &keystorev1.Owner{Kind: keystorev1.OwnerKind_OWNER_KIND_TENANT, Id: id}
+}
+
+// l3 is an AES-256 L3 spec for the owner.
+func l3(name string, owner *keystorev1.Owner) *keystorev1.KeySpec {
+	return &keystorev1.KeySpec{Name: name, Type: keystorev1.KeyType_KEY_TYPE_L3, Algorithm: "AES", KeySize: 256, Owner: owner}
+}
+
+func mustGenerate(t *testing.T, spec *keystorev1.KeySpec) *keystorev1.KeyMetadata {
+	t.Helper()
+	md, err := admin.Generate(ctx(t), spec)
+	if err != nil {
+		t.Fatalf("generate %s: %v", spec.GetName(), err)
+	}
+	return md
+}
