@@ -22,7 +22,7 @@ func TestCallersWithoutAValidCertificateAreUnauthenticated(t *testing.T) {
 		t.Fatal(err)
 	}
 	callers := map[string]keystore.Credentials{
-		"no certificate":               {CA: runtime.Admin().CA},
+		"no certificate":              {CA: runtime.Admin().CA},
 		"a certificate of another CA": {Cert: otherCert, Key: otherKey, CA: runtime.Admin().CA},
 	}
 	if ours, err := runtime.CA(); err == nil {

@@ -30,8 +30,14 @@ func TestEveryRPCWithAnInvalidFieldIsInvalidInputNamingItAndChangesNothing(t *te
 		rpc, field string
 		call       func() error
 	}{
-		{"Generate", "name", func() error { _, err := admin.Generate(ctx(t), spec(func(s *keystorev1.KeySpec) { s.Name = "" })); return err }},
-		{"Generate", "name", func() error { _, err := admin.Generate(ctx(t), spec(func(s *keystorev1.KeySpec) { s.Name = bad })); return err }},
+		{"Generate", "name", func() error {
+			_, err := admin.Generate(ctx(t), spec(func(s *keystorev1.KeySpec) { s.Name = "" }))
+			return err
+		}},
+		{"Generate", "name", func() error {
+			_, err := admin.Generate(ctx(t), spec(func(s *keystorev1.KeySpec) { s.Name = bad }))
+			return err
+		}},
 		{"Generate", "keysize", func() error {
 			_, err := admin.Generate(ctx(t), spec(func(s *keystorev1.KeySpec) { s.KeySize = 1 << 30 }))
 			return err
@@ -70,7 +76,10 @@ func TestEveryRPCWithAnInvalidFieldIsInvalidInputNamingItAndChangesNothing(t *te
 			_, err := admin.List(ctx(t), &keystorev1.KeyFilter{PageSize: 100000})
 			return err
 		}},
-		{"List", "cursor", func() error { _, err := admin.List(ctx(t), &keystorev1.KeyFilter{Cursor: "\x00not a cursor"}); return err }},
+		{"List", "cursor", func() error {
+			_, err := admin.List(ctx(t), &keystorev1.KeyFilter{Cursor: "\x00not a cursor"})
+			return err
+		}},
 	}
 	for _, c := range cases {
 		err := c.call()
