@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	var err error
-	runtime, err = keystoretest.Start("go-client", keystoretest.Options{Config: unreachableBackend(),
+	runtime, err = keystoretest.Start("go-client", keystoretest.Options{Config: testConfig(),
 		Env: map[string]string{"OPENKCM_TEST_NO_TOKEN": "no-such-token"}})
 	if err != nil {
 		// Not a skip: these tests exist to run against the real runtime.
@@ -51,17 +51,22 @@ func run(m *testing.M) int {
 // for them answer UNAVAILABLE.
 const unreachableOwner = "unreachable"
 
-func unreachableBackend() map[string]string {
+// testConfig is the tests' grants (authz_test.go) and the route of unreachableOwner.
+func testConfig() map[string]string {
 	port, err := keystoretest.FreePort()
 	if err != nil {
 		panic(err)
 	}
-	return map[string]string{
+	config := grants()
+	for file, content := range map[string]string{
 		"org.openkcm.keystore.openbao-down.cfg": fmt.Sprintf("address = \"http://127.0.0.1:%d\"\n"+
 			"token.source = \"env:OPENKCM_TEST_NO_TOKEN\"\nkeystore.name = \"down\"\nkeystore.tiers = [ \"L2\", \"L3\" ]\n", port),
 		"org.openkcm.keystore.route-down.cfg": "tiers = [ \"L2\", \"L3\" ]\nownerKind = \"TENANT\"\nownerId = \"" +
 			unreachableOwner + "\"\ntarget = \"down\"\npriority = I\"2000\"\n",
+	} {
+		config[file] = content
 	}
+	return config
 }
 
 func ctx(t *testing.T) context.Context {
@@ -93,4 +98,20 @@ func mustGenerate(t *testing.T, spec *keystorev1.KeySpec) *keystorev1.KeyMetadat
 		t.Fatalf("generate %s: %v", spec.GetName(), err)
 	}
 	return md
+}
+
+// limitedClient is a client with a certificate for the subject CN, issued by the runtime for an
+// application (its grants are in grants()).
+func limitedClient(t *testing.T, commonName string) *keystore.Client {
+	t.Helper()
+	creds, err := runtime.IssueClient(commonName, t.TempDir())
+	if err != nil {
+		t.Fatalf("issuing a client certificate for %s: %v", commonName, err)
+	}
+	client, err := runtime.Dial(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -26,7 +27,7 @@ func (r *Runtime) TLSDir() string { return filepath.Join(r.Home, "data", "tls") 
 // Admin is the admin client certificate the runtime created on first start.
 func (r *Runtime) Admin() keystore.Credentials {
 	dir := r.TLSDir()
-	return keystore.Credentials{Cert: filepath.Join(dir, "admin.pem"), Key: filepath.Join(dir, "admin-key.pem"),
+	return keystore.Credentials{Cert: filepath.Join(dir, "admin.pem"), Key: filepath.Join(dir, "admin.key"),
 		CA: filepath.Join(dir, "ca.pem")}
 }
 
@@ -60,5 +61,17 @@ func (r *Runtime) Dial(creds keystore.Credentials, options ...grpc.DialOption) (
 // certificates the server must refuse for other reasons (expired, say).
 func (r *Runtime) CA() (*Issuer, error) {
 	dir := r.TLSDir()
-	return LoadCA(filepath.Join(dir, "ca.pem"), filepath.Join(dir, "ca-key.pem"))
+	return LoadCA(filepath.Join(dir, "ca.pem"), filepath.Join(dir, "ca.key"))
+}
+
+// IssueClient has the runtime issue a client certificate for the subject CN=commonName into dir
+// and returns the credentials; the grants for that subject are configured separately.
+func (r *Runtime) IssueClient(commonName, dir string) (keystore.Credentials, error) {
+	// Until the runtime's own issuing command is wired in here: signed with the runtime's CA.
+	ca, err := r.CA()
+	if err != nil {
+		return keystore.Credentials{}, err
+	}
+	cert, key, err := ca.Client(dir, commonName, time.Now().Add(-time.Minute), time.Now().Add(24*time.Hour))
+	return keystore.Credentials{Cert: cert, Key: key, CA: r.Admin().CA}, err
 }
