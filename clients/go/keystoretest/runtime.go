@@ -87,7 +87,11 @@ func Start(name string, options Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	files := map[string]string{GRPCConfigFile: grpcConfig(port)}
+	shipped, err := os.ReadFile(filepath.Join(home, "config", GRPCConfigFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	files := map[string]string{GRPCConfigFile: grpcConfig(string(shipped), port)}
 	for file, content := range options.Config {
 		files[file] = content
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -16,9 +17,32 @@ import (
 // GRPCConfigFile is the gRPC server's configuration in config/ (PID org.openkcm.keystore.grpc).
 const GRPCConfigFile = "org.openkcm.keystore.grpc.cfg"
 
-// grpcConfig is the server configuration a copy starts with: the shipped one, on a free port.
-func grpcConfig(port int) string {
-	return fmt.Sprintf("port = I\"%d\"\n", port)
+// grpcConfig is the shipped server configuration (shipped, its content; "" if none) on the given
+// port, in the shipped file's format: FileInstall's typed values (port = I"7443") or plain ones.
+func grpcConfig(shipped string, port int) string {
+	lines := strings.Split(strings.TrimRight(shipped, "\n"), "\n")
+	replaced := false
+	for i, line := range lines {
+		key, value, found := strings.Cut(line, "=")
+		if !found || strings.TrimSpace(key) != "port" {
+			continue
+		}
+		if strings.HasPrefix(strings.TrimSpace(value), "I\"") {
+			lines[i] = fmt.Sprintf("port = I\"%d\"", port)
+		} else {
+			lines[i] = fmt.Sprintf("port = %d", port)
+		}
+		replaced = true
+	}
+	if !replaced {
+		typed := strings.Contains(shipped, "\"") || strings.TrimSpace(shipped) == ""
+		if typed {
+			lines = append(lines, fmt.Sprintf("port = I\"%d\"", port))
+		} else {
+			lines = append(lines, fmt.Sprintf("port = %d", port))
+		}
+	}
+	return strings.TrimLeft(strings.Join(lines, "\n"), "\n") + "\n"
 }
 
 // TLSDir is where the runtime creates its CA, server and admin certificates on first start.
