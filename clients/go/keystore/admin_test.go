@@ -97,9 +97,18 @@ func TestRewrapReconcileAndMigrateReport(t *testing.T) {
 	}
 }
 
-func TestHealthIsServingOverall(t *testing.T) {
-	resp, err := healthpb.NewHealthClient(admin.Conn()).Check(ctx(t), &healthpb.HealthCheckRequest{})
-	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		t.Errorf("overall health: %v %v", resp, err)
+func TestHealthIsServingOverallAndPerBackend(t *testing.T) {
+	health := healthpb.NewHealthClient(admin.Conn())
+	for service, want := range map[string]healthpb.HealthCheckResponse_ServingStatus{
+		"":                                   healthpb.HealthCheckResponse_SERVING,
+		"openkcm.keystore.v1.KeyService":     healthpb.HealthCheckResponse_SERVING,
+		"openkcm.keystore.backend.file":      healthpb.HealthCheckResponse_SERVING,
+		"openkcm.keystore.backend.memory":    healthpb.HealthCheckResponse_SERVING,
+		"openkcm.keystore.backend." + "down": healthpb.HealthCheckResponse_NOT_SERVING,
+	} {
+		resp, err := health.Check(ctx(t), &healthpb.HealthCheckRequest{Service: service})
+		if err != nil || resp.GetStatus() != want {
+			t.Errorf("health of %q: %v %v, want %v", service, resp, err, want)
+		}
 	}
 }
