@@ -72,6 +72,18 @@ func TestEveryRPCWithAnInvalidFieldIsInvalidInputNamingItAndChangesNothing(t *te
 		}},
 		{"Delete", "version", func() error { _, err := admin.Delete(ctx(t), keystore.ID(id.GetName(), 0)); return err }},
 		{"Delete", "name", func() error { _, err := admin.DeleteAll(ctx(t), bad); return err }},
+		{"Generate", "owner", func() error {
+			_, err := admin.Generate(ctx(t), spec(func(s *keystorev1.KeySpec) { s.Owner = nil }))
+			return err
+		}},
+		{"SetTags", "expectedrevision", func() error {
+			_, err := admin.SetTags(ctx(t), id, map[string]string{"a": "b"}, 0)
+			return err
+		}},
+		{"Delete", "target", func() error {
+			_, err := admin.Keys.Delete(ctx(t), &keystorev1.DeleteRequest{})
+			return keystore.MapError(err)
+		}},
 		{"List", "pagesize", func() error {
 			_, err := admin.List(ctx(t), &keystorev1.KeyFilter{PageSize: 100000})
 			return err
