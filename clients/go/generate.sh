@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd -P)
 proto=$here/../../proto
 module=github.com/openkcm/keystore/clients/go
 : "${PROTOC:?the protoc binary}" "${GOBIN:?the folder with protoc-gen-go and protoc-gen-go-grpc}"
-: "${GENERATED:=$here/target/generated}"
+: "${GENERATED:=$here/target/_generated}"
 
 chmod +x "$PROTOC"
 rm -rf "$GENERATED"

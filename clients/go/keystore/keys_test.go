@@ -276,10 +276,3 @@ func TestListMatchesEveryFilterFieldAndPagesByCursor(t *testing.T) {
 		t.Errorf("paging saw %d keys, want 6", len(seen))
 	}
 }
-
-func TestABackendThatIsDownIsErrUnavailable(t *testing.T) {
-	_, err := admin.Generate(ctx(t), l3(name("down"), tenant(unreachableOwner)))
-	if !errors.Is(err, keystore.ErrUnavailable) {
-		t.Fatalf("generate for an owner routed to an unreachable backend: %v", err)
-	}
-}

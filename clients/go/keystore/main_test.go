@@ -26,8 +26,7 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	var err error
-	runtime, err = keystoretest.Start("go-client", keystoretest.Options{Config: testConfig(),
-		Env: map[string]string{"OPENKCM_TEST_NO_TOKEN": "no-such-token"}})
+	runtime, err = keystoretest.Start("go-client", keystoretest.Options{Config: grants()})
 	if err != nil {
 		// Not a skip: these tests exist to run against the real runtime.
 		fmt.Fprintln(os.Stderr, "cannot start the runtime:", err)
@@ -45,28 +44,6 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "runtime log (tail):\n"+keystoretest.Tail(runtime.Log(), 40))
 	}
 	return code
-}
-
-// unreachableOwner's keys are routed to an OpenBao backend at a port nothing listens on: calls
-// for them answer UNAVAILABLE.
-const unreachableOwner = "unreachable"
-
-// testConfig is the tests' grants (authz_test.go) and the route of unreachableOwner.
-func testConfig() map[string]string {
-	port, err := keystoretest.FreePort()
-	if err != nil {
-		panic(err)
-	}
-	config := grants()
-	for file, content := range map[string]string{
-		"org.openkcm.keystore.openbao-down.cfg": fmt.Sprintf("address = \"http://127.0.0.1:%d\"\n"+
-			"token.source = \"env:OPENKCM_TEST_NO_TOKEN\"\nkeystore.name = \"down\"\nkeystore.tiers = [ \"L2\", \"L3\" ]\n", port),
-		"org.openkcm.keystore.route-down.cfg": "tiers = [ \"L2\", \"L3\" ]\nownerKind = \"TENANT\"\nownerId = \"" +
-			unreachableOwner + "\"\ntarget = \"down\"\npriority = I\"2000\"\n",
-	} {
-		config[file] = content
-	}
-	return config
 }
 
 func ctx(t *testing.T) context.Context {

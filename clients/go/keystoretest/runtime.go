@@ -56,7 +56,7 @@ func Distribution() (string, error) {
 	return filepath.Abs(dir)
 }
 
-// Start copies the distribution, sets a free gRPC port, starts bin/keystore --daemon and waits
+// Start copies the distribution, sets a free gRPC port (and a free metrics port), starts bin/keystore --daemon and waits
 // until its gRPC port accepts TLS connections and the admin certificate exists.
 func Start(name string, options Options) (*Runtime, error) {
 	dist, err := Distribution()
@@ -87,11 +87,17 @@ func Start(name string, options Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	shipped, err := os.ReadFile(filepath.Join(home, "config", GRPCConfigFile))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+	files := map[string]string{}
+	for file, port := range map[string]int{GRPCConfigFile: port, MetricsConfigFile: 0} {
+		shipped, err := os.ReadFile(filepath.Join(home, "config", file))
+		if errors.Is(err, os.ErrNotExist) && file == MetricsConfigFile {
+			continue // no metrics endpoint shipped: none to move
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		files[file] = withPort(string(shipped), port)
 	}
-	files := map[string]string{GRPCConfigFile: grpcConfig(string(shipped), port)}
 	for file, content := range options.Config {
 		files[file] = content
 	}

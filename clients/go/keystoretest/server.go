@@ -17,9 +17,13 @@ import (
 // GRPCConfigFile is the gRPC server's configuration in config/ (PID org.openkcm.keystore.grpc).
 const GRPCConfigFile = "org.openkcm.keystore.grpc.cfg"
 
-// grpcConfig is the shipped server configuration (shipped, its content; "" if none) on the given
-// port, in the shipped file's format: FileInstall's typed values (port = I"7443") or plain ones.
-func grpcConfig(shipped string, port int) string {
+// MetricsConfigFile is the Prometheus endpoint's configuration: each copy takes a free port (0),
+// as runtimes run side by side.
+const MetricsConfigFile = "org.openkcm.keystore.metrics.cfg"
+
+// withPort is a shipped configuration (shipped, its content; "" if none) with the given port, in
+// the shipped file's format: FileInstall's typed values (port = I"7443") or plain ones.
+func withPort(shipped string, port int) string {
 	lines := strings.Split(strings.TrimRight(shipped, "\n"), "\n")
 	replaced := false
 	for i, line := range lines {

@@ -1,0 +1,62 @@
+package keystore_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/openkcm/keystore/clients/go/keystore"
+	"github.com/openkcm/keystore/clients/go/keystoretest"
+)
+
+// A runtime of its own with an OpenBao backend at a port nothing listens on, routed for one
+// tenant: that backend being down makes reads of keys it might hold UNAVAILABLE (fail closed),
+// which would disturb the other tests.
+func TestABackendThatIsDownIsErrUnavailableAndNotServing(t *testing.T) {
+	port, err := keystoretest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	down, err := keystoretest.Start("go-client-down", keystoretest.Options{
+		Config: map[string]string{
+			"org.openkcm.keystore.openbao-down.cfg": fmt.Sprintf("address = \"http://127.0.0.1:%d\"\n"+
+				"token.source = \"env:OPENKCM_TEST_NO_TOKEN\"\nkeystore.name = \"down\"\nkeystore.tiers = [ \"L2\", \"L3\" ]\n", port),
+			"org.openkcm.keystore.route-down.cfg": "tiers = [ \"L2\", \"L3\" ]\nownerKind = \"TENANT\"\n" +
+				"ownerId = \"unreachable\"\ntarget = \"down\"\npriority = I\"2000\"\n",
+		},
+		Env: map[string]string{"OPENKCM_TEST_NO_TOKEN": "no-such-token"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer down.Stop()
+	client, err := down.Dial(down.Admin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+
+	spec := l3(name("down"), tenant("unreachable"))
+	if _, err := client.Generate(ctx(t), spec); !errors.Is(err, keystore.ErrUnavailable) {
+		t.Errorf("generate for an owner routed to an unreachable backend: %v", err)
+	}
+	health := healthpb.NewHealthClient(client.Conn())
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := health.Check(ctx(t), &healthpb.HealthCheckRequest{Service: "openkcm.keystore.backend.down"})
+		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("health of the unreachable backend within 30 s: %v %v", resp, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	// The file backend still serves its keys' other owners.
+	if _, err := client.Generate(ctx(t), l3(name("up"), tenant("reachable"))); err != nil {
+		t.Errorf("generate for an owner routed to the file backend: %v", err)
+	}
+}
