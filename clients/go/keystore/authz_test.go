@@ -7,31 +7,30 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/openkcm/keystore/clients/go/keystore"
+	"github.com/openkcm/keystore/clients/go/keystoretest"
 	keystorev1 "github.com/openkcm/keystore/clients/go/keystorev1"
 )
 
-// The grants the runtime starts with (factory PID org.openkcm.keystore.grpc.client): an
-// application that may manage and see tenant authz-acme's L3 keys but not read their material,
-// and a reader that may only read that tenant's L3 material.
+// The applications the runtime starts with, issued by keystore:grpcclient: one that may manage
+// and see tenant authz-acme's L3 keys but not read their material, and one that may only read
+// that tenant's L3 material.
 const (
 	authzTenant      = "authz-acme"
-	managerSubject   = "go-test-manager"
-	readerSubject    = "go-test-reader"
+	managerName      = "go-test-manager"
+	readerName       = "go-test-reader"
 	authzOtherTenant = "authz-other"
 )
 
-func grants() map[string]string {
-	return map[string]string{
-		"org.openkcm.keystore.grpc.client-go-test-manager.cfg": "subject = \"CN=" + managerSubject + "\"\n" +
-			"owners = [ \"tenant:" + authzTenant + "\" ]\ntiers = [ \"L3\" ]\nclasses = [ \"metadata\", \"lifecycle\" ]\n",
-		"org.openkcm.keystore.grpc.client-go-test-reader.cfg": "subject = \"CN=" + readerSubject + "\"\n" +
-			"owners = [ \"tenant:" + authzTenant + "\" ]\ntiers = [ \"L3\" ]\nclasses = [ \"material\" ]\n",
+func applications() []string {
+	return []string{
+		keystoretest.GrantCommand(managerName, "tenant:"+authzTenant, "L3", "metadata,lifecycle"),
+		keystoretest.GrantCommand(readerName, "tenant:"+authzTenant, "L3", "material"),
 	}
 }
 
 func TestAClientMayDoOnlyWhatItsGrantsCoverAndARefusalChangesNothing(t *testing.T) {
-	manager := limitedClient(t, managerSubject)
-	reader := limitedClient(t, readerSubject)
+	manager := limitedClient(t, managerName)
+	reader := limitedClient(t, readerName)
 	other := mustGenerate(t, l3(name("authz-other"), tenant(authzOtherTenant)))
 
 	// Granted: lifecycle and metadata on the tenant's L3 keys.

@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	var err error
-	runtime, err = keystoretest.Start("go-client", keystoretest.Options{Config: grants()})
+	runtime, err = keystoretest.Start("go-client", keystoretest.Options{Before: applications()})
 	if err != nil {
 		// Not a skip: these tests exist to run against the real runtime.
 		fmt.Fprintln(os.Stderr, "cannot start the runtime:", err)
@@ -77,15 +77,10 @@ func mustGenerate(t *testing.T, spec *keystorev1.KeySpec) *keystorev1.KeyMetadat
 	return md
 }
 
-// limitedClient is a client with a certificate for the subject CN, issued by the runtime for an
-// application (its grants are in grants()).
-func limitedClient(t *testing.T, commonName string) *keystore.Client {
+// limitedClient is a client with the certificate keystore:grpcclient issued for the application.
+func limitedClient(t *testing.T, application string) *keystore.Client {
 	t.Helper()
-	creds, err := runtime.IssueClient(commonName, t.TempDir())
-	if err != nil {
-		t.Fatalf("issuing a client certificate for %s: %v", commonName, err)
-	}
-	client, err := runtime.Dial(creds)
+	client, err := runtime.Dial(runtime.IssueClient(application))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,9 @@ type Options struct {
 	Config map[string]string
 	// Env holds variables added to the runtime's environment.
 	Env map[string]string
+	// Before holds Gogo command lines run with bin/keystore -c, in order, before the daemon
+	// starts (keystore:grpcclient, say, which needs a stopped home).
+	Before []string
 }
 
 // Distribution is the built distribution the environment names, or an error saying how to build it.
@@ -107,6 +110,18 @@ func Start(name string, options Options) (*Runtime, error) {
 		}
 	}
 
+	env := append(os.Environ(), "JAVA_OPTS=-Dfelix.fileinstall.poll=250 -Xshare:auto")
+	for k, v := range options.Env {
+		env = append(env, k+"="+v)
+	}
+	for _, line := range options.Before {
+		cmd := exec.Command(filepath.Join(home, "bin", "keystore"), "-c", line)
+		cmd.Dir, cmd.Env = home, env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("bin/keystore -c %q: %v\n%s", line, err, out)
+		}
+	}
+
 	r := &Runtime{Home: home, Address: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		log: filepath.Join(home, "runtime.log"), exited: make(chan struct{})}
 	logFile, err := os.Create(r.log)
@@ -118,10 +133,7 @@ func Start(name string, options Options) (*Runtime, error) {
 	r.cmd.Dir = home
 	r.cmd.Stdout = logFile
 	r.cmd.Stderr = logFile
-	r.cmd.Env = append(os.Environ(), "JAVA_OPTS=-Dfelix.fileinstall.poll=250 -Xshare:auto")
-	for k, v := range options.Env {
-		r.cmd.Env = append(r.cmd.Env, k+"="+v)
-	}
+	r.cmd.Env = env
 	if err := r.cmd.Start(); err != nil {
 		return nil, err
 	}

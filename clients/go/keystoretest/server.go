@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -92,14 +91,15 @@ func (r *Runtime) CA() (*Issuer, error) {
 	return LoadCA(filepath.Join(dir, "ca.pem"), filepath.Join(dir, "ca.key"))
 }
 
-// IssueClient has the runtime issue a client certificate for the subject CN=commonName into dir
-// and returns the credentials; the grants for that subject are configured separately.
-func (r *Runtime) IssueClient(commonName, dir string) (keystore.Credentials, error) {
-	// Until the runtime's own issuing command is wired in here: signed with the runtime's CA.
-	ca, err := r.CA()
-	if err != nil {
-		return keystore.Credentials{}, err
-	}
-	cert, key, err := ca.Client(dir, commonName, time.Now().Add(-time.Minute), time.Now().Add(24*time.Hour))
-	return keystore.Credentials{Cert: cert, Key: key, CA: r.Admin().CA}, err
+// IssueClient is the client certificate keystore:grpcclient issued for the application (see
+// Options.Before): data/tls/clients/<name>.pem and .key, with the runtime's CA.
+func (r *Runtime) IssueClient(name string) keystore.Credentials {
+	dir := filepath.Join(r.TLSDir(), "clients")
+	return keystore.Credentials{Cert: filepath.Join(dir, name+".pem"), Key: filepath.Join(dir, name+".key"), CA: r.Admin().CA}
+}
+
+// GrantCommand is the keystore:grpcclient command line that issues an application's certificate
+// and writes its grant.
+func GrantCommand(name, owners, tiers, classes string) string {
+	return fmt.Sprintf("keystore:grpcclient --owners %s --tiers %s --classes %s %s", owners, tiers, classes, name)
 }
