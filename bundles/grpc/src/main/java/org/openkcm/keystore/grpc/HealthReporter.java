@@ -2,7 +2,9 @@ package org.openkcm.keystore.grpc;
 
 import java.util.EnumSet;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.BiConsumer;
 
@@ -36,28 +38,33 @@ final class HealthReporter {
 
     /** Reads the backends and routes once and publishes every status. */
     synchronized void refresh() {
+        Map<String, ServingStatus> statuses = statuses(administration.backends(), administration.routes(), apiServices);
+        for (String gone : publishedBackends) {
+            statuses.putIfAbsent(BACKEND_PREFIX + gone, ServingStatus.NOT_SERVING);
+        }
+        statuses.keySet().stream().filter(k -> k.startsWith(BACKEND_PREFIX))
+                .forEach(k -> publishedBackends.add(k.substring(BACKEND_PREFIX.length())));
+        statuses.forEach(publish);
+    }
+
+    /** The status of each backend's service name, of the overall name and of each API service. */
+    static Map<String, ServingStatus> statuses(List<BackendStatus> backends, List<RouteDescription> routes,
+            List<String> apiServices) {
+        Map<String, ServingStatus> statuses = new LinkedHashMap<>();
         Set<String> active = new HashSet<>();
-        Set<String> seen = new HashSet<>();
-        for (BackendStatus backend : administration.backends()) {
-            seen.add(backend.name());
+        for (BackendStatus backend : backends) {
             if (backend.state() == BackendStatus.State.ACTIVE) {
                 active.add(backend.name());
             }
         }
-        for (String name : seen) {
-            publish.accept(BACKEND_PREFIX + name, active.contains(name) ? ServingStatus.SERVING
-                    : ServingStatus.NOT_SERVING);
+        for (BackendStatus backend : backends) {
+            statuses.put(BACKEND_PREFIX + backend.name(),
+                    active.contains(backend.name()) ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
         }
-        for (String gone : publishedBackends) {
-            if (!seen.contains(gone)) {
-                publish.accept(BACKEND_PREFIX + gone, ServingStatus.NOT_SERVING);
-            }
-        }
-        publishedBackends.addAll(seen);
-        ServingStatus overall = everyTierServed(administration.routes(), active) ? ServingStatus.SERVING
-                : ServingStatus.NOT_SERVING;
-        publish.accept("", overall);
-        apiServices.forEach(service -> publish.accept(service, overall));
+        ServingStatus overall = everyTierServed(routes, active) ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+        statuses.put("", overall);
+        apiServices.forEach(service -> statuses.put(service, overall));
+        return statuses;
     }
 
     /** Publishes NOT_SERVING for everything (the server is stopping). */
