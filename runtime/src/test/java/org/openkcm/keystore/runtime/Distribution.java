@@ -82,6 +82,11 @@ final class Distribution {
         if (Files.exists(metrics)) {
             Files.writeString(metrics, Files.readString(metrics).replace("port = I\"9464\"", "port = I\"0\""));
         }
+        // The same for the gRPC server: a free port rather than the shipped 7443.
+        Path grpc = target.resolve("config/org.openkcm.keystore.grpc.cfg");
+        if (Files.exists(grpc)) {
+            Files.writeString(grpc, Files.readString(grpc).replace("port = I\"7443\"", "port = I\"0\""));
+        }
         return new Distribution(target);
     }
 

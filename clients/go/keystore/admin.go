@@ -1,0 +1,64 @@
+package keystore
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	keystorev1 "github.com/openkcm/keystore/clients/go/keystorev1"
+)
+
+// Backends lists every tracked backend.
+func (c *Client) Backends(ctx context.Context) ([]*keystorev1.BackendStatus, error) {
+	resp, err := c.Admin.ListBackends(ctx, &keystorev1.ListBackendsRequest{})
+	return resp.GetBackends(), mapError(err)
+}
+
+// Routes lists the routes in force, most specific first.
+func (c *Client) Routes(ctx context.Context) ([]*keystorev1.Route, error) {
+	resp, err := c.Admin.ListRoutes(ctx, &keystorev1.ListRoutesRequest{})
+	return resp.GetRoutes(), mapError(err)
+}
+
+// CacheStatistics is the cache counters per layer and tier.
+func (c *Client) CacheStatistics(ctx context.Context) ([]*keystorev1.CacheStatistics, error) {
+	resp, err := c.Admin.GetCacheStatistics(ctx, &keystorev1.GetCacheStatisticsRequest{})
+	return resp.GetStatistics(), mapError(err)
+}
+
+// Rewrap re-wraps every key under the sealing KEK's current version.
+func (c *Client) Rewrap(ctx context.Context) (*keystorev1.RewrapReport, error) {
+	report, err := c.Admin.Rewrap(ctx, &keystorev1.RewrapRequest{})
+	return report, mapError(err)
+}
+
+// Reconcile compares what each backend holds with what the keystore knows; remove deletes old orphans.
+func (c *Client) Reconcile(ctx context.Context, remove bool) ([]*keystorev1.ReconciliationReport, error) {
+	resp, err := c.Admin.Reconcile(ctx, &keystorev1.ReconcileRequest{Remove: remove})
+	return resp.GetReports(), mapError(err)
+}
+
+// Migrate moves the matching keys (nil: all) to where the routing policy sends them, calling
+// progress for every interim report, and returns the final one.
+func (c *Client) Migrate(ctx context.Context, filter *keystorev1.KeyFilter,
+	progress func(*keystorev1.MigrationReport)) (*keystorev1.MigrationReport, error) {
+	stream, err := c.Admin.Migrate(ctx, &keystorev1.MigrateRequest{Filter: filter})
+	if err != nil {
+		return nil, mapError(err)
+	}
+	for {
+		report, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil, mapError(io.ErrUnexpectedEOF)
+		}
+		if err != nil {
+			return nil, mapError(err)
+		}
+		if report.GetFinished() {
+			return report, nil
+		}
+		if progress != nil {
+			progress(report)
+		}
+	}
+}
