@@ -1,5 +1,6 @@
 #!/bin/sh
-# Generates the Go code of ../../proto with protoc and the pinned generators (the Maven build puts
+# Generates the Go code of the service contract (../../proto/openkcm/keystore/v1; the plugin
+# contract beside it is the plugin SDK's) with protoc and the pinned generators (the Maven build puts
 # them in PROTOC, PROTOC_INCLUDE and GOBIN) and compares it with the checked-in keystorev1/ ("check", the default),
 # or replaces keystorev1/ with it ("write", after a change to the proto).
 set -eu
@@ -13,7 +14,7 @@ module=github.com/openkcm/keystore/clients/go
 chmod +x "$PROTOC"
 rm -rf "$GENERATED"
 mkdir -p "$GENERATED"
-files=$(cd "$proto" && find . -name '*.proto' | sed 's|^\./||' | sort)
+files=$(cd "$proto" && find openkcm/keystore/v1 -name '*.proto' | sort)
 # shellcheck disable=SC2086
 PATH=$GOBIN:$PATH "$PROTOC" -I "$proto" -I "${PROTOC_INCLUDE:?protoc's include folder}" \
     --go_out="$GENERATED" --go_opt=module=$module \
