@@ -41,6 +41,9 @@ import software.amazon.awssdk.services.kms.KmsClient;
 
 /** The AWS KMS KEK provider against a real KMS-compatible server (moto in server mode) on loopback. */
 class KmsKekProviderTest {
+    /** The id the configuration gives the ring; the core seals under another bundle's KEK only when named. */
+    private static final String KEK_ID = "awskms";
+
     private static MotoServer moto;
 
     @TempDir
@@ -124,7 +127,8 @@ class KmsKekProviderTest {
     @Test
     void recordsSealedThroughTheCoreOpenAfterARestart() throws IOException {
         MemoryKeystore backend = new MemoryKeystore();
-        DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config(moto))));
+        DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config(moto))))
+                .sealWith(KEK_ID);
         KeyMetadata generated = ops.generate(KeySpec.builder().name("tenant-kek").type(KeyType.L2).algorithm("AES")
                 .keySize(256).owner(Owner.tenant("acme")).build());
         byte[] material;
@@ -132,7 +136,8 @@ class KmsKekProviderTest {
             material = m.copyBytes();
         }
         DefaultKeystoreOperations restarted = DefaultKeystoreOperations.of(backend,
-                List.<KekProvider>of(start(config(moto))));
+                List.<KekProvider>of(start(config(moto))))
+                .sealWith(KEK_ID);
         try (KeyMaterial m = restarted.get(generated.id())) {
             assertArrayEquals(material, m.copyBytes());
         }
@@ -144,7 +149,8 @@ class KmsKekProviderTest {
             keyId = own.createKey();
             Map<String, Object> config = config(own);
             MemoryKeystore backend = new MemoryKeystore();
-            DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config)));
+            DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config)))
+                .sealWith(KEK_ID);
             KeyMetadata before = ops.generate(KeySpec.builder().name("svc-kek").type(KeyType.L3).algorithm("AES")
                     .keySize(256).owner(Owner.service("payments")).build());
             String ring = Files.readString(ringFile);

@@ -39,6 +39,9 @@ import org.openkcm.keystore.sdk.ComponentConfigs;
 
 /** The PKCS#11 KEK provider against a real SoftHSM2 token, through the JDK's SunPKCS11. */
 class Pkcs11KekProviderTest {
+    /** The id the configuration gives the ring; the core seals under another bundle's KEK only when named. */
+    private static final String KEK_ID = "pkcs11";
+
     private static final String PIN = "4711-" + ProcessHandle.current().pid();
     private static final AtomicInteger LABELS = new AtomicInteger();
     private static long slot;
@@ -112,14 +115,16 @@ class Pkcs11KekProviderTest {
     @Test
     void recordsSealedThroughTheCoreOpenAfterARestart() {
         MemoryKeystore backend = new MemoryKeystore();
-        DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config())));
+        DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config())))
+                .sealWith(KEK_ID);
         KeyMetadata generated = ops.generate(KeySpec.builder().name("tenant-kek").type(KeyType.L2).algorithm("AES")
                 .keySize(256).owner(Owner.tenant("acme")).build());
         byte[] material;
         try (KeyMaterial m = ops.get(generated.id())) {
             material = m.copyBytes();
         }
-        DefaultKeystoreOperations restarted = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config())));
+        DefaultKeystoreOperations restarted = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config())))
+                .sealWith(KEK_ID);
         try (KeyMaterial m = restarted.get(generated.id())) {
             assertArrayEquals(material, m.copyBytes());
         }
@@ -130,7 +135,8 @@ class Pkcs11KekProviderTest {
         Map<String, Object> config = config();
         config.put("slot", String.valueOf(goneSlot));
         MemoryKeystore backend = new MemoryKeystore();
-        DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config)));
+        DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config)))
+                .sealWith(KEK_ID);
         KeyMetadata before = ops.generate(KeySpec.builder().name("svc-kek").type(KeyType.L3).algorithm("AES")
                 .keySize(256).owner(Owner.service("payments")).build());
         String ring = Files.readString(ringFile);

@@ -38,6 +38,9 @@ import org.openkcm.keystore.sdk.ComponentConfigs;
 
 /** The Transit KEK provider against a real OpenBao dev server with the Transit engine. */
 class TransitKekProviderTest {
+    /** The id the configuration gives the ring; the core seals under another bundle's KEK only when named. */
+    private static final String KEK_ID = "transit";
+
     private static final AtomicInteger KEYS = new AtomicInteger();
     private static TransitServer bao;
 
@@ -116,14 +119,16 @@ class TransitKekProviderTest {
         MemoryKeystore backend = new MemoryKeystore();
         KeyMetadata generated;
         byte[] material;
-        DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config(bao))));
+        DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config(bao))))
+                .sealWith(KEK_ID);
         generated = ops.generate(KeySpec.builder().name("tenant-kek").type(KeyType.L3).algorithm("AES").keySize(256)
                 .owner(Owner.tenant("acme")).build());
         try (KeyMaterial m = ops.get(generated.id())) {
             material = m.copyBytes();
         }
         DefaultKeystoreOperations restarted = DefaultKeystoreOperations.of(backend,
-                List.<KekProvider>of(start(config(bao))));
+                List.<KekProvider>of(start(config(bao))))
+                .sealWith(KEK_ID);
         try (KeyMaterial m = restarted.get(generated.id())) {
             assertArrayEquals(material, m.copyBytes());
         }
@@ -136,7 +141,8 @@ class TransitKekProviderTest {
             own.createKey(key);
             Map<String, Object> config = config(own);
             MemoryKeystore backend = new MemoryKeystore();
-            DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config)));
+            DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config)))
+                .sealWith(KEK_ID);
             KeyMetadata before = ops.generate(KeySpec.builder().name("svc-kek").type(KeyType.L3).algorithm("AES")
                     .keySize(256).owner(Owner.service("payments")).build());
             String ring = Files.readString(ringFile);
