@@ -3,6 +3,8 @@ package org.openkcm.keystore.core.operations;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -262,13 +264,14 @@ class RecoveryMatrixTest {
         }
     }
 
+    /** The table of every case, for a reader of the build: target/recovery-matrix.txt. */
     @AfterAll
-    static void print() {
+    static void report() throws IOException {
         StringBuilder out = new StringBuilder("\nRecovery with the runtime serving meanwhile (" + ROWS.size() + " cases)\n");
         out.append(String.format("| %-19s | %s | %-16s | %-12s | %-14s | %-30s | %-26s | %7s | %4s | %s |%n", "operation",
                 "k", "fault", "caller saw", "new keys by", "meanwhile", "recovery", "orphans", "lost", "check"));
         ROWS.forEach(r -> out.append(r).append('\n'));
         out.append("orphans: ").append(orphans).append(", lost acknowledged keys: ").append(lost).append('\n');
-        System.out.println(out);
+        Files.writeString(Path.of("target", "recovery-matrix.txt"), out);
     }
 }
