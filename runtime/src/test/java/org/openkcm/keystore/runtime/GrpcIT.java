@@ -168,12 +168,20 @@ class GrpcIT {
         assertTrue(invalid.getStatus().getDescription().contains("name"), invalid.getStatus().getDescription());
         assertEquals(1, admin.list(ListRequest.getDefaultInstance()).getKeysCount());
 
-        HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(admin()).withDeadlineAfter(10,
-                TimeUnit.SECONDS);
+        ManagedChannel healthChannel = admin();
+        // Health is refreshed every health.refresh.seconds: a runtime just started may not have
+        // seen its backends yet, so each service gets a bounded wait to turn SERVING.
         for (String service : List.of("", "openkcm.keystore.v1.KeyService", "openkcm.keystore.backend.file",
                 "openkcm.keystore.backend.memory")) {
-            assertEquals(ServingStatus.SERVING,
-                    health.check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus(), service);
+            ServingStatus status = null;
+            for (int attempt = 0; attempt < 60 && status != ServingStatus.SERVING; attempt++) {
+                if (attempt > 0) {
+                    Thread.sleep(500);
+                }
+                status = HealthGrpc.newBlockingStub(healthChannel).withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus();
+            }
+            assertEquals(ServingStatus.SERVING, status, service);
         }
         assertEquals(1, admin.delete(DeleteRequest.newBuilder().setId(id("orders", 1)).build()).getDeleted());
 
