@@ -283,27 +283,6 @@ public final class KekFile {
         }
     }
 
-    /**
-     * @throws PolicyRefusedException if group or others have any permission on the file
-     * @throws UnavailableException if the file does not exist
-     */
-    public static void checkOwnerOnly(Path path) {
-        PosixFileAttributeView view = Files.getFileAttributeView(path, PosixFileAttributeView.class);
-        if (view == null) {
-            return;
-        }
-        Set<PosixFilePermission> permissions;
-        try {
-            permissions = view.readAttributes().permissions();
-        } catch (NoSuchFileException e) {
-            throw new UnavailableException("the KEK file " + path + " does not exist", null, e);
-        } catch (IOException e) {
-            throw new UnavailableException("the permissions of the KEK file " + path + " cannot be read ("
-                    + e.getClass().getSimpleName() + ")", null, e);
-        }
-        refuseLoose(path, permissions);
-    }
-
     private static void refuseLoose(Path path, Set<PosixFilePermission> permissions) {
         Set<PosixFilePermission> loose = EnumSet.noneOf(PosixFilePermission.class);
         loose.addAll(permissions);
