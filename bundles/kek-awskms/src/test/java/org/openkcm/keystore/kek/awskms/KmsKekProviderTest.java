@@ -101,7 +101,7 @@ class KmsKekProviderTest {
     void theFirstVersionComesFromGenerateDataKeyAndASecondStartDecryptsTheSameRing() throws IOException {
         KmsKekProvider first = start(config(moto));
         String text = Files.readString(ringFile);
-        assertTrue(text.contains("openkcm-sealed-kek-ring 1 awskms") && text.contains("AWS KMS key " + keyId), text);
+        assertTrue(text.contains("openkcm-sealed-kek-ring 2 awskms") && text.contains("AWS KMS key " + keyId), text);
 
         KmsKekProvider second = start(config(moto));
         byte[] dk = dataKey();
@@ -185,9 +185,9 @@ class KmsKekProviderTest {
         assertThrows(IntegrityException.class, () -> start(config), "a version moved within the ring fails its encryption context");
         Files.writeString(ringFile, text);
         String line = text.lines().filter(l -> l.startsWith("1 ")).findFirst().orElseThrow();
-        byte[] sealed = Base64.getDecoder().decode(line.substring(2));
+        byte[] sealed = Base64.getDecoder().decode(line.split(" ")[1]);
         sealed[sealed.length - 1] ^= 1;
-        Files.writeString(ringFile, text.replace(line, "1 " + Base64.getEncoder().encodeToString(sealed)));
+        Files.writeString(ringFile, text.replace(line.split(" ")[1], Base64.getEncoder().encodeToString(sealed)));
         assertThrows(IntegrityException.class, () -> start(config));
     }
 

@@ -29,6 +29,11 @@ import org.openkcm.keystore.api.UnavailableException;
 public final class LocalKekRing {
     public static final int KEK_BYTES = 32;
     private static final byte[] MAC_INFO = "openkcm-keystore/kek/lifecycle-mac/v1".getBytes(StandardCharsets.US_ASCII);
+    /**
+     * The label whose MAC under a KEK version is that version's key check value: the same label
+     * the core's known-KEK record uses, so the value kept with the ring is the value it records.
+     */
+    public static final String CHECK_LABEL = "openkcm-keystore/kek/check-value/v1";
     private static final ThreadLocal<Cipher> KW = ThreadLocal.withInitial(() -> {
         try {
             return Cipher.getInstance("AES/KW/NoPadding");
@@ -122,6 +127,27 @@ public final class LocalKekRing {
         } catch (GeneralSecurityException e) {
             throw new UnavailableException("HMAC-SHA256 under KEK " + kekId + " v" + version + " failed ("
                     + e.getClass().getSimpleName() + ")", null, e);
+        }
+    }
+
+    /** The key check value of one version: its {@link #mac} of {@link #CHECK_LABEL}. */
+    public byte[] checkValue(int version) {
+        return mac(version, CHECK_LABEL.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** The key check value of a KEK version's bytes, before a ring is made of them. */
+    public static byte[] checkValueOf(byte[] kek) {
+        byte[] macKey = hkdf(kek, MAC_INFO);
+        WipeableKey key = new WipeableKey(macKey, "HmacSHA256");
+        Arrays.fill(macKey, (byte) 0);
+        try {
+            Mac mac = hmac();
+            mac.init(key);
+            return mac.doFinal(CHECK_LABEL.getBytes(StandardCharsets.US_ASCII));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is not available in this JDK", e);
+        } finally {
+            key.destroy();
         }
     }
 

@@ -2,6 +2,7 @@ package org.openkcm.keystore.kek.common;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -9,11 +10,13 @@ import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.TreeMap;
 
+import org.openkcm.keystore.api.IntegrityException;
 import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.KekProvider;
 import org.openkcm.keystore.api.KeystoreException;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.api.Validation;
+import org.openkcm.keystore.kek.common.SealedRingFile.SealedVersion;
 import org.osgi.service.log.Logger;
 
 /**
@@ -23,9 +26,10 @@ import org.osgi.service.log.Logger;
  * unreachable fails with {@link UnavailableException} and installs nothing.
  * <p>
  * A load (1) reads the ring file, or creates the first version if there is none and creation is
- * allowed; (2) unseals every version through the root; (3) re-seals under the root's current
+ * allowed; (2) unseals every version through the root and checks that its key has the check value
+ * stored with it (a ring file of format 1, which stores none, gets them); (3) re-seals under the root's current
  * version any version sealed under an older one (after a root rotation); (4) adds fresh versions
- * up to the configured count (a KEK rotation); (5) writes the file if (1), (3) or (4) changed it,
+ * up to the configured count (a KEK rotation); (5) writes the file if (1) to (4) changed it,
  * before the new ring is used. Versions are never removed by a load.
  */
 public abstract class RootSealedKekProvider implements KekProvider {
@@ -83,44 +87,61 @@ public abstract class RootSealedKekProvider implements KekProvider {
     }
 
     private LocalKekRing unseal(RingSettings s, RootKey root) {
-        NavigableMap<Integer, byte[]> read = SealedRingFile.read(s.file, s.kekId);
+        NavigableMap<Integer, SealedVersion> read = SealedRingFile.read(s.file, s.kekId);
         if (read == null && !s.create) {
             throw new InvalidInputException("ring.file", s.file + " does not exist and create is false: restore the"
                     + " sealed KEK ring from its backup, or set create=true to start a new ring");
         }
-        NavigableMap<Integer, byte[]> sealed = new TreeMap<>(read == null ? Map.of() : read);
+        NavigableMap<Integer, SealedVersion> sealed = new TreeMap<>(read == null ? Map.of() : read);
         Map<Integer, byte[]> keks = new TreeMap<>();
         boolean changed = read == null;
+        boolean upgraded = false;
         try {
-            for (Map.Entry<Integer, byte[]> e : sealed.entrySet()) {
+            for (Map.Entry<Integer, SealedVersion> e : sealed.entrySet()) {
                 String context = context(s.kekId, e.getKey());
-                byte[] kek = root.unseal(e.getValue(), context);
+                SealedVersion stored = e.getValue();
+                byte[] kek = root.unseal(stored.sealed(), context);
                 keks.put(e.getKey(), kek);
                 if (kek.length != LocalKekRing.KEK_BYTES) {
-                    throw new org.openkcm.keystore.api.IntegrityException(null, "version " + e.getKey() + " of the ring "
-                            + s.file + " unsealed to " + kek.length + " bytes, not a KEK");
+                    throw new IntegrityException(null, "version " + e.getKey() + " of the ring " + s.file
+                            + " unsealed to " + kek.length + " bytes, not a KEK");
                 }
-                Optional<byte[]> refreshed = root.refresh(e.getValue(), context);
+                byte[] checkValue = LocalKekRing.checkValueOf(kek);
+                if (stored.checkValue() == null) {
+                    upgraded = true; // a format 1 ring: the check value is kept from now on
+                } else if (!MessageDigest.isEqual(stored.checkValue(), checkValue)) {
+                    throw new IntegrityException(null, "version " + e.getKey() + " of the ring " + s.file
+                            + " unseals to a key whose check value is not the one stored with it (the sealed key or its"
+                            + " check value was replaced, or the line comes from another ring file): restore the ring"
+                            + " file from its backup; nothing was loaded");
+                }
+                SealedVersion checked = stored.withCheckValue(checkValue);
+                Optional<byte[]> refreshed = root.refresh(stored.sealed(), context);
                 if (refreshed.isPresent()) {
-                    e.setValue(refreshed.get());
+                    checked = checked.withSealed(refreshed.get());
                     changed = true;
                 }
+                e.setValue(checked);
             }
             int added = 0;
             while (sealed.size() < s.versions) {
                 int next = sealed.isEmpty() ? 1 : sealed.lastKey() + 1;
                 RootKey.GeneratedKek generated = root.generate(context(s.kekId, next));
-                sealed.put(next, generated.sealed);
+                sealed.put(next, new SealedVersion(generated.sealed, LocalKekRing.checkValueOf(generated.kek)));
                 keks.put(next, generated.kek);
                 changed = true;
                 added++;
             }
-            if (changed) {
+            if (changed || upgraded) {
                 SealedRingFile.write(s.file, s.kekId, root.describe(), sealed);
             }
             LocalKekRing next = LocalKekRing.of(s.kekId, keks);
             Logger log = logger();
             if (log != null) {
+                if (upgraded) {
+                    log.info("KEK provider '{}' rewrote its ring {} in format {}: it now keeps each version's check "
+                            + "value", s.kekId, s.file, SealedRingFile.FORMAT);
+                }
                 log.info("KEK provider '{}' unsealed versions {} of {} through {}{}; version {} seals", s.kekId,
                         next.versions(), s.file, root.describe(), added > 0 ? " (" + added + " new)" : "",
                         next.currentVersion());

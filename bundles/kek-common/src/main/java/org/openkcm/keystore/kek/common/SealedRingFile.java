@@ -19,28 +19,55 @@ import java.util.NavigableMap;
 import java.util.TreeMap;
 
 import org.openkcm.keystore.api.InvalidInputException;
+import org.openkcm.keystore.api.KekProvider;
 import org.openkcm.keystore.api.UnavailableException;
 
 /**
- * The ring at rest: every KEK version sealed by the root key, one line each, in a text file beside
- * the data. It holds nothing that opens without the root. Format:
+ * The ring at rest: every KEK version sealed by the root key, with its key check value, one line
+ * each, in a text file beside the data. It holds nothing that opens without the root. Format:
  * <pre>
  * # comment lines
- * openkcm-sealed-kek-ring 1 &lt;kek id&gt;
- * &lt;version&gt; &lt;base64 of the sealed KEK&gt;
+ * openkcm-sealed-kek-ring 2 &lt;kek id&gt;
+ * &lt;version&gt; &lt;base64 of the sealed KEK&gt; &lt;check value, base64url&gt;
  * </pre>
- * Written whole to a temporary file (mode 0600, forced to disk) and renamed over the old one.
+ * The check value is the one the core's known-KEK record keeps ({@link LocalKekRing#checkValue}):
+ * it names the key a version must unseal to. Format 1, written before check values were kept with
+ * the ring, has no third field; it is still read (its check values are then absent) and the next
+ * write is format 2. Written whole to a temporary file (mode 0600, forced to disk) and renamed over
+ * the old one.
  */
 public final class SealedRingFile {
     static final String MAGIC = "openkcm-sealed-kek-ring";
-    static final int FORMAT = 1;
+    static final int FORMAT = 2;
+    /** The format before check values were kept with the ring: {@code <version> <base64>}. */
+    static final int FORMAT_WITHOUT_CHECK_VALUES = 1;
+    private static final Base64.Encoder CHECK_VALUE_TEXT = Base64.getUrlEncoder().withoutPadding();
     private static final int MAX_BYTES = 1 << 20;
 
     private SealedRingFile() {
     }
 
+    /**
+     * One version as stored: its sealed form and its check value, which is null in a format 1 file.
+     */
+    public record SealedVersion(byte[] sealed, byte[] checkValue) {
+        public SealedVersion {
+            if (sealed == null) {
+                throw new IllegalArgumentException("a sealed version needs its sealed bytes");
+            }
+        }
+
+        public SealedVersion withSealed(byte[] resealed) {
+            return new SealedVersion(resealed, checkValue);
+        }
+
+        public SealedVersion withCheckValue(byte[] value) {
+            return new SealedVersion(sealed, value);
+        }
+    }
+
     /** The sealed versions in the file, or null if there is no file. */
-    public static NavigableMap<Integer, byte[]> read(Path file, String kekId) {
+    public static NavigableMap<Integer, SealedVersion> read(Path file, String kekId) {
         byte[] bytes;
         try {
             if (Files.size(file) > MAX_BYTES) {
@@ -53,8 +80,9 @@ public final class SealedRingFile {
             throw new UnavailableException("cannot read the sealed KEK ring " + file + ": " + e.getMessage(), null, e);
         }
         List<String> lines = new String(bytes, StandardCharsets.UTF_8).lines().toList();
-        NavigableMap<Integer, byte[]> sealed = new TreeMap<>();
+        NavigableMap<Integer, SealedVersion> sealed = new TreeMap<>();
         boolean header = false;
+        int format = FORMAT;
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i).strip();
             if (line.isEmpty() || line.startsWith("#")) {
@@ -63,10 +91,12 @@ public final class SealedRingFile {
             String where = file + ":" + (i + 1);
             String[] parts = line.split(" ");
             if (!header) {
-                if (parts.length != 3 || !parts[0].equals(MAGIC) || !parts[1].equals(String.valueOf(FORMAT))) {
+                if (parts.length != 3 || !parts[0].equals(MAGIC) || !(parts[1].equals(String.valueOf(FORMAT))
+                        || parts[1].equals(String.valueOf(FORMAT_WITHOUT_CHECK_VALUES)))) {
                     throw new InvalidInputException("ring.file", where + ": not a sealed KEK ring (expected '" + MAGIC
-                            + " " + FORMAT + " <kek id>')");
+                            + " " + FORMAT + " <kek id>', or format " + FORMAT_WITHOUT_CHECK_VALUES + ")");
                 }
+                format = Integer.parseInt(parts[1]);
                 if (!parts[2].equals(kekId)) {
                     throw new InvalidInputException("kek.id", where + ": the ring file holds KEK id '" + parts[2]
                             + "', not '" + kekId + "': each KEK id needs its own ring file");
@@ -74,16 +104,23 @@ public final class SealedRingFile {
                 header = true;
                 continue;
             }
-            if (parts.length != 2) {
-                throw new InvalidInputException("ring.file", where + ": expected '<version> <base64>'");
+            boolean withCheckValue = format == FORMAT;
+            String expected = withCheckValue ? "'<version> <base64> <check value>'" : "'<version> <base64>'";
+            if (parts.length != (withCheckValue ? 3 : 2)) {
+                throw new InvalidInputException("ring.file", where + ": expected " + expected);
             }
             int version;
-            byte[] value;
+            SealedVersion value;
             try {
                 version = Integer.parseInt(parts[0]);
-                value = Base64.getDecoder().decode(parts[1]);
+                byte[] checkValue = withCheckValue ? Base64.getUrlDecoder().decode(parts[2]) : null;
+                if (checkValue != null && checkValue.length != KekProvider.MAC_BYTES) {
+                    throw new IllegalArgumentException("a check value is " + KekProvider.MAC_BYTES + " bytes");
+                }
+                value = new SealedVersion(Base64.getDecoder().decode(parts[1]), checkValue);
             } catch (IllegalArgumentException e) {
-                throw new InvalidInputException("ring.file", where + ": expected '<version> <base64>'");
+                throw new InvalidInputException("ring.file", where + ": expected " + expected
+                        + (withCheckValue ? " (the check value: base64url of " + KekProvider.MAC_BYTES + " bytes)" : ""));
             }
             if (version < 1 || sealed.put(version, value) != null) {
                 throw new InvalidInputException("ring.file", where + ": version " + version + " is below 1 or repeated");
@@ -95,14 +132,27 @@ public final class SealedRingFile {
         return Collections.unmodifiableNavigableMap(sealed);
     }
 
-    /** Replaces the file with these sealed versions, atomically; creates its folder (mode 0700) if absent. */
-    public static void write(Path file, String kekId, String rootDescription, NavigableMap<Integer, byte[]> sealed) {
+    /**
+     * Replaces the file with these sealed versions, in the current format, atomically; creates its
+     * folder (mode 0700) if absent.
+     *
+     * @throws IllegalArgumentException if a version lacks its check value
+     */
+    public static void write(Path file, String kekId, String rootDescription,
+            NavigableMap<Integer, SealedVersion> sealed) {
+        sealed.forEach((version, value) -> {
+            if (value.checkValue() == null) {
+                throw new IllegalArgumentException("version " + version + " has no check value to write");
+            }
+        });
         StringBuilder text = new StringBuilder()
                 .append("# OpenKCM Keystore KEK ring, each version sealed by ").append(rootDescription).append(".\n")
                 .append("# Nothing here opens without that root key. Back it up with the keys; do not edit.\n")
+                .append("# <version> <sealed KEK> <its key check value, as in the known-KEK record>\n")
                 .append(MAGIC).append(' ').append(FORMAT).append(' ').append(kekId).append('\n');
         sealed.forEach((version, value) -> text.append(version).append(' ')
-                .append(Base64.getEncoder().encodeToString(value)).append('\n'));
+                .append(Base64.getEncoder().encodeToString(value.sealed())).append(' ')
+                .append(CHECK_VALUE_TEXT.encodeToString(value.checkValue())).append('\n'));
         Path dir = file.toAbsolutePath().getParent();
         Path temp = dir.resolve(file.getFileName() + ".tmp");
         try {

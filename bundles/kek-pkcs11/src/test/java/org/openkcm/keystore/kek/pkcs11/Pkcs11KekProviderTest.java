@@ -94,7 +94,7 @@ class Pkcs11KekProviderTest {
     void theKeyIsCreatedInTheTokenNotExtractableAndASecondStartUnsealsTheSameRing() throws IOException {
         Pkcs11KekProvider first = start(config());
         String text = Files.readString(ringFile);
-        assertTrue(text.contains("openkcm-sealed-kek-ring 1 pkcs11") && text.contains("PKCS#11 key " + label), text);
+        assertTrue(text.contains("openkcm-sealed-kek-ring 2 pkcs11") && text.contains("PKCS#11 key " + label), text);
 
         Map<String, Object> again = config();
         again.put("create.key", "false");
@@ -161,9 +161,9 @@ class Pkcs11KekProviderTest {
         config.put("key.label", label);
         String text = Files.readString(ringFile);
         String line = text.lines().filter(l -> l.startsWith("1 ")).findFirst().orElseThrow();
-        byte[] sealed = Base64.getDecoder().decode(line.substring(2));
+        byte[] sealed = Base64.getDecoder().decode(line.split(" ")[1]);
         sealed[sealed.length - 1] ^= 1;
-        Files.writeString(ringFile, text.replace(line, "1 " + Base64.getEncoder().encodeToString(sealed)));
+        Files.writeString(ringFile, text.replace(line.split(" ")[1], Base64.getEncoder().encodeToString(sealed)));
         assertThrows(IntegrityException.class, () -> start(config));
     }
 

@@ -99,7 +99,7 @@ class TransitKekProviderTest {
     void theFirstStartSealsANewRingThroughTransitAndTheNextStartUnsealsTheSameKek() throws IOException {
         TransitKekProvider first = start(config(bao));
         String text = Files.readString(ringFile);
-        assertTrue(text.contains("openkcm-sealed-kek-ring 1 transit"), text);
+        assertTrue(text.contains("openkcm-sealed-kek-ring 2 transit"), text);
         assertTrue(text.contains("\n1 ") && text.contains(java.util.Base64.getEncoder()
                 .encodeToString("vault:v1:".getBytes(StandardCharsets.US_ASCII)).substring(0, 8)), text);
         assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(ringFile)));
@@ -219,9 +219,9 @@ class TransitKekProviderTest {
         config.put("key.name", key);
         String text = Files.readString(ringFile);
         String line = text.lines().filter(l -> l.startsWith("1 ")).findFirst().orElseThrow();
-        byte[] sealed = java.util.Base64.getDecoder().decode(line.substring(2));
+        byte[] sealed = java.util.Base64.getDecoder().decode(line.split(" ")[1]);
         sealed[sealed.length - 3] ^= 1;
-        Files.writeString(ringFile, text.replace(line, "1 " + java.util.Base64.getEncoder().encodeToString(sealed)));
+        Files.writeString(ringFile, text.replace(line.split(" ")[1], java.util.Base64.getEncoder().encodeToString(sealed)));
         assertThrows(IntegrityException.class, () -> start(config));
     }
 
@@ -297,6 +297,6 @@ class TransitKekProviderTest {
 
     private static byte[] sealedOf(String ringText) {
         String line = ringText.lines().filter(l -> l.startsWith("1 ")).findFirst().orElseThrow();
-        return java.util.Base64.getDecoder().decode(line.substring(2));
+        return java.util.Base64.getDecoder().decode(line.split(" ")[1]);
     }
 }
