@@ -154,6 +154,15 @@ public final class KekSelection {
                 whyNot = line;
             }
         }
+        for (String id : known.kekIds()) {
+            List<Integer> used = known.usedVersions(id);
+            if (!byId.containsKey(id) && !refused.containsKey(id) && !used.isEmpty()) {
+                // not a refusal line (a KEK moved away is absent too): what its records say when opened
+                refused.put(id, "KEK '" + id + "' is not present, but records may still be sealed under it (versions "
+                        + used + " are used in the known-KEK record): no provider registers it now (it is not "
+                        + "configured, or it could not load, e.g. while its root key is unreachable)");
+            }
+        }
         return new Selection(KekDirectory.chosen(sealing, whyNot, openers, refused), List.copyOf(refusals), retry);
     }
 }

@@ -32,6 +32,7 @@ import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.KeystoreException;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.core.kek.KnownKeks;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
 import org.openkcm.keystore.memory.MemoryKeystore;
 import org.openkcm.keystore.kek.awskms.testing.MotoServer;
@@ -149,8 +150,9 @@ class KmsKekProviderTest {
             keyId = own.createKey();
             Map<String, Object> config = config(own);
             MemoryKeystore backend = new MemoryKeystore();
-            DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config)))
-                .sealWith(KEK_ID);
+            KmsKekProvider provider = start(config);
+            DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(provider))
+                    .knownKeks(KnownKeks.open(dir.resolve("known-keks"))).sealWith(KEK_ID);
             KeyMetadata before = ops.generate(KeySpec.builder().name("svc-kek").type(KeyType.L3).algorithm("AES")
                     .keySize(256).owner(Owner.service("payments")).build());
             String ring = Files.readString(ringFile);
@@ -164,6 +166,26 @@ class KmsKekProviderTest {
             assertTrue(refused instanceof UnavailableException, refused.toString());
             assertTrue(refused.getMessage().contains("cannot be reached"), refused.getMessage());
             assertEquals(ring, Files.readString(ringFile), "a failed start changes nothing");
+            KeyMetadata during = ops.generate(KeySpec.builder().name("svc-kek-2").type(KeyType.L3).algorithm("AES")
+                    .keySize(256).owner(Owner.service("payments")).build());
+            try (KeyMaterial m = ops.get(during.id())) {
+                assertEquals(32, m.length(), "sealed and opened while the root is unreachable");
+            }
+            // a reload needs the root: it fails as unavailable, and the ring in force stays
+            config.put("reload", "during-the-outage");
+            KeystoreException reload = assertThrows(KeystoreException.class,
+                    () -> provider.modified(ComponentConfigs.of(KmsKekProvider.Config.class, config)));
+            assertTrue(reload instanceof UnavailableException, reload.toString());
+            try (KeyMaterial m = ops.get(before.id())) {
+                assertEquals(32, m.length(), "opens after the failed reload");
+            }
+            // a runtime started during the outage has no ring: its records are unavailable, not integrity errors
+            DefaultKeystoreOperations restarted = DefaultKeystoreOperations.of(backend, List.<KekProvider>of())
+                    .knownKeks(KnownKeks.open(dir.resolve("known-keks"))).sealWith(KEK_ID);
+            KeystoreException open = assertThrows(KeystoreException.class, () -> restarted.get(before.id()));
+            assertTrue(open instanceof UnavailableException, open.toString());
+            assertTrue(open.getMessage().contains("is not present, but records may still be sealed under it"), open.getMessage());
+            assertEquals(ring, Files.readString(ringFile), "nothing during the outage changed the ring");
         }
     }
 
@@ -240,6 +262,6 @@ class KmsKekProviderTest {
 
     private byte[] sealedVersion(int version) throws IOException {
         String line = Files.readString(ringFile).lines().filter(l -> l.startsWith(version + " ")).findFirst().orElseThrow();
-        return Base64.getDecoder().decode(line.substring(line.indexOf(' ') + 1));
+        return Base64.getDecoder().decode(line.split(" ")[1]);
     }
 }

@@ -32,6 +32,7 @@ import org.openkcm.keystore.api.KeystoreException;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.core.kek.KnownKeks;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
 import org.openkcm.keystore.memory.MemoryKeystore;
 import org.openkcm.keystore.sdk.ComponentConfigs;
@@ -141,8 +142,9 @@ class TransitKekProviderTest {
             own.createKey(key);
             Map<String, Object> config = config(own);
             MemoryKeystore backend = new MemoryKeystore();
-            DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(start(config)))
-                .sealWith(KEK_ID);
+            TransitKekProvider provider = start(config);
+            DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(provider))
+                    .knownKeks(KnownKeks.open(dir.resolve("known-keks"))).sealWith(KEK_ID);
             KeyMetadata before = ops.generate(KeySpec.builder().name("svc-kek").type(KeyType.L3).algorithm("AES")
                     .keySize(256).owner(Owner.service("payments")).build());
             String ring = Files.readString(ringFile);
@@ -162,6 +164,21 @@ class TransitKekProviderTest {
             assertTrue(refused.getMessage().contains("cannot be reached"), refused.getMessage());
             assertFalse(refused.getMessage().contains(own.rootToken));
             assertEquals(ring, Files.readString(ringFile), "a failed start changes nothing");
+            // a reload needs the root: it fails as unavailable, and the ring in force stays
+            config.put("reload", "during-the-outage");
+            KeystoreException reload = assertThrows(KeystoreException.class,
+                    () -> provider.modified(ComponentConfigs.of(TransitKekProvider.Config.class, config)));
+            assertTrue(reload instanceof UnavailableException, reload.toString());
+            try (KeyMaterial m = ops.get(before.id())) {
+                assertEquals(32, m.length(), "opens after the failed reload");
+            }
+            // a runtime started during the outage has no ring: its records are unavailable, not integrity errors
+            DefaultKeystoreOperations restarted = DefaultKeystoreOperations.of(backend, List.<KekProvider>of())
+                    .knownKeks(KnownKeks.open(dir.resolve("known-keks"))).sealWith(KEK_ID);
+            KeystoreException open = assertThrows(KeystoreException.class, () -> restarted.get(before.id()));
+            assertTrue(open instanceof UnavailableException, open.toString());
+            assertTrue(open.getMessage().contains("is not present, but records may still be sealed under it"), open.getMessage());
+            assertEquals(ring, Files.readString(ringFile), "nothing during the outage changed the ring");
         } finally {
             own.close();
         }
