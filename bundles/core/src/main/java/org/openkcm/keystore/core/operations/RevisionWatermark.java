@@ -57,7 +57,12 @@ final class RevisionWatermark {
     }
 
     void observe(KeyMetadata m) {
-        if (capacity == 0) {
+        // A first revision can be rolled back to nothing, so its mark could never refuse a read; not
+        // keeping one spares the churn that reading more never-updated keys than the capacity caused
+        // (a mark, a queue node and an eviction per read, which at a million keys filled the old
+        // generation and multiplied GC time). A mark of an earlier incarnation stays: it names its own
+        // created time, so it never counts against this one.
+        if (capacity == 0 || m.revision() <= 1) {
             return;
         }
         Mark seen = new Mark(m.created().toEpochMilli(), m.revision());

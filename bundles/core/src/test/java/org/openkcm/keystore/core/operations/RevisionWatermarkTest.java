@@ -42,7 +42,7 @@ class RevisionWatermarkTest {
         RevisionWatermark w = new RevisionWatermark(100_000);
         long start = System.nanoTime();
         for (int i = 0; i < 1_000_000; i++) {
-            w.observe(m("k" + i, 1));
+            w.observe(m("k" + i, 2));
         }
         assertEquals(100_000, w.size());
         // behaviour, not timing, is asserted; this ran in seconds where it once took minutes
@@ -53,9 +53,35 @@ class RevisionWatermarkTest {
     void forgetAndStoreAgainChurnDoesNotGrowWithoutBound() {
         RevisionWatermark w = new RevisionWatermark(10);
         for (int i = 0; i < 100_000; i++) {
-            w.observe(m("k" + (i % 5), 1));
+            w.observe(m("k" + (i % 5), 2));
             w.forget(KeyId.of("k" + (i % 5), 1));
         }
         assertTrue(w.queuedForTest() <= 2L * 10 + 1024 + 1, "queued " + w.queuedForTest());
+    }
+
+    @Test
+    void aFirstRevisionLeavesNoMarkAndLaterRevisionsAreStillGuarded() {
+        RevisionWatermark w = new RevisionWatermark(10);
+        for (int i = 0; i < 100; i++) {
+            w.observe(m("k" + i, 1));
+        }
+        assertEquals(0, w.size(), "nothing precedes a first revision, so it is not remembered");
+        w.observe(m("k0", 2));
+        assertEquals(1, w.size());
+        assertEquals(2, w.newerThan(m("k0", 1)), "once revision 2 was seen, a read of revision 1 is a rollback");
+    }
+
+    @Test
+    void aNewIncarnationAtItsFirstRevisionKeepsTheOldMarkWithoutRefusingIt() {
+        RevisionWatermark w = new RevisionWatermark(10);
+        KeyMetadata old = SampleKeys.minimal(KeyId.of("k", 1)).revision(3)
+                .createdAt(java.time.Instant.parse("2026-01-01T00:00:00Z")).build();
+        KeyMetadata recreated = SampleKeys.minimal(KeyId.of("k", 1)).revision(1)
+                .createdAt(java.time.Instant.parse("2026-02-01T00:00:00Z")).build();
+        w.observe(old);
+        w.observe(recreated);
+        assertEquals(-1, w.newerThan(recreated), "the old incarnation's mark does not count against the new one");
+        KeyMetadata oldRolledBack = old.toBuilder().revision(2).build();
+        assertEquals(3, w.newerThan(oldRolledBack), "the old incarnation is still guarded");
     }
 }
