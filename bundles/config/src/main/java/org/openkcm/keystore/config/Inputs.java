@@ -1,11 +1,7 @@
 package org.openkcm.keystore.config;
 
 import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import java.io.StringReader;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
@@ -19,6 +15,9 @@ import java.util.TreeMap;
  * parsed again.
  */
 record Inputs(String yaml, Map<String, String> environment) {
+
+    /** config.yaml and the environment file are refused above this size (1 MiB, as the YAML parser's code point limit). */
+    static final int MAX_FILE_BYTES = 1 << 20;
 
     /**
      * @param yamlFile    config.yaml
@@ -36,12 +35,13 @@ record Inputs(String yaml, Map<String, String> environment) {
         });
         if (envFile != null) {
             Properties p = new Properties();
-            try (Reader r = Files.newBufferedReader(envFile, StandardCharsets.UTF_8)) {
-                p.load(r);
-            } catch (NoSuchFileException e) {
-                // no file, no variables
-            } catch (IOException e) {
-                throw unreadable(envFile, e);
+            String envText = BoundedFile.readUtf8(envFile, MAX_FILE_BYTES);
+            if (envText != null) {
+                try {
+                    p.load(new StringReader(envText));
+                } catch (IOException | IllegalArgumentException e) {
+                    throw new ConfigException(envFile.toString(), "", 0, "not a valid properties file");
+                }
             }
             for (String k : p.stringPropertyNames()) {
                 if (k.startsWith(lead)) {
@@ -49,20 +49,8 @@ record Inputs(String yaml, Map<String, String> environment) {
                 }
             }
         }
-        String text;
-        try {
-            text = Files.readString(yamlFile, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            text = null;
-        } catch (IOException e) {
-            throw unreadable(yamlFile, e);
-        }
+        String text = BoundedFile.readUtf8(yamlFile, MAX_FILE_BYTES);
         return new Inputs(text, Map.copyOf(overrides));
-    }
-
-    private static ConfigException unreadable(Path file, IOException e) {
-        String why = e instanceof CharacterCodingException ? "not UTF-8 text" : "cannot be read (" + e.getClass().getSimpleName() + ")";
-        return new ConfigException(file.toString(), "", 0, why);
     }
 
     /**

@@ -50,6 +50,39 @@ class InputsTest {
     }
 
     @Test
+    void anOversizedFileIsRefusedBeforeItIsParsed() throws IOException {
+        Path big = Files.write(dir.resolve("config.yaml"), new byte[Inputs.MAX_FILE_BYTES + 1]);
+        ConfigException e = assertThrows(ConfigException.class, () -> Inputs.read(big, Map.of(), null, "OPENKCM__"));
+        assertEquals(big + ": larger than " + Inputs.MAX_FILE_BYTES + " bytes", e.getMessage());
+        Path yaml = Files.writeString(dir.resolve("ok.yaml"), "p: {a: 1}\n");
+        ConfigException envError = assertThrows(ConfigException.class, () -> Inputs.read(yaml, Map.of(), big, "OPENKCM__"));
+        assertEquals(big + ": larger than " + Inputs.MAX_FILE_BYTES + " bytes", envError.getMessage(),
+                "the environment file has the same cap");
+        assertEquals(Inputs.MAX_FILE_BYTES + 1, Files.size(big), "the file is left as it was");
+    }
+
+    @Test
+    void aFifoIsRefusedWithoutBlocking() throws Exception {
+        Path fifo = dir.resolve("config.yaml");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+        assertEquals(0, mkfifo.waitFor(), "mkfifo");
+        // Opening a FIFO with no writer would block forever; the check comes before any open.
+        ConfigException e = assertThrows(ConfigException.class, () -> Inputs.read(fifo, Map.of(), null, "OPENKCM__"));
+        assertEquals(fifo + ": not a regular file", e.getMessage());
+        ConfigException envError = assertThrows(ConfigException.class,
+                () -> Inputs.read(dir.resolve("none.yaml"), Map.of(), fifo, "OPENKCM__"));
+        assertEquals(fifo + ": not a regular file", envError.getMessage());
+    }
+
+    @Test
+    void aLinkToARegularFileIsRead() throws Exception {
+        Path target = Files.writeString(dir.resolve("real.yaml"), "p: {a: 1}\n");
+        Path link = Files.createSymbolicLink(dir.resolve("config.yaml"), target);
+        assertEquals("p: {a: 1}\n", Inputs.read(link, Map.of(), null, "OPENKCM__").yaml(),
+                "a mounted ConfigMap is a link to a regular file");
+    }
+
+    @Test
     void findsConfigYaml() {
         Map<String, String> props = Map.of("openkcm.config.yaml", "/etc/kms.yaml", "openkcm.home", "/opt/openkcm");
         assertEquals(Paths.get("/x.yaml"), ConfigYaml.yamlFile("/x.yaml", props::get));

@@ -217,6 +217,23 @@ class YamlReaderTest {
     }
 
     @Test
+    void aBillionLaughsDocumentIsRefused() {
+        StringBuilder yaml = new StringBuilder("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        char previous = 'a';
+        for (char c = 'b'; c <= 'i'; c++) {
+            yaml.append(c).append(": &").append(c).append(" [");
+            for (int i = 0; i < 9; i++) {
+                yaml.append(i == 0 ? "" : ",").append('*').append(previous);
+            }
+            yaml.append("]\n");
+            previous = c;
+        }
+        ConfigException e = refused(yaml.toString());
+        assertTrue(e.getMessage().startsWith(FILE + ": "), e.getMessage());
+        assertTrue(e.getMessage().contains("not valid YAML"), e.getMessage());
+    }
+
+    @Test
     void readsOneValueLikeAProperty() throws ConfigException {
         assertEquals("L4", YamlReader.parseValue("L4", "environment", "V"));
         assertArrayEquals(new String[] {"L2", "L3"}, (String[]) YamlReader.parseValue("[L2, L3]", "environment", "V"));
