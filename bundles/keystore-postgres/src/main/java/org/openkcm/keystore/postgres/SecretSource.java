@@ -1,6 +1,7 @@
 package org.openkcm.keystore.postgres;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,11 +86,20 @@ final class SecretSource {
         } else {
             Path path = Paths.get(reference.substring(FILE.length()));
             try {
-                if (Files.size(path) > MAX_FILE_BYTES) {
+                // A FIFO or a device would block the reader or never end: only a regular file (links followed) is read.
+                if (!Files.isRegularFile(path)) {
+                    throw new IllegalStateException(property + ": " + path + " is not a regular file");
+                }
+                // Capped while reading too: the file may grow after the check.
+                byte[] bytes;
+                try (InputStream in = Files.newInputStream(path)) {
+                    bytes = in.readNBytes((int) MAX_FILE_BYTES + 1);
+                }
+                if (bytes.length > MAX_FILE_BYTES) {
                     throw new IllegalStateException(property + ": " + path + " is larger than " + MAX_FILE_BYTES
                             + " bytes; it does not hold a credential");
                 }
-                value = new String(Files.readAllBytes(path), StandardCharsets.UTF_8);
+                value = new String(bytes, StandardCharsets.UTF_8);
             } catch (IOException e) {
                 throw new IllegalStateException(property + ": cannot read " + path + " (" + e.getClass().getSimpleName()
                         + ")");
