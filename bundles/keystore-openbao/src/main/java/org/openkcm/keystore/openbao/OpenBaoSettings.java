@@ -187,18 +187,19 @@ final class OpenBaoSettings {
         return scheme + "://" + uri.getRawAuthority();
     }
 
+    /**
+     * Only a literal loopback address (127.0.0.0/8, ::1) counts: a name, "localhost" included, is
+     * resolved by whatever resolver the host has and may point elsewhere.
+     */
     private static boolean isLoopback(String host) {
         String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
-        if (bare.equalsIgnoreCase("localhost")) {
-            return true;
+        boolean literal = bare.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}") || (bare.contains(":") && bare.matches("[0-9A-Fa-f:.]+"));
+        if (!literal) {
+            return false;
         }
         try {
-            for (InetAddress address : InetAddress.getAllByName(bare)) {
-                if (!address.isLoopbackAddress()) {
-                    return false;
-                }
-            }
-            return true;
+            // A literal is parsed, never looked up.
+            return InetAddress.getByName(bare).isLoopbackAddress();
         } catch (UnknownHostException e) {
             return false;
         }

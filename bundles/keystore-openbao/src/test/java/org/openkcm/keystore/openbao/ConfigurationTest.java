@@ -124,7 +124,8 @@ class ConfigurationTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"http://10.1.2.3:8200", "http://bao.example.net:8200", "http://192.168.0.1"})
+    @ValueSource(strings = {"http://10.1.2.3:8200", "http://bao.example.net:8200", "http://192.168.0.1",
+            "http://localhost:8200", "http://127.0.0.1.example.net:8200"})
     void plainHttpToARemoteHostIsRefusedUnlessAllowed(String address) throws Exception {
         Map<String, Object> props = valid();
         props.put("address", address);
@@ -138,7 +139,7 @@ class ConfigurationTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"http://127.0.0.1:8200", "http://localhost:8200", "http://[::1]:8200", "https://10.1.2.3"})
+    @ValueSource(strings = {"http://127.0.0.1:8200", "http://127.0.0.2:8200", "http://[::1]:8200", "https://10.1.2.3"})
     void loopbackHttpAndAnyHttpsAreAccepted(String address) throws Exception {
         Map<String, Object> props = valid();
         props.put("address", address);

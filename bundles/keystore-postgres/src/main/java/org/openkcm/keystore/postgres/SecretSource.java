@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.function.Function;
 
 /**
@@ -87,7 +88,7 @@ final class SecretSource {
             Path path = Paths.get(reference.substring(FILE.length()));
             try {
                 // A FIFO or a device would block the reader or never end: only a regular file (links followed) is read.
-                if (!Files.isRegularFile(path)) {
+                if (!Files.readAttributes(path, BasicFileAttributes.class).isRegularFile()) {
                     throw new IllegalStateException(property + ": " + path + " is not a regular file");
                 }
                 // Capped while reading too: the file may grow after the check.

@@ -36,6 +36,12 @@ class SecretSourceTest {
     }
 
     @Test
+    void aMissingFileIsNamed() {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> file(dir.resolve("none")).read());
+        assertEquals("password.ref: cannot read " + dir.resolve("none") + " (NoSuchFileException)", e.getMessage());
+    }
+
+    @Test
     void aDirectoryIsRefused() {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> file(dir).read());
         assertEquals("password.ref: " + dir + " is not a regular file", e.getMessage());
