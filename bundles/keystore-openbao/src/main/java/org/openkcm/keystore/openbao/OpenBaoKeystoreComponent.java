@@ -1,7 +1,12 @@
 package org.openkcm.keystore.openbao;
 
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.util.Map;
+
 import org.openkcm.keystore.api.Keystore;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -144,7 +149,8 @@ public final class OpenBaoKeystoreComponent {
                 description = "For auth.method=approle: env:NAME or file:/path holding the secret id. Never the secret.")
         String secret_id_source() default "";
 
-        @AttributeDefinition(name = "Verify TLS", description = "Verify the server certificate. Leave on.")
+        @AttributeDefinition(name = "Verify TLS", description = "Verify the server certificate. Leave on;"
+                + " false is refused unless allow.unverified.tls is set too.")
         boolean tls_verify() default true;
 
         @AttributeDefinition(name = "CA file", required = false,
@@ -162,8 +168,25 @@ public final class OpenBaoKeystoreComponent {
         @AttributeDefinition(name = "Allow insecure http",
                 description = "Accept http:// to a non-loopback address. Leave off outside a lab.")
         boolean allow_insecure_http() default false;
+
+        @AttributeDefinition(name = "Allow unverified TLS",
+                description = "Confirms tls.verify=false, which is refused without it. Leave off outside a lab.")
+        boolean allow_unverified_tls() default false;
     }
 
+    /*
+     * System.Logger rather than the OSGi log: this bundle imports nothing but the api, so it
+     * resolves in a framework that has no log service.
+     */
+    private static final Logger LOG = System.getLogger(OpenBaoKeystoreComponent.class.getName());
+    private static final AddressHistory ADDRESSES = new AddressHistory();
+    /*
+     * ComponentConstants.DEACTIVATION_REASON_CONFIGURATION_DELETED, spelled out so that the bundle
+     * does not import org.osgi.service.component for one constant.
+     */
+    private static final int CONFIGURATION_DELETED = 4;
+
+    private final String pid;
     private final OpenBaoKeystore keystore;
     private final ServiceRegistration<Keystore> registration;
 
@@ -172,8 +195,12 @@ public final class OpenBaoKeystoreComponent {
      *         service is registered then
      */
     @Activate
-    public OpenBaoKeystoreComponent(BundleContext context, Config config) {
+    public OpenBaoKeystoreComponent(BundleContext context, Config config, Map<String, Object> properties) {
         OpenBaoSettings settings = OpenBaoSettings.from(config, System::getenv);
+        this.pid = String.valueOf(properties.get(Constants.SERVICE_PID));
+        settings.unverifiedTlsWarning().ifPresent(warning -> LOG.log(Level.WARNING, warning));
+        // Only an accepted configuration is recorded: a refused update changes nothing.
+        ADDRESSES.accept(pid, settings.address).ifPresent(change -> LOG.log(Level.WARNING, change));
         OpenBaoKeystore created = new OpenBaoKeystore(settings);
         try {
             this.registration = context.registerService(Keystore.class, created, settings.serviceProperties());
@@ -185,7 +212,10 @@ public final class OpenBaoKeystoreComponent {
     }
 
     @Deactivate
-    void deactivate() {
+    void deactivate(int reason) {
+        if (reason == CONFIGURATION_DELETED) {
+            ADDRESSES.forget(pid);
+        }
         try {
             registration.unregister();
         } catch (IllegalStateException alreadyGone) {

@@ -14,6 +14,7 @@ import java.util.Hashtable;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
@@ -61,6 +62,8 @@ final class OpenBaoSettings {
     final SecretSource roleId;
     final SecretSource secretId;
     final boolean tlsVerify;
+    /** The second flag {@code tls.verify=false} needs: set on purpose, not by a slip. */
+    final boolean allowUnverifiedTls;
     final Path tlsCaFile;
     final Path tlsClientCertFile;
     final Path tlsClientKeyFile;
@@ -124,6 +127,12 @@ final class OpenBaoSettings {
         }
         this.approleMount = path("approle.mount", c.approle_mount(), false);
         this.tlsVerify = c.tls_verify();
+        this.allowUnverifiedTls = c.allow_unverified_tls();
+        if (!tlsVerify && !allowUnverifiedTls) {
+            throw new IllegalArgumentException("tls.verify=false switches off every check of the server certificate"
+                    + " and host name: anyone on the path could read tokens and sealed records. Give tls.ca.file"
+                    + " instead, or also set allow.unverified.tls=true to confirm it (a lab only)");
+        }
         this.tlsCaFile = file("tls.ca.file", c.tls_ca_file());
         this.tlsClientCertFile = file("tls.client.cert.file", c.tls_client_cert_file());
         this.tlsClientKeyFile = file("tls.client.key.file", c.tls_client_key_file());
@@ -153,6 +162,15 @@ final class OpenBaoSettings {
         properties.put(KeystoreProperties.REGIONS, regions.toArray(new String[0]));
         properties.put(Constants.SERVICE_RANKING, ranking);
         return properties;
+    }
+
+    /** The WARN line an accepted {@code tls.verify=false} deserves, or empty when verification is on. */
+    Optional<String> unverifiedTlsWarning() {
+        if (tlsVerify) {
+            return Optional.empty();
+        }
+        return Optional.of("OpenBao keystore '" + name + "' at " + address + ": tls.verify=false with"
+                + " allow.unverified.tls=true, the server certificate and host name are NOT verified");
     }
 
     private static String address(String value, boolean allowInsecureHttp) {

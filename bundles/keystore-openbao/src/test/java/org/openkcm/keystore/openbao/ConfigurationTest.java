@@ -202,6 +202,30 @@ class ConfigurationTest {
     }
 
     @Test
+    void switchingOffTlsVerificationNeedsASecondFlag() throws Exception {
+        Map<String, Object> props = valid();
+        props.put("tls.verify", false);
+
+        IllegalArgumentException e = refused(props);
+        assertTrue(e.getMessage().startsWith("tls.verify=false") && e.getMessage().contains("allow.unverified.tls=true"),
+                e.getMessage());
+
+        props.put("allow.unverified.tls", true);
+        OpenBaoSettings settings = OpenBaoSettings.from(TestConfig.of(props), ENV);
+        assertFalse(settings.tlsVerify);
+        String warning = settings.unverifiedTlsWarning().orElseThrow();
+        assertTrue(warning.contains("NOT verified") && warning.contains("https://bao.example.net:8200"), warning);
+        assertFalse(warning.contains("a-token"), "the token is never logged");
+    }
+
+    @Test
+    void withVerificationOnThereIsNothingToWarnAbout() throws Exception {
+        Map<String, Object> props = valid();
+        props.put("allow.unverified.tls", true);
+        assertTrue(OpenBaoSettings.from(TestConfig.of(props), ENV).unverifiedTlsWarning().isEmpty());
+    }
+
+    @Test
     void namespaceModesAreChecked() throws Exception {
         Map<String, Object> props = valid();
         props.put("namespace.mode", "per-tenant");

@@ -82,6 +82,7 @@ class TlsTest {
         Map<String, Object> props = TestConfig.forServer(server, "tls-unverified");
         props.remove("tls.ca.file");
         props.put("tls.verify", false);
+        props.put("allow.unverified.tls", true);
         try (OpenBaoKeystore keystore = TestConfig.open(props)) {
             KeyId id = KeyId.of("unverified", 1);
             keystore.storeKey(id, sealed(2), minimal(id).build());
