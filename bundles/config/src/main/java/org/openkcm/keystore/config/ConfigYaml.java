@@ -120,7 +120,7 @@ public final class ConfigYaml {
                     + "connect.timeout.seconds,read.timeout.seconds,retry.max.attempts,retry.initial.backoff.ms,"
                     + "retry.max.backoff.ms,health.timeout.ms,auth.method,token.source,approle.mount,role.id.source,"
                     + "secret.id.source,tls.verify,tls.ca.file,tls.client.cert.file,tls.client.key.file,"
-                    + "allow.insecure.http",
+                    + "allow.insecure.http,allow.unverified.tls",
             "org.openkcm.keystore.route=tiers,ownerKind,ownerId,ownerIdPrefix,region,priority,target"};
 
         @AttributeDefinition(

@@ -73,7 +73,8 @@ class OpenBaoFromEnvironmentTest {
                 "retry.max.attempts", "retry.initial.backoff.ms", "retry.max.backoff.ms", "health.timeout.ms",
                 "keystore.name", "keystore.tiers", "keystore.regions", "service.ranking", "auth.method",
                 "token.source", "approle.mount", "role.id.source", "secret.id.source", "tls.verify", "tls.ca.file",
-                "tls.client.cert.file", "tls.client.key.file", "allow.insecure.http");
+                "tls.client.cert.file", "tls.client.key.file", "allow.insecure.http",
+                "allow.unverified.tls");
         assertEquals(new java.util.TreeSet<>(attributes), defaults().knownProperties().get(OPENBAO));
         for (String attribute : attributes) {
             String variable = "OPENKCM__OPENBAO__X__" + Names.canonical(attribute);
