@@ -110,6 +110,12 @@ final class ClientGrant {
                 && owners.stream().anyMatch(pattern -> pattern.matches(owner));
     }
 
+    /** True if this grant allows the operation class on keys of every owner of this tier. */
+    boolean allowsEveryOwner(OperationClass operation, KeyType tier) {
+        return classes.contains(operation) && tiers.contains(tier)
+                && owners.stream().anyMatch(pattern -> pattern.kind() == null);
+    }
+
     @Override
     public String toString() {
         return "grant " + name + " (" + (subject != null ? "subject " + subject.getName() : "san " + san) + ": owners "

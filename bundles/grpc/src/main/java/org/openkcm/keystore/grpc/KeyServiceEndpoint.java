@@ -37,7 +37,8 @@ import io.grpc.stub.StreamObserver;
 /**
  * KeyService over {@link KeystoreOperations}. Every call checks the caller's grants against the
  * key's owner and tier before it changes or returns anything; the key's owner and tier are read
- * from its metadata where the request names only the key.
+ * from its metadata where the request names only the key, and a caller not granted the key gets
+ * the same refusal whether or not it exists (see {@link Caller#requireOnKey}).
  */
 final class KeyServiceEndpoint extends KeyServiceGrpc.KeyServiceImplBase {
     /** How many pages of the keystore one List call reads at most to fill a page of visible keys. */
@@ -90,7 +91,7 @@ final class KeyServiceEndpoint extends KeyServiceGrpc.KeyServiceImplBase {
             Caller caller = Caller.current();
             KeyId id = ProtoConversion.keyId("id", request.getId(), true);
             return audit.run(caller, "get", id.toString(), () -> {
-                caller.require(OperationClass.MATERIAL, operations.metadata(id));
+                requireOnKey(caller, OperationClass.MATERIAL, id);
                 try (KeyMaterial material = operations.get(id)) {
                     // The copy goes to the wire unshared; the opened material is wiped at once.
                     byte[] bytes = material.copyBytes();
@@ -107,9 +108,7 @@ final class KeyServiceEndpoint extends KeyServiceGrpc.KeyServiceImplBase {
         unary(response, () -> {
             Caller caller = Caller.current();
             KeyId id = ProtoConversion.keyId("id", request.getId(), true);
-            KeyMetadata metadata = operations.metadata(id);
-            caller.require(OperationClass.METADATA, metadata);
-            return ProtoConversion.metadata(metadata);
+            return ProtoConversion.metadata(requireOnKey(caller, OperationClass.METADATA, id));
         });
     }
 
@@ -119,8 +118,9 @@ final class KeyServiceEndpoint extends KeyServiceGrpc.KeyServiceImplBase {
             Caller caller = Caller.current();
             String name = Validation.keyName(request.getName());
             return audit.run(caller, "rotate", name, () -> {
-                KeyMetadata known = anyVersionOf(name).orElseThrow(() -> new KeyNotFoundException(name));
-                caller.require(OperationClass.LIFECYCLE, known);
+                caller.requireOnKey(OperationClass.LIFECYCLE, name, () -> anyVersionOf(name)
+                        .orElseThrow(() -> new KeyNotFoundException(name)))
+                        .orElseThrow(() -> new KeyNotFoundException(name));
                 return ProtoConversion.metadata(operations.rotate(name));
             });
         });
@@ -134,7 +134,7 @@ final class KeyServiceEndpoint extends KeyServiceGrpc.KeyServiceImplBase {
             var status = ProtoConversion.keyStatus("status", request.getStatus(), true);
             long revision = expectedRevision(request.getExpectedRevision());
             return audit.run(caller, "set-status", id.toString(), () -> {
-                caller.require(OperationClass.LIFECYCLE, operations.metadata(id));
+                requireOnKey(caller, OperationClass.LIFECYCLE, id);
                 return ProtoConversion.metadata(operations.changeStatus(id, status, revision));
             });
         });
@@ -148,7 +148,7 @@ final class KeyServiceEndpoint extends KeyServiceGrpc.KeyServiceImplBase {
             var expiry = request.hasExpiry() ? ProtoConversion.instant(request.getExpiry()) : null;
             long revision = expectedRevision(request.getExpectedRevision());
             return audit.run(caller, "set-expiry", id.toString(), () -> {
-                caller.require(OperationClass.LIFECYCLE, operations.metadata(id));
+                requireOnKey(caller, OperationClass.LIFECYCLE, id);
                 return ProtoConversion.metadata(operations.changeExpiry(id, expiry, revision));
             });
         });
@@ -162,7 +162,7 @@ final class KeyServiceEndpoint extends KeyServiceGrpc.KeyServiceImplBase {
             var tags = Validation.tags(request.getTagsMap());
             long revision = expectedRevision(request.getExpectedRevision());
             return audit.run(caller, "set-tags", id.toString(), () -> {
-                caller.require(OperationClass.LIFECYCLE, operations.metadata(id));
+                requireOnKey(caller, OperationClass.LIFECYCLE, id);
                 return ProtoConversion.metadata(operations.changeTags(id, tags, revision));
             });
         });
@@ -176,24 +176,21 @@ final class KeyServiceEndpoint extends KeyServiceGrpc.KeyServiceImplBase {
                 case ID -> {
                     KeyId id = ProtoConversion.keyId("id", request.getId(), true);
                     return audit.run(caller, "delete", id.toString(), () -> {
-                        KeyMetadata metadata;
-                        try {
-                            metadata = operations.metadata(id);
-                        } catch (KeyNotFoundException e) {
+                        if (caller.requireOnKey(OperationClass.LIFECYCLE, id.toString(), () -> operations.metadata(id))
+                                .isEmpty()) {
                             return DeleteResponse.newBuilder().setDeleted(0).build();
                         }
-                        caller.require(OperationClass.LIFECYCLE, metadata);
                         return DeleteResponse.newBuilder().setDeleted(operations.delete(id) ? 1 : 0).build();
                     });
                 }
                 case ALL_VERSIONS_OF -> {
                     String name = Validation.keyName(request.getAllVersionsOf());
                     return audit.run(caller, "delete-all", name, () -> {
-                        Optional<KeyMetadata> known = anyVersionOf(name);
+                        Optional<KeyMetadata> known = caller.requireOnKey(OperationClass.LIFECYCLE, name,
+                                () -> anyVersionOf(name).orElseThrow(() -> new KeyNotFoundException(name)));
                         if (known.isEmpty()) {
                             return DeleteResponse.newBuilder().setDeleted(0).build();
                         }
-                        caller.require(OperationClass.LIFECYCLE, known.get());
                         return DeleteResponse.newBuilder().setDeleted(operations.deleteAllVersions(name)).build();
                     });
                 }
@@ -212,6 +209,7 @@ final class KeyServiceEndpoint extends KeyServiceGrpc.KeyServiceImplBase {
         unary(response, () -> {
             Caller caller = Caller.current();
             KeyFilter filter = ProtoConversion.keyFilter(request.getFilter());
+            caller.requireListable(filter);
             ListResponse.Builder page = ListResponse.newBuilder();
             String cursor = filter.cursor().orElse(null);
             String next = null;
@@ -248,6 +246,12 @@ final class KeyServiceEndpoint extends KeyServiceGrpc.KeyServiceImplBase {
             }
             return page.build();
         });
+    }
+
+    /** The named key's metadata, if the caller may do the operation on it; see {@link Caller#requireOnKey}. */
+    private KeyMetadata requireOnKey(Caller caller, OperationClass operation, KeyId id) {
+        return caller.requireOnKey(operation, id.toString(), () -> operations.metadata(id))
+                .orElseThrow(() -> new KeyNotFoundException(id));
     }
 
     private static KeyId lastOf(KeyPage page) {
