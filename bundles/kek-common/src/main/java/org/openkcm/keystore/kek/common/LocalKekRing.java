@@ -135,22 +135,6 @@ public final class LocalKekRing {
         return mac(version, CHECK_LABEL.getBytes(StandardCharsets.US_ASCII));
     }
 
-    /** The key check value of a KEK version's bytes, before a ring is made of them. */
-    public static byte[] checkValueOf(byte[] kek) {
-        byte[] macKey = hkdf(kek, MAC_INFO);
-        WipeableKey key = new WipeableKey(macKey, "HmacSHA256");
-        Arrays.fill(macKey, (byte) 0);
-        try {
-            Mac mac = hmac();
-            mac.init(key);
-            return mac.doFinal(CHECK_LABEL.getBytes(StandardCharsets.US_ASCII));
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is not available in this JDK", e);
-        } finally {
-            key.destroy();
-        }
-    }
-
     public void destroy() {
         wrapKeys.values().forEach(WipeableKey::destroy);
         macKeys.values().forEach(WipeableKey::destroy);

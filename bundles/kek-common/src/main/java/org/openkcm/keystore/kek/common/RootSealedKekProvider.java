@@ -26,11 +26,12 @@ import org.osgi.service.log.Logger;
  * unreachable fails with {@link UnavailableException} and installs nothing.
  * <p>
  * A load (1) reads the ring file, or creates the first version if there is none and creation is
- * allowed; (2) unseals every version through the root and checks that its key has the check value
- * stored with it (a ring file of format 1, which stores none, gets them); (3) re-seals under the root's current
- * version any version sealed under an older one (after a root rotation); (4) adds fresh versions
- * up to the configured count (a KEK rotation); (5) writes the file if (1) to (4) changed it,
- * before the new ring is used. Versions are never removed by a load.
+ * allowed; (2) unseals every version through the root; (3) adds fresh versions up to the configured
+ * count (a KEK rotation); (4) makes the ring of them and checks that each stored version's key has
+ * the check value stored with it (a ring file of format 1, which stores none, gets them); (5)
+ * re-seals under the root's current version any version sealed under an older one (after a root
+ * rotation); (6) writes the file if (1) to (5) changed it, before the new ring is used. Versions
+ * are never removed by a load.
  */
 public abstract class RootSealedKekProvider implements KekProvider {
     private volatile LocalKekRing ring;
@@ -94,21 +95,35 @@ public abstract class RootSealedKekProvider implements KekProvider {
         }
         NavigableMap<Integer, SealedVersion> sealed = new TreeMap<>(read == null ? Map.of() : read);
         Map<Integer, byte[]> keks = new TreeMap<>();
+        LocalKekRing next = null;
         boolean changed = read == null;
         boolean upgraded = false;
         try {
             for (Map.Entry<Integer, SealedVersion> e : sealed.entrySet()) {
-                String context = context(s.kekId, e.getKey());
-                SealedVersion stored = e.getValue();
-                byte[] kek = root.unseal(stored.sealed(), context);
+                byte[] kek = root.unseal(e.getValue().sealed(), context(s.kekId, e.getKey()));
                 keks.put(e.getKey(), kek);
                 if (kek.length != LocalKekRing.KEK_BYTES) {
                     throw new IntegrityException(null, "version " + e.getKey() + " of the ring " + s.file
                             + " unsealed to " + kek.length + " bytes, not a KEK");
                 }
-                byte[] checkValue = LocalKekRing.checkValueOf(kek);
+            }
+            int added = 0;
+            while (sealed.size() < s.versions) {
+                int version = sealed.isEmpty() ? 1 : sealed.lastKey() + 1;
+                RootKey.GeneratedKek generated = root.generate(context(s.kekId, version));
+                sealed.put(version, new SealedVersion(generated.sealed, null));
+                keks.put(version, generated.kek);
+                changed = true;
+                added++;
+            }
+            // The ring derives each version's MAC key once; its check values are what the file keeps.
+            next = LocalKekRing.of(s.kekId, keks);
+            for (Map.Entry<Integer, SealedVersion> e : sealed.entrySet()) {
+                SealedVersion stored = e.getValue();
+                byte[] checkValue = next.checkValue(e.getKey());
+                boolean fresh = read == null || !read.containsKey(e.getKey());
                 if (stored.checkValue() == null) {
-                    upgraded = true; // a format 1 ring: the check value is kept from now on
+                    upgraded |= !fresh; // a format 1 ring: the check value is kept from now on
                 } else if (!MessageDigest.isEqual(stored.checkValue(), checkValue)) {
                     throw new IntegrityException(null, "version " + e.getKey() + " of the ring " + s.file
                             + " unseals to a key whose check value is not the one stored with it (the sealed key or its"
@@ -116,26 +131,18 @@ public abstract class RootSealedKekProvider implements KekProvider {
                             + " file from its backup; nothing was loaded");
                 }
                 SealedVersion checked = stored.withCheckValue(checkValue);
-                Optional<byte[]> refreshed = root.refresh(stored.sealed(), context);
-                if (refreshed.isPresent()) {
-                    checked = checked.withSealed(refreshed.get());
-                    changed = true;
+                if (!fresh) {
+                    Optional<byte[]> refreshed = root.refresh(stored.sealed(), context(s.kekId, e.getKey()));
+                    if (refreshed.isPresent()) {
+                        checked = checked.withSealed(refreshed.get());
+                        changed = true;
+                    }
                 }
                 e.setValue(checked);
-            }
-            int added = 0;
-            while (sealed.size() < s.versions) {
-                int next = sealed.isEmpty() ? 1 : sealed.lastKey() + 1;
-                RootKey.GeneratedKek generated = root.generate(context(s.kekId, next));
-                sealed.put(next, new SealedVersion(generated.sealed, LocalKekRing.checkValueOf(generated.kek)));
-                keks.put(next, generated.kek);
-                changed = true;
-                added++;
             }
             if (changed || upgraded) {
                 SealedRingFile.write(s.file, s.kekId, root.describe(), sealed);
             }
-            LocalKekRing next = LocalKekRing.of(s.kekId, keks);
             Logger log = logger();
             if (log != null) {
                 if (upgraded) {
@@ -146,9 +153,14 @@ public abstract class RootSealedKekProvider implements KekProvider {
                         next.versions(), s.file, root.describe(), added > 0 ? " (" + added + " new)" : "",
                         next.currentVersion());
             }
-            return next;
+            LocalKekRing loaded = next;
+            next = null;
+            return loaded;
         } finally {
             keks.values().forEach(k -> Arrays.fill(k, (byte) 0));
+            if (next != null) {
+                next.destroy(); // refused or not written: the keys it holds are wiped
+            }
         }
     }
 
