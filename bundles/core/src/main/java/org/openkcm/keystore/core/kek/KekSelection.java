@@ -26,7 +26,8 @@ import org.openkcm.keystore.core.envelope.KekDirectory;
  * never seals; it still opens under the versions whose check value matched, which are the keys
  * that sealed those records.</li>
  * </ul>
- * Each refusal is one line starting with {@value #REFUSED}.
+ * Each refusal is one line starting with {@value #REFUSED}; the core's own KEK off the allow-list
+ * with no version in use is not one (idle, see idleOwn).
  */
 public final class KekSelection {
     /** How every refusal line starts (the runtime prints such lines on the console at every level). */
@@ -119,7 +120,9 @@ public final class KekSelection {
                 String line = REFUSED + "the KEK provider '" + id + "' is not on the allow-list of KEKs that may open "
                         + "(open.kek.ids of " + OPERATIONS_PID + ", in force: " + allowed + "); it neither seals nor opens";
                 refused.put(id, line);
-                refusals.add(line);
+                if (!idleOwn(provider, id, known)) {
+                    refusals.add(line);
+                }
                 continue;
             }
             KnownKeks.Pin pin;
@@ -164,5 +167,15 @@ public final class KekSelection {
             }
         }
         return new Selection(KekDirectory.chosen(sealing, whyNot, openers, refused), List.copyOf(refusals), retry);
+    }
+
+    /**
+     * The core's own KEK (the key file or the reference), which is always present, with no version
+     * the record marks used: idle beside the sealing KEK of another provider (never used, or
+     * released by a complete re-wrap). Left off the allow-list it opens nothing, as any other, but
+     * that is the expected state after a move, not a refusal to report.
+     */
+    private static boolean idleOwn(KekProvider provider, String id, KnownKeks known) {
+        return provider instanceof RingKekProvider && known.usedVersions(id).isEmpty();
     }
 }

@@ -210,31 +210,7 @@ class KekPinningTest {
     @Test
     void onAFreshInstallAProviderOfAnotherBundleAloneDoesNotSealUntilNamed() {
         TestKeks.Fixed ring = ring("plugin", Map.of(1, TestKeks.kek(8)));
-        KekProvider foreign = new KekProvider() { // not one of the core's own providers
-            public String kekId() {
-                return ring.kekId();
-            }
-
-            public List<Integer> versions() {
-                return ring.versions();
-            }
-
-            public int currentVersion() {
-                return ring.currentVersion();
-            }
-
-            public byte[] wrap(int version, byte[] dataKey) {
-                return ring.wrap(version, dataKey);
-            }
-
-            public byte[] unwrap(int version, byte[] wrapped) {
-                return ring.unwrap(version, wrapped);
-            }
-
-            public byte[] mac(int version, byte[] data) {
-                return ring.mac(version, data);
-            }
-        };
+        KekProvider foreign = foreign(ring);
         DefaultKeystoreOperations ops = start(foreign);
         UnavailableException e = assertThrows(UnavailableException.class, () -> ops.generate(Fixture.spec("k").build()));
         assertTrue(e.getMessage().contains("the only KEK provider present, 'plugin', is not one this keystore has used "
@@ -281,6 +257,83 @@ class KekPinningTest {
         assertTrue(moved.rewrapAllKeys().complete());
         moved.openWith(List.of("hsm"));
         assertEquals(32, material(moved, k.id()).length, "re-wrapped under hsm, it opens without 'local'");
+    }
+
+    /** A provider of another bundle over {@code ring}: not one of the core's own providers. */
+    private static KekProvider foreign(KekProvider ring) {
+        return new KekProvider() {
+            public String kekId() {
+                return ring.kekId();
+            }
+
+            public List<Integer> versions() {
+                return ring.versions();
+            }
+
+            public int currentVersion() {
+                return ring.currentVersion();
+            }
+
+            public byte[] wrap(int version, byte[] dataKey) {
+                return ring.wrap(version, dataKey);
+            }
+
+            public byte[] unwrap(int version, byte[] wrapped) {
+                return ring.unwrap(version, wrapped);
+            }
+
+            public byte[] mac(int version, byte[] data) {
+                return ring.mac(version, data);
+            }
+        };
+    }
+
+    private long refusalLines(String text) {
+        return log.lines().stream().filter(l -> l.contains("KEK refused: ") && l.contains(text)).count();
+    }
+
+    @Test
+    void theCoresOwnKekIdleBesideAnotherSealingKekIsNotReportedButInUseOrForeignItIs() throws IOException {
+        TestKeks.Fixed local = ring("local", Map.of(1, TestKeks.kek(1)));
+        KekProvider hsm = foreign(ring("hsm", Map.of(1, TestKeks.kek(50))));
+        String localOff = "the KEK provider 'local' is not on the allow-list";
+
+        // records under the file KEK, then a move to an HSM provider with 'local' taken off the allow-list
+        // before the re-wrap: records still use it, so that is reported (and its records are unavailable)
+        KeyMetadata k = start(local).generate(Fixture.spec("k").build());
+        DefaultKeystoreOperations early = start(hsm, local).sealWith("hsm").openWith(List.of("hsm"));
+        early.generate(Fixture.spec("n").build());
+        assertEquals(1, refusalLines(localOff), log.text());
+        assertThrows(UnavailableException.class, () -> early.get(k.id()));
+
+        // after a complete re-wrap the file KEK is idle (released): off the allow-list, nothing is reported
+        DefaultKeystoreOperations moving = start(hsm, local).sealWith("hsm");
+        assertTrue(moving.rewrapAllKeys().complete());
+        assertTrue(Files.readString(recordFile()).lines().anyMatch(l -> l.matches("local 1 \\S+ released")));
+        long before = refusalLines("");
+        DefaultKeystoreOperations moved = start(hsm, local).sealWith("hsm").openWith(List.of("hsm"));
+        moved.generate(Fixture.spec("m").build());
+        assertEquals(32, material(moved, k.id()).length, "re-wrapped under hsm");
+        assertEquals(before, refusalLines(""), "nothing reported: " + log.text());
+
+        // a provider of another bundle off the allow-list is reported, used or not
+        KekProvider plugin = foreign(ring("plugin", Map.of(1, TestKeks.kek(8))));
+        DefaultKeystoreOperations withPlugin = start(hsm, local, plugin).sealWith("hsm").openWith(List.of("hsm"));
+        withPlugin.generate(Fixture.spec("p").build());
+        assertEquals(1, refusalLines("the KEK provider 'plugin' is not on the allow-list"), log.text());
+        assertEquals(1, refusalLines(localOff), "still only the early line for 'local': " + log.text());
+    }
+
+    @Test
+    void onAFreshInstallTheCoresOwnKekBesideTheSealingKekOfAnotherProviderIsNotReported() throws IOException {
+        TestKeks.Fixed local = ring("local", Map.of(1, TestKeks.kek(1)));
+        DefaultKeystoreOperations fresh = start(foreign(ring("hsm", Map.of(1, TestKeks.kek(50)))), local).sealWith("hsm");
+        KeyMetadata k = fresh.generate(Fixture.spec("k").build());
+        assertEquals(32, material(fresh, k.id()).length);
+        assertEquals(0, refusalLines(""), "no refusal: " + log.text());
+        String record = Files.readString(recordFile());
+        assertTrue(record.lines().anyMatch(l -> l.matches("hsm 1 \\S+ used")), record);
+        assertFalse(record.contains("local "), "the idle file KEK is not recorded: " + record);
     }
 
     @Test
