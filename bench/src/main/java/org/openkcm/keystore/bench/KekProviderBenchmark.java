@@ -24,14 +24,16 @@ import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.envelope.KekDirectory;
 import org.openkcm.keystore.core.kek.FileKekProvider;
 import org.openkcm.keystore.kek.awskms.BenchKms;
+import org.openkcm.keystore.kek.pkcs11.BenchPkcs11;
 import org.openkcm.keystore.kek.transit.BenchTransit;
 
 /**
  * Envelope seal+open of a 32-byte key per record, in one run: under the local file KEK (the
- * baseline), under the Transit and AWS KMS providers as shipped (the ring unsealed once at start,
- * every wrap local), and with the design not chosen, each data key wrapped by the remote root
- * itself (Transit encrypt/decrypt on a real OpenBao dev server; KMS Encrypt/Decrypt on moto, both on
- * loopback, so a real network adds its round trip on top).
+ * baseline), under the Transit, PKCS#11 and AWS KMS providers as shipped (the ring unsealed once at
+ * start, every wrap local), and with the design not chosen, each data key wrapped by the root
+ * itself (Transit encrypt/decrypt on a real OpenBao dev server; AES-GCM in a SoftHSM2 token through
+ * SunPKCS11; KMS Encrypt/Decrypt on moto; the servers on loopback, so a real network adds its round
+ * trip on top). SoftHSM2 needs {@code SOFTHSM2_CONF} set before the JVM starts (README).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -40,6 +42,9 @@ public class KekProviderBenchmark {
     private Envelope fileKek;
     private Envelope transitRing;
     private Envelope transitPerRecord;
+    private Envelope pkcs11Ring;
+    private Envelope pkcs11PerRecord;
+    private BenchPkcs11 pkcs11;
     private Envelope kmsRing;
     private Envelope kmsPerRecord;
     private BenchKms kms;
@@ -54,6 +59,9 @@ public class KekProviderBenchmark {
         BenchTransit transit = BenchTransit.start(dir);
         transitRing = new Envelope(KekDirectory.of(transit.ring));
         transitPerRecord = new Envelope(KekDirectory.of(new PerRecordRootKek(transit.root, transit.ring)));
+        pkcs11 = BenchPkcs11.start(dir);
+        pkcs11Ring = new Envelope(KekDirectory.of(pkcs11.ring));
+        pkcs11PerRecord = new Envelope(KekDirectory.of(new PerRecordRootKek(pkcs11.root, pkcs11.ring)));
         kms = BenchKms.start(dir);
         kmsRing = new Envelope(KekDirectory.of(kms.ring));
         kmsPerRecord = new Envelope(KekDirectory.of(new PerRecordRootKek(kms.root, kms.ring)));
@@ -65,6 +73,7 @@ public class KekProviderBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        pkcs11.close();
         kms.close();
     }
 
@@ -86,6 +95,16 @@ public class KekProviderBenchmark {
     @Benchmark
     public byte[] transitPerRecordRemote() {
         return sealOpen(transitPerRecord);
+    }
+
+    @Benchmark
+    public byte[] pkcs11RingAtRest() {
+        return sealOpen(pkcs11Ring);
+    }
+
+    @Benchmark
+    public byte[] pkcs11PerRecordInToken() {
+        return sealOpen(pkcs11PerRecord);
     }
 
     @Benchmark

@@ -3,7 +3,6 @@ package org.openkcm.keystore.itest;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assert.fail;
 import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
 import static org.ops4j.pax.exam.CoreOptions.options;
 
@@ -14,7 +13,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Hashtable;
 import java.util.LinkedHashMap;
@@ -26,19 +24,14 @@ import javax.crypto.Cipher;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
-import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.openkcm.keystore.api.KekProvider;
-import org.openkcm.keystore.api.KeyFilter;
 import org.openkcm.keystore.api.KeyId;
-import org.openkcm.keystore.api.KeyMaterial;
-import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Keystore;
 import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.api.KeystoreOperations;
-import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.sdk.FaultyKeystore;
@@ -61,12 +54,10 @@ import org.osgi.framework.ServiceRegistration;
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerMethod.class)
-public class KekMoveIT extends RoutingTestSupport {
-    private static final String OPERATIONS_PID = "org.openkcm.keystore.operations";
+public class KekMoveIT extends KekTestSupport {
     private static final String REFERENCE_KEK_PID = "org.openkcm.keystore.kek.reference";
     private static final int KEYS = 12;
 
-    private final List<org.osgi.service.cm.Configuration> kekConfigurations = new ArrayList<>();
     private Path folder;
 
     /**
@@ -87,17 +78,6 @@ public class KekMoveIT extends RoutingTestSupport {
         operations(); // a delayed component: activated (and the KEKs pinned) when first asked for
         awaitCondition("the KEK file and the known-KEK record in the home",
                 () -> Files.isRegularFile(folder.resolve("local.kek")) && Files.isRegularFile(folder.resolve("known-keks")));
-    }
-
-    @After
-    public void deleteKekConfigurations() throws IOException {
-        for (org.osgi.service.cm.Configuration c : kekConfigurations) {
-            try {
-                c.delete();
-            } catch (IllegalStateException gone) {
-                // deleted by the test
-            }
-        }
     }
 
     @Test
@@ -205,61 +185,6 @@ public class KekMoveIT extends RoutingTestSupport {
 
     // ---- helpers ----
 
-    private void configure(String pid, Map<String, Object> properties) throws IOException {
-        org.osgi.service.cm.Configuration c = configurationAdmin.getConfiguration(pid, "?");
-        c.update(dictionary(properties));
-        if (!kekConfigurations.contains(c)) {
-            kekConfigurations.add(c);
-        }
-    }
-
-    private void awaitKekIds(String... ids) throws InterruptedException {
-        awaitCondition("KEK providers " + List.of(ids), () -> {
-            try {
-                List<String> present = new ArrayList<>();
-                for (var ref : bundleContext.getServiceReferences(KekProvider.class, null)) {
-                    KekProvider p = bundleContext.getService(ref);
-                    try {
-                        present.add(p.kekId());
-                    } catch (RuntimeException notLoaded) {
-                        // activating
-                    } finally {
-                        bundleContext.ungetService(ref);
-                    }
-                }
-                return present.containsAll(List.of(ids)) && present.size() == ids.length;
-            } catch (org.osgi.framework.InvalidSyntaxException e) {
-                throw new AssertionError(e);
-            }
-        });
-    }
-
-    /** Generates a key, waiting while the components restart after a configuration change. */
-    private static KeyId awaitGenerate(KeystoreOperations ops, String name) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + TIMEOUT_MS;
-        while (true) {
-            try {
-                return ops.generate(spec(name, KeyType.L2, Owner.tenant("acme"), null)).id();
-            } catch (UnavailableException | IllegalStateException e) {
-                if (System.currentTimeMillis() > deadline) {
-                    fail("generate " + name + ": " + e.getMessage());
-                }
-                Thread.sleep(20);
-            }
-        }
-    }
-
-    private static boolean refusesToSeal(KeystoreOperations ops, String reason) {
-        try {
-            ops.generate(spec("refused-" + System.nanoTime(), KeyType.L2, Owner.tenant("acme"), null));
-            throw new AssertionError("a key was sealed although sealing should be refused");
-        } catch (UnavailableException e) {
-            return e.getMessage().contains("KEK refused: ") && e.getMessage().contains(reason);
-        } catch (IllegalStateException restarting) {
-            return false;
-        }
-    }
-
     private static boolean rewrapRefused(KeystoreAdministration admin) {
         try {
             RewrapReport report = admin.rewrapAll();
@@ -268,40 +193,6 @@ public class KekMoveIT extends RoutingTestSupport {
         } catch (UnavailableException e) {
             return e.getMessage().contains("KEK refused: ") && e.getMessage().contains("seal.kek.id");
         }
-    }
-
-    private static boolean opens(KeystoreOperations ops, KeyId id) {
-        try (KeyMaterial m = ops.get(id)) {
-            return m.copyBytes().length == 32;
-        } catch (UnavailableException | IllegalStateException e) {
-            return false;
-        }
-    }
-
-    private static boolean unavailable(KeystoreOperations ops, KeyId id, String reason) {
-        try (KeyMaterial m = ops.get(id)) {
-            return false;
-        } catch (UnavailableException e) {
-            return e.getMessage().contains(reason);
-        } catch (IllegalStateException restarting) {
-            return false;
-        }
-    }
-
-    private static byte[] material(KeystoreOperations ops, KeyId id) {
-        try (KeyMaterial m = ops.get(id)) {
-            return m.copyBytes();
-        }
-    }
-
-    private static int count(Keystore keystore) {
-        return keystore.listKeys(KeyFilter.all()).keys().size();
-    }
-
-    /** The KEK id a record names: its header is format (1 byte), id length (1 byte), id (RECORD-FORMAT.md). */
-    private static String recordKekId(Keystore keystore, KeyId id) {
-        byte[] record = keystore.retrieveKey(id).sealed().bytes();
-        return new String(record, 2, record[1] & 0xFF, StandardCharsets.US_ASCII);
     }
 
     /** A KEK provider of another bundle: AES key wrap and HMAC under a random key, counting its wraps. */

@@ -9,10 +9,6 @@ import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
 import java.io.File;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -63,17 +59,8 @@ public class KekProvidersIT extends KeystoreTestSupport {
     private static Option[] startServers() throws Exception {
         File openbaoBundle = OpenBaoDevServer.bundleFile();
         OpenBaoDevServer bao = OpenBaoDevServer.start(openbaoBundle.toPath().getParent());
+        TransitKeys.create(bao, "kek-itest", "itest-root");
         String token = Files.readString(bao.tokenFile).strip();
-        HttpClient http = HttpClient.newHttpClient();
-        for (String[] call : new String[][] {{"sys/mounts/kek-itest", "{\"type\":\"transit\"}"},
-                {"kek-itest/keys/itest-root", "{}"}}) {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(bao.address + "/v1/" + call[0]))
-                    .header("X-Vault-Token", token).POST(HttpRequest.BodyPublishers.ofString(call[1])).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() / 100 != 2) {
-                throw new IllegalStateException(call[0] + ": " + r.body());
-            }
-        }
         Path dir = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "kek-itest");
         Path tokenFile = secretFile(dir.resolve("bao-token"), token);
         MotoServer moto = MotoServer.start();

@@ -5,12 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
@@ -88,6 +92,28 @@ class KekStartupIT {
         assertRefusedOnOneLine(result, "error: [org.openkcm.keystore.core] KEK refused: KEK 'local' version 1 is not "
                 + "the key recorded under that id and version in the known-KEK record " + record);
         assertArrayEquals(recorded, Files.readAllBytes(record), "the record is unchanged");
+
+        // a command that would seal is refused the same way, and nothing is sealed under the replaced key
+        Map<String, String> keys = records(distribution.path("data/keys"));
+        assertFalse(keys.isEmpty(), "the first run stored acme-root");
+        byte[] replaced = Files.readAllBytes(kek);
+        Distribution.Result generate = distribution.run("-c", "keystore:generate --type L2 --owner tenant/acme other-root");
+        assertRefusedOnOneLine(generate, "KEK refused: KEK 'local' version 1 is not the key recorded");
+        assertFalse(generate.out().contains("other-root"), generate::toString);
+        assertEquals(keys, records(distribution.path("data/keys")), "no key record written or changed");
+        assertArrayEquals(replaced, Files.readAllBytes(kek), "the key file is left as it was");
+        assertArrayEquals(recorded, Files.readAllBytes(record), "the record is still unchanged");
+    }
+
+    /** Every key record file ({@code .rec}) under {@code root}, by relative path, with its content (base64). */
+    private static Map<String, String> records(Path root) throws IOException {
+        Map<String, String> files = new TreeMap<>();
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) walk.filter(f -> f.toString().endsWith(".rec"))::iterator) {
+                files.put(root.relativize(p).toString(), Base64.getEncoder().encodeToString(Files.readAllBytes(p)));
+            }
+        }
+        return files;
     }
 
     @Test
