@@ -148,6 +148,11 @@ final class KeystoreRuntime {
         return fw;
     }
 
+    /** The folder FileInstall reads configurations from. */
+    Path configFolder() {
+        return home.config();
+    }
+
     Framework framework() {
         return framework;
     }

@@ -1,11 +1,18 @@
 package org.openkcm.keystore.runtime;
 
+import java.io.IOException;
 import java.lang.reflect.Method;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
+import java.util.stream.Stream;
 
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
@@ -23,6 +30,10 @@ import org.osgi.util.tracker.ServiceTracker;
  * started, and FileInstall, which scans {@code config/} and {@code plugins/} inside its own
  * start, has handed every {@code .cfg} to ConfigAdmin and installed and started every plugin;</li>
  * <li>the Gogo {@code CommandProcessor} service is registered;</li>
+ * <li>every {@code .cfg} of {@code config/} that names a component (its PID, or its factory PID
+ * before the first {@code -}) has been handed to that component: ConfigAdmin delivers on a thread
+ * of its own, so without this wait a component configured there, such as a KEK provider that
+ * {@code seal.kek.id} names, could arrive after the operations chose their KEKs;</li>
  * <li>if an active bundle declares that it provides the {@value #KEYSTORE_OPERATIONS} service (the
  * core bundle's {@code Provide-Capability: osgi.service}), that service is registered. A
  * distribution without such a bundle is ready without it.</li>
@@ -103,6 +114,15 @@ final class Readiness {
             if (!needsOperations) {
                 return new Report(processor, null, since(start));
             }
+            List<String> undelivered = undelivered(context, runtime.configFolder());
+            if (!undelivered.isEmpty()) {
+                if (System.nanoTime() >= deadline) {
+                    return new Report(processor, "the configurations " + undelivered + " of config/ did not reach "
+                            + "their components", since(start));
+                }
+                Thread.sleep(POLL_MS);
+                continue;
+            }
             ServiceReference<?> operations = context.getServiceReference(KEYSTORE_OPERATIONS);
             if (operations != null && activated(context, operations)) {
                 // a delayed component activates at its first use: what it needed may have failed just now
@@ -161,13 +181,79 @@ final class Readiness {
 
     static List<FailedComponent> failedComponents(BundleContext context) {
         List<FailedComponent> out = new ArrayList<>();
+        // an SCR without DTOs (DS before 1.3): failures are found by the timeout instead
+        components(context, (description, configurations) -> {
+            for (Object c : configurations) {
+                if (!(field(c, "state") instanceof Integer state) || state != FAILED_ACTIVATION) {
+                    continue;
+                }
+                Object failure = field(c, "failure");
+                String file = field(c, "properties") instanceof Map<?, ?> p && p.get(FILEINSTALL_FILENAME) != null
+                        ? String.valueOf(p.get(FILEINSTALL_FILENAME)) : null;
+                out.add(new FailedComponent(String.valueOf(field(description, "name")),
+                        String.valueOf(field(description, "implementationClass")), file,
+                        failureReason(failure == null ? null : failure.toString())));
+            }
+        });
+        return out;
+    }
+
+    /**
+     * The {@code .cfg} files of {@code folder} that name a component Declarative Services declares
+     * (by its configuration PID) but that no configuration of that component carries yet, sorted.
+     * A file for which no component is declared (another consumer's) is not waited for.
+     */
+    static List<String> undelivered(BundleContext context, Path folder) {
+        List<String> files = new ArrayList<>();
+        try (Stream<Path> listed = Files.list(folder)) {
+            listed.filter(f -> f.getFileName().toString().endsWith(".cfg") && Files.isRegularFile(f))
+                    .forEach(f -> files.add(f.getFileName().toString()));
+        } catch (IOException e) {
+            return List.of(); // no config/ to read: nothing to wait for
+        }
+        if (files.isEmpty()) {
+            return List.of();
+        }
+        Set<String> declared = new HashSet<>();
+        Set<String> delivered = new HashSet<>();
+        if (!components(context, (description, configurations) -> {
+            if (!"ignore".equals(String.valueOf(field(description, "configurationPolicy")))
+                    && field(description, "configurationPid") instanceof String[] pids) {
+                declared.addAll(List.of(pids));
+            }
+            for (Object c : configurations) {
+                if (field(c, "properties") instanceof Map<?, ?> p && p.get(FILEINSTALL_FILENAME) != null) {
+                    String file = String.valueOf(p.get(FILEINSTALL_FILENAME));
+                    delivered.add(file.substring(file.lastIndexOf('/') + 1));
+                }
+            }
+        })) {
+            return List.of(); // no DTOs to read: the operations' own checks and the timeout apply
+        }
+        List<String> waiting = new ArrayList<>();
+        for (String file : files) {
+            String base = file.substring(0, file.length() - ".cfg".length());
+            String pid = base.contains("-") ? base.substring(0, base.indexOf('-')) : base;
+            if (declared.contains(pid) && !delivered.contains(file)) {
+                waiting.add(file);
+            }
+        }
+        waiting.sort(null);
+        return waiting;
+    }
+
+    /**
+     * Calls {@code visitor} with each component description DTO and its configuration DTOs, read
+     * by reflection (the launcher has no SCR API on its class path); false if they cannot be read.
+     */
+    private static boolean components(BundleContext context, BiConsumer<Object, Collection<?>> visitor) {
         ServiceReference<?> reference = context.getServiceReference(SCR_RUNTIME);
         if (reference == null) {
-            return out;
+            return false;
         }
         Object scr = context.getService(reference);
         if (scr == null) {
-            return out;
+            return false;
         }
         try {
             Class<?> api = reference.getBundle().loadClass(SCR_RUNTIME);
@@ -178,24 +264,11 @@ final class Readiness {
                 if (configurations == null) {
                     configurations = api.getMethod("getComponentConfigurationDTOs", description.getClass());
                 }
-                for (Object c : (Collection<?>) configurations.invoke(scr, description)) {
-                    int state = c.getClass().getField("state").getInt(c);
-                    if (state != FAILED_ACTIVATION) {
-                        continue;
-                    }
-                    String name = String.valueOf(description.getClass().getField("name").get(description));
-                    String implementation = String.valueOf(description.getClass().getField("implementationClass")
-                            .get(description));
-                    Object failure = c.getClass().getField("failure").get(c);
-                    Object properties = c.getClass().getField("properties").get(c);
-                    String file = properties instanceof Map<?, ?> p && p.get(FILEINSTALL_FILENAME) != null
-                            ? String.valueOf(p.get(FILEINSTALL_FILENAME)) : null;
-                    out.add(new FailedComponent(name, implementation, file,
-                            failureReason(failure == null ? null : failure.toString())));
-                }
+                visitor.accept(description, (Collection<?>) configurations.invoke(scr, description));
             }
+            return true;
         } catch (ReflectiveOperationException | RuntimeException e) {
-            // an SCR without DTOs (DS before 1.3): failures are found by the timeout instead
+            return false; // an SCR without DTOs (DS before 1.3)
         } finally {
             try {
                 context.ungetService(reference);
@@ -203,7 +276,14 @@ final class Readiness {
                 // the framework is stopping
             }
         }
-        return out;
+    }
+
+    private static Object field(Object dto, String name) {
+        try {
+            return dto.getClass().getField(name).get(dto);
+        } catch (ReflectiveOperationException e) {
+            return null;
+        }
     }
 
     /** The cause in DS's failure text (a stack trace): the last "Caused by:" message, or the first line. */
