@@ -77,7 +77,9 @@ public final class KekSelection {
         String whyNot = null;
         if (!seal.isEmpty()) {
             if (!byId.containsKey(seal)) {
-                whyNot = REFUSED + "the configured sealing KEK '" + seal + "' (seal.kek.id of " + OPERATIONS_PID
+                // not a refusal: providers come and go, and one configured at start may register after the core
+                // chose (its configuration arrives on ConfigAdmin's thread); chosen again when it arrives
+                whyNot = "the configured sealing KEK '" + seal + "' (seal.kek.id of " + OPERATIONS_PID
                         + ") is not present (present: " + byId.keySet() + "); nothing is sealed until it is";
             }
         } else if (byId.size() > 1) {

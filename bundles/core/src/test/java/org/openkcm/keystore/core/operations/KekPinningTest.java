@@ -337,6 +337,23 @@ class KekPinningTest {
     }
 
     @Test
+    void aConfiguredSealingKekNotPresentYetSealsNothingAndIsNoRefusalUntilItArrives() {
+        DefaultKeystoreOperations early = start(ring("local", Map.of(1, TestKeks.kek(1)))).sealWith("hsm");
+        UnavailableException e = assertThrows(UnavailableException.class, () -> early.generate(Fixture.spec("k").build()));
+        assertTrue(e.getMessage().contains("the configured sealing KEK 'hsm' (seal.kek.id of "
+                + "org.openkcm.keystore.operations) is not present (present: [local]); nothing is sealed until it is"),
+                e.getMessage());
+        assertTrue(snapshot().isEmpty());
+        assertEquals(0, refusalLines(""), "a provider still to come is no refusal: " + log.text());
+
+        DefaultKeystoreOperations arrived = start(ring("local", Map.of(1, TestKeks.kek(1))),
+                foreign(ring("hsm", Map.of(1, TestKeks.kek(50))))).sealWith("hsm");
+        arrived.generate(Fixture.spec("k").build());
+        assertEquals(1, snapshot().size());
+        assertEquals(0, refusalLines(""), log.text());
+    }
+
+    @Test
     void twoProvidersWithOneIdAreBothRefused() {
         DefaultKeystoreOperations ops = start(ring("local", Map.of(1, TestKeks.kek(8))),
                 ring("local", Map.of(1, TestKeks.kek(1)))).sealWith("local");
