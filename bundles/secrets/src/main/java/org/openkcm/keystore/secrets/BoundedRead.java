@@ -85,6 +85,21 @@ public final class BoundedRead {
         return new Capped(Channels.newInputStream(Files.newByteChannel(file, options)), file, maxBytes);
     }
 
+    /**
+     * Reads an already opened and checked channel (e.g. one opened through a
+     * {@link java.nio.file.SecureDirectoryStream}) to its end, failing past the cap.
+     *
+     * @param file named in the message
+     */
+    public static byte[] bytes(java.nio.channels.SeekableByteChannel channel, Path file, int maxBytes) throws IOException {
+        if (channel.size() > maxBytes) {
+            throw tooLarge(file, maxBytes);
+        }
+        // Not closed here: the caller owns the channel.
+        InputStream in = new Capped(Channels.newInputStream(channel), file, maxBytes);
+        return in.readAllBytes();
+    }
+
     private static String kind(BasicFileAttributes attributes) {
         return attributes.isDirectory() ? "a directory" : attributes.isOther() ? "a FIFO, socket or device" : "not a file";
     }
