@@ -186,6 +186,24 @@ class ConfigurationTest {
         assertTrue(refused(props).getMessage().startsWith("address"));
     }
 
+    @Test
+    void aTlsFileThatIsAFifoOrOversizedIsRefusedWithoutBlocking() throws Exception {
+        Path fifo = dir.resolve("ca.pem");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor(), "mkfifo");
+        Map<String, Object> props = valid();
+        props.put("tls.ca.file", fifo.toString());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new OpenBaoKeystore(OpenBaoSettings.from(TestConfig.of(props), ENV)));
+        assertEquals("tls.ca.file: " + fifo + ": not a regular file (a FIFO, socket or device)", e.getMessage());
+
+        Path big = Files.writeString(dir.resolve("big.pem"), "-".repeat(64 * 1024 + 1));
+        props.put("tls.ca.file", big.toString());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new OpenBaoKeystore(OpenBaoSettings.from(TestConfig.of(props), ENV)));
+        assertEquals("tls.ca.file: " + big + ": larger than 65536 bytes", e.getMessage());
+        assertEquals(64 * 1024 + 1, Files.size(big), "left as it was");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"../other", "a//b", "a b", "a/../b", ".hidden", "a\nb"})
     void pathsThatCouldEscapeAreRefused(String prefix) throws Exception {

@@ -44,7 +44,7 @@ public final class SealedRingFile {
     /** The format before check values were kept with the ring: {@code <version> <base64>}. */
     static final int FORMAT_WITHOUT_CHECK_VALUES = 1;
     private static final Base64.Encoder CHECK_VALUE_TEXT = Base64.getUrlEncoder().withoutPadding();
-    private static final int MAX_BYTES = 1 << 20;
+    static final int MAX_BYTES = 1 << 20;
 
     private SealedRingFile() {
     }
