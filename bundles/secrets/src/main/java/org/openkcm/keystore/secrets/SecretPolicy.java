@@ -33,14 +33,17 @@ public final class SecretPolicy {
     public static final String KEK_PART = "KEK_";
     public static final String KEK_FOLDER = "kek";
 
-    private static final SecretPolicy UNCONFINED = new SecretPolicy(null, null);
+    private static final SecretPolicy UNCONFINED = new SecretPolicy(null, null, null);
 
     private final String envPrefix;
     private final Path folder;
+    /** {@code ${openkcm.home}/data}: the local KEK file, the rings and the journal; never a secret source. */
+    private final Path dataFolder;
 
-    private SecretPolicy(String envPrefix, Path folder) {
+    private SecretPolicy(String envPrefix, Path folder, Path dataFolder) {
         this.envPrefix = envPrefix;
         this.folder = folder;
+        this.dataFolder = dataFolder;
     }
 
     /** Every well-formed reference is accepted (no allow-list set). */
@@ -53,6 +56,15 @@ public final class SecretPolicy {
      * @param folder the absolute secrets folder, or null when no file may be named
      */
     public static SecretPolicy confined(String envPrefix, Path folder) {
+        return confined(envPrefix, folder, null);
+    }
+
+    /**
+     * @param home the runtime's home, whose {@code data} folder (the local KEK file {@code local.kek},
+     *        the sealed rings, the journal) is never a secret source even inside the secrets folder;
+     *        null if unknown
+     */
+    public static SecretPolicy confined(String envPrefix, Path folder, Path home) {
         if (envPrefix == null || !envPrefix.matches("[A-Za-z_][A-Za-z0-9_]*")) {
             throw new IllegalArgumentException(ENV_PREFIX + " must be the start of a variable name (letters, digits,"
                     + " '_'), not '" + envPrefix + "'");
@@ -60,7 +72,8 @@ public final class SecretPolicy {
         if (folder != null && !folder.isAbsolute()) {
             throw new IllegalArgumentException(DIR + " must be an absolute folder, not '" + folder + "'");
         }
-        return new SecretPolicy(envPrefix, folder == null ? null : folder.normalize());
+        return new SecretPolicy(envPrefix, folder == null ? null : folder.normalize(),
+                home == null ? null : home.toAbsolutePath().normalize().resolve("data"));
     }
 
     /**
@@ -75,16 +88,14 @@ public final class SecretPolicy {
         if (prefix == null && dir == null) {
             return UNCONFINED;
         }
+        String home = blankToNull(properties.apply("openkcm.home"));
         Path folder = null;
         if (dir != null) {
             folder = Path.of(dir);
-        } else {
-            String home = blankToNull(properties.apply("openkcm.home"));
-            if (home != null) {
-                folder = Path.of(home, "secrets").toAbsolutePath();
-            }
+        } else if (home != null) {
+            folder = Path.of(home, "secrets").toAbsolutePath();
         }
-        return confined(prefix == null ? DEFAULT_ENV_PREFIX : prefix, folder);
+        return confined(prefix == null ? DEFAULT_ENV_PREFIX : prefix, folder, home == null ? null : Path.of(home));
     }
 
     public boolean isConfined() {
@@ -132,6 +143,10 @@ public final class SecretPolicy {
         if (!normal.equals(file) || !normal.startsWith(folder) || normal.equals(folder)) {
             throw refused(property, reference, "a file must be inside the secrets folder " + folder + " (" + DIR + ")"
                     + ", named without '..'");
+        }
+        if (dataFolder != null && normal.startsWith(dataFolder)) {
+            throw refused(property, reference, "files under " + dataFolder + " (the local KEK file, the sealed KEK"
+                    + " rings, the journal) are never a secret source");
         }
         Path kekFolder = folder.resolve(KEK_FOLDER);
         if (use == SecretUse.KEK && !normal.startsWith(kekFolder)) {

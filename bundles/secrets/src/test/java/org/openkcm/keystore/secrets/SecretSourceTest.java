@@ -154,6 +154,23 @@ class SecretSourceTest {
     }
 
     @Test
+    void theLocalKekFileIsNeverASecretSourceEvenInsideTheFolder() throws Exception {
+        Path home = Files.createDirectories(dir.resolve("home"));
+        Path kek = Files.createDirectories(home.resolve("data/kek")).resolve("local.kek");
+        Files.writeString(kek, "1:AAAA");
+        // An operator who made the whole home the secrets folder still cannot name the local KEK file.
+        SecretPolicy policy = SecretPolicy.from(Map.of(SecretPolicy.DIR, home.toString(), "openkcm.home", home.toString())::get);
+        for (SecretUse use : SecretUse.values()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> SecretSource.parse("token.source", "file:" + kek, ENV::get, policy, use));
+            assertEquals("token.source = 'file:" + kek + "' is not an allowed secret source: files under "
+                    + home.resolve("data") + " (the local KEK file, the sealed KEK rings, the journal) are never a secret"
+                    + " source", e.getMessage());
+        }
+        assertEquals("1:AAAA", Files.readString(kek), "nothing changed");
+    }
+
+    @Test
     void withoutAFolderNoFileMayBeNamed() {
         SecretPolicy prefixOnly = SecretPolicy.from(Map.of(SecretPolicy.ENV_PREFIX, "APP_")::get);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SecretSource.parse(
