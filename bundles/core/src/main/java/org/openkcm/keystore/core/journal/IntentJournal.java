@@ -64,10 +64,11 @@ public final class IntentJournal implements AutoCloseable {
     static final byte[] MAGIC = "OKCMJNL1".getBytes(StandardCharsets.US_ASCII);
     static final int MAX_RECORD = 1 << 20;
     /**
-     * The largest journal file replayed (64 MiB). The file is compacted whenever no intent is open
-     * and it exceeds {@code compact.bytes}, so a larger one is not a journal this runtime wrote.
+     * The largest journal file replayed (1 GiB), read whole at start. Compaction runs only at a
+     * moment when no intent is open, so under steady load the file may grow well past
+     * {@code compact.bytes}: the cap is set high so that no journal this runtime wrote is refused.
      */
-    public static final int MAX_FILE_BYTES = 64 << 20;
+    public static final int MAX_FILE_BYTES = 1 << 30;
     static final byte BEGIN = 1;
     static final byte STEP_DONE = 2;
     static final byte END = 3;

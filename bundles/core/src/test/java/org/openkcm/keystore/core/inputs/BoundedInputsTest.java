@@ -58,7 +58,7 @@ class BoundedInputsTest {
 
         Path big = sparse("big.log", IntentJournal.MAX_FILE_BYTES + 1L);
         e = assertThrows(UnavailableException.class, () -> IntentJournal.open(JournalSettings.of(big), null));
-        assertEquals("unavailable: the intent journal " + big + " cannot be opened: " + big + ": larger than 67108864 bytes",
+        assertEquals("unavailable: the intent journal " + big + " cannot be opened: " + big + ": larger than 1073741824 bytes",
                 e.getMessage());
         assertEquals(IntentJournal.MAX_FILE_BYTES + 1L, Files.size(big), "left as it was");
     }
