@@ -196,7 +196,10 @@ public final class GrpcServerComponent {
         }
         List<X509Certificate> clientCas = LocalCertificateAuthority.readCertificates(clientCa);
         // The JDK's TLS (no native OpenSSL): nothing to load from the bundle's native code.
-        SslContext tls = GrpcSslContexts.configure(SslContextBuilder.forServer(certificate.toFile(), key.toFile()),
+        // Read through the bounded reader (regular files, capped), not by the TLS library from the paths.
+        SslContext tls = GrpcSslContexts.configure(SslContextBuilder.forServer(
+                new java.io.ByteArrayInputStream(LocalCertificateAuthority.readPem(certificate)),
+                new java.io.ByteArrayInputStream(LocalCertificateAuthority.readPem(key))),
                 SslProvider.JDK).trustManager(new ClientCaHint(clientCas)).clientAuth(ClientAuth.OPTIONAL).build();
 
         drainSeconds = config.drain_seconds();

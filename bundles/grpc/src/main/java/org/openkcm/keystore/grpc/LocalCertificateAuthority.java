@@ -48,6 +48,7 @@ import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.openkcm.keystore.secrets.BoundedRead;
 
 /**
  * The keystore's own certificate authority, kept in a folder that only the runtime's user can read
@@ -164,8 +165,16 @@ final class LocalCertificateAuthority {
         writeOwnerOnly(certificateFile, pem(issued));
     }
 
+    /** PEM certificates (a CA bundle included) and keys are small: a larger file is refused, not parsed. */
+    static final int MAX_PEM_BYTES = BoundedRead.KEY_FILE_BYTES;
+
+    /** A PEM file's bytes: a regular file (a FIFO would block the start) of at most {@link #MAX_PEM_BYTES}. */
+    static byte[] readPem(Path file) throws IOException {
+        return BoundedRead.bytes(file, MAX_PEM_BYTES, BoundedRead.Links.FOLLOW);
+    }
+
     static List<X509Certificate> readCertificates(Path file) throws IOException, GeneralSecurityException {
-        try (var in = Files.newInputStream(file)) {
+        try (var in = new java.io.ByteArrayInputStream(readPem(file))) {
             Collection<? extends java.security.cert.Certificate> read = CertificateFactory.getInstance("X.509")
                     .generateCertificates(in);
             List<X509Certificate> certificates = new ArrayList<>();
@@ -180,7 +189,8 @@ final class LocalCertificateAuthority {
     }
 
     static PrivateKey readPrivateKey(Path file) throws IOException {
-        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
+        byte[] pem = readPem(file);
+        try (Reader reader = new java.io.InputStreamReader(new java.io.ByteArrayInputStream(pem), StandardCharsets.US_ASCII);
                 PEMParser parser = new PEMParser(reader)) {
             Object read = parser.readObject();
             if (read instanceof PrivateKeyInfo info) {

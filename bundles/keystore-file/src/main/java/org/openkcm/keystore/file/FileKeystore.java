@@ -49,6 +49,8 @@ import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.api.Validation;
+import org.openkcm.keystore.secrets.BoundedRead;
+import org.openkcm.keystore.secrets.FileRefusedException;
 import org.osgi.service.log.Logger;
 
 /**
@@ -85,6 +87,8 @@ public final class FileKeystore implements Keystore, AutoCloseable {
     static final String TEMP_MARK = ".tmp-";
     private static final Pattern RECORD_FILE = Pattern.compile("[1-9][0-9]{0,8}\\.rec");
     private static final int STRIPES = 64;
+    /** The largest record file read: a sealed record ({@code Validation.MAX_SEALED_BYTES}) and its metadata fit well below. */
+    static final int MAX_RECORD_FILE_BYTES = 1 << 20;
 
     /** The folders open in this JVM (real paths), so a second instance never touches the lock file. */
     private static final Map<Path, FileKeystore> OPEN = new ConcurrentHashMap<>();
@@ -356,7 +360,7 @@ public final class FileKeystore implements Keystore, AutoCloseable {
     private StoredKey read(KeyId id, Entry entry) {
         byte[] bytes;
         try {
-            bytes = Files.readAllBytes(entry.file);
+            bytes = BoundedRead.bytes(entry.file, MAX_RECORD_FILE_BYTES, BoundedRead.Links.REFUSE);
         } catch (NoSuchFileException e) {
             throw notFound(id); // deleted since the lookup
         } catch (IOException e) {
@@ -573,7 +577,7 @@ public final class FileKeystore implements Keystore, AutoCloseable {
         String damage = null;
         KeyMetadata metadata = null;
         try {
-            StoredKey stored = RecordFormat.decode(Files.readAllBytes(file));
+            StoredKey stored = RecordFormat.decode(BoundedRead.bytes(file, MAX_RECORD_FILE_BYTES, BoundedRead.Links.REFUSE));
             metadata = stored.metadata();
             if (!metadata.id().equals(id) || !metadata.owner().equals(owner)) {
                 damage = "its file " + file + " holds the record of another key (" + metadata.id() + " of "
@@ -581,6 +585,8 @@ public final class FileKeystore implements Keystore, AutoCloseable {
             }
         } catch (RecordFormat.Damaged e) {
             damage = "its file " + file + " is damaged: " + e.getMessage();
+        } catch (FileRefusedException e) {
+            damage = "its file is refused: " + e.getMessage(); // too large to be a record: never read into memory
         }
         Entry previous = index.get(id);
         if (previous != null) {

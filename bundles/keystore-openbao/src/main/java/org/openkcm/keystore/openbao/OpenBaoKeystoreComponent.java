@@ -5,6 +5,7 @@ import java.lang.System.Logger.Level;
 import java.util.Map;
 
 import org.openkcm.keystore.api.Keystore;
+import org.openkcm.keystore.secrets.SecretPolicy;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceRegistration;
@@ -196,7 +197,7 @@ public final class OpenBaoKeystoreComponent {
      */
     @Activate
     public OpenBaoKeystoreComponent(BundleContext context, Config config, Map<String, Object> properties) {
-        OpenBaoSettings settings = OpenBaoSettings.from(config, System::getenv);
+        OpenBaoSettings settings = OpenBaoSettings.from(config, System::getenv, SecretPolicy.from(context::getProperty));
         this.pid = String.valueOf(properties.get(Constants.SERVICE_PID));
         settings.unverifiedTlsWarning().ifPresent(warning -> LOG.log(Level.WARNING, warning));
         // Only an accepted configuration is recorded: a refused update changes nothing.

@@ -25,6 +25,9 @@ import org.openkcm.keystore.api.KeystoreProperties;
 import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.AuthMethod;
 import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.Config;
 import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.NamespaceMode;
+import org.openkcm.keystore.secrets.SecretPolicy;
+import org.openkcm.keystore.secrets.SecretSource;
+import org.openkcm.keystore.secrets.SecretUse;
 import org.osgi.framework.Constants;
 
 /**
@@ -69,7 +72,7 @@ final class OpenBaoSettings {
     final Path tlsClientKeyFile;
     final boolean allowInsecureHttp;
 
-    private OpenBaoSettings(Config c, Function<String, String> environment) {
+    private OpenBaoSettings(Config c, Function<String, String> environment, SecretPolicy policy) {
         this.allowInsecureHttp = c.allow_insecure_http();
         this.address = address(c.address(), allowInsecureHttp);
         this.kvMount = path("kv.mount", c.kv_mount(), false);
@@ -111,7 +114,8 @@ final class OpenBaoSettings {
         this.ranking = c.service_ranking();
         this.authMethod = required("auth.method", c.auth_method());
         if (authMethod == AuthMethod.token) {
-            this.token = SecretSource.parse("token.source", c.token_source(), environment);
+            this.token = SecretSource.parse("token.source", c.token_source(), environment, policy,
+                    SecretUse.CREDENTIAL);
             this.roleId = null;
             this.secretId = null;
             notSet("role.id.source", c.role_id_source(), "auth.method=token");
@@ -119,8 +123,10 @@ final class OpenBaoSettings {
             readable(token);
         } else {
             this.token = null;
-            this.roleId = SecretSource.parse("role.id.source", c.role_id_source(), environment);
-            this.secretId = SecretSource.parse("secret.id.source", c.secret_id_source(), environment);
+            this.roleId = SecretSource.parse("role.id.source", c.role_id_source(), environment, policy,
+                    SecretUse.CREDENTIAL);
+            this.secretId = SecretSource.parse("secret.id.source", c.secret_id_source(), environment, policy,
+                    SecretUse.CREDENTIAL);
             notSet("token.source", c.token_source(), "auth.method=approle");
             readable(roleId);
             readable(secretId);
@@ -151,7 +157,15 @@ final class OpenBaoSettings {
      * @throws IllegalArgumentException naming the property and the rule
      */
     static OpenBaoSettings from(Config config, Function<String, String> environment) {
-        return new OpenBaoSettings(config, environment);
+        return new OpenBaoSettings(config, environment, SecretPolicy.unconfined());
+    }
+
+    /**
+     * {@link #from(Config, Function)} with the operator's allow-list of secret sources: a reference
+     * outside it is refused, naming the reference and the rule.
+     */
+    static OpenBaoSettings from(Config config, Function<String, String> environment, SecretPolicy policy) {
+        return new OpenBaoSettings(config, environment, policy);
     }
 
     /** The service properties of the {@code Keystore} this configuration registers. */

@@ -30,6 +30,8 @@ import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
+import org.openkcm.keystore.secrets.BoundedRead;
+import org.openkcm.keystore.secrets.FileRefusedException;
 
 /**
  * Builds the {@link SSLContext} of one configuration: the CA file to trust (or the JVM's trust
@@ -226,7 +228,10 @@ final class Tls {
     private static List<Block> blocks(String property, Path file) {
         String text;
         try {
-            text = Files.readString(file, StandardCharsets.US_ASCII);
+            // A regular file (a FIFO would block), of at most 64 KiB: PEM certificates and keys are small.
+            text = BoundedRead.text(file, BoundedRead.KEY_FILE_BYTES, BoundedRead.Links.FOLLOW, StandardCharsets.US_ASCII);
+        } catch (FileRefusedException e) {
+            throw new IllegalArgumentException(property + ": " + e.getMessage());
         } catch (IOException e) {
             throw new IllegalArgumentException(property + ": cannot read " + file + " (" + e.getClass().getSimpleName()
                     + ")");

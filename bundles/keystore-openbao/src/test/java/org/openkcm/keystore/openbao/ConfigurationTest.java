@@ -18,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.openkcm.keystore.api.KeystoreProperties;
+import org.openkcm.keystore.secrets.SecretPolicy;
 
 /**
  * Configurations that must be refused before anything starts (the component then registers no
@@ -42,6 +43,36 @@ class ConfigurationTest {
     private static IllegalArgumentException refused(Map<String, Object> props) {
         return assertThrows(IllegalArgumentException.class,
                 () -> OpenBaoSettings.from(TestConfig.of(props), ENV));
+    }
+
+    @Test
+    void underTheOperatorsAllowListATokenFromElsewhereIsRefusedNamingTheRefAndTheRule() throws Exception {
+        Path secrets = Files.createDirectories(dir.resolve("secrets"));
+        SecretPolicy policy = SecretPolicy.from(Map.of(SecretPolicy.DIR, secrets.toString())::get);
+        Map<String, Object> props = valid(); // token.source = file:<dir>/token, outside the secrets folder
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> OpenBaoSettings.from(TestConfig.of(props), ENV, policy));
+        assertEquals("token.source = 'file:" + dir.resolve("token") + "' is not an allowed secret source: a file must be"
+                + " inside the secrets folder " + secrets + " (openkcm.secrets.dir), named without '..'", e.getMessage());
+        assertEquals("a-token\n", Files.readString(dir.resolve("token")), "nothing changed");
+
+        props.put("token.source", "env:BAO_TOKEN");
+        e = assertThrows(IllegalArgumentException.class, () -> OpenBaoSettings.from(TestConfig.of(props), ENV, policy));
+        assertTrue(e.getMessage().startsWith("token.source = 'env:BAO_TOKEN' is not an allowed secret source: an"
+                + " environment variable must be named OPENKCM_SECRET_"), e.getMessage());
+
+        props.put("token.source", "env:OPENKCM_SECRET_KEK_TRANSIT_TOKEN");
+        e = assertThrows(IllegalArgumentException.class, () -> OpenBaoSettings.from(TestConfig.of(props),
+                Map.of("OPENKCM_SECRET_KEK_TRANSIT_TOKEN", "t")::get, policy));
+        assertTrue(e.getMessage().contains("are KEK providers' secrets and are never sent to a server as a token"),
+                e.getMessage());
+
+        Files.writeString(secrets.resolve("bao-token"), "in-folder\n");
+        props.put("token.source", "file:" + secrets.resolve("bao-token"));
+        assertEquals("in-folder", OpenBaoSettings.from(TestConfig.of(props), ENV, policy).token.read());
+        props.put("token.source", "env:OPENKCM_SECRET_BAO_TOKEN");
+        assertEquals("t", OpenBaoSettings.from(TestConfig.of(props), Map.of("OPENKCM_SECRET_BAO_TOKEN", "t")::get,
+                policy).token.read());
     }
 
     @Test
@@ -153,6 +184,24 @@ class ConfigurationTest {
         Map<String, Object> props = valid();
         props.put("address", address);
         assertTrue(refused(props).getMessage().startsWith("address"));
+    }
+
+    @Test
+    void aTlsFileThatIsAFifoOrOversizedIsRefusedWithoutBlocking() throws Exception {
+        Path fifo = dir.resolve("ca.pem");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor(), "mkfifo");
+        Map<String, Object> props = valid();
+        props.put("tls.ca.file", fifo.toString());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new OpenBaoKeystore(OpenBaoSettings.from(TestConfig.of(props), ENV)));
+        assertEquals("tls.ca.file: " + fifo + ": not a regular file (a FIFO, socket or device)", e.getMessage());
+
+        Path big = Files.writeString(dir.resolve("big.pem"), "-".repeat(64 * 1024 + 1));
+        props.put("tls.ca.file", big.toString());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new OpenBaoKeystore(OpenBaoSettings.from(TestConfig.of(props), ENV)));
+        assertEquals("tls.ca.file: " + big + ": larger than 65536 bytes", e.getMessage());
+        assertEquals(64 * 1024 + 1, Files.size(big), "left as it was");
     }
 
     @ParameterizedTest

@@ -8,9 +8,12 @@ import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import org.openkcm.keystore.secrets.BoundedRead;
 
 /** Refuses an executable that is missing, not executable, or not the file the configuration pins by SHA-256. */
 final class ExecutableCheck {
+    /** A plugin executable larger than this (1 GiB) is refused rather than hashed without end. */
+    static final long MAX_EXECUTABLE_BYTES = 1L << 30;
     private ExecutableCheck() {
     }
 
@@ -33,7 +36,9 @@ final class ExecutableCheck {
     }
 
     static String sha256(Path file) {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+        // Opened only if regular (a FIFO swapped in would hang the host), and hashed up to a cap.
+        try (InputStream in = new DigestInputStream(BoundedRead.stream(file, MAX_EXECUTABLE_BYTES, BoundedRead.Links.FOLLOW),
+                MessageDigest.getInstance("SHA-256"))) {
             MessageDigest digest = ((DigestInputStream) in).getMessageDigest();
             in.transferTo(java.io.OutputStream.nullOutputStream());
             return HexFormat.of().formatHex(digest.digest());

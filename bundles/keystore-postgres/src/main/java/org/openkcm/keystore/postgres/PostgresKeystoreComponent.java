@@ -1,6 +1,7 @@
 package org.openkcm.keystore.postgres;
 
 import org.openkcm.keystore.api.Keystore;
+import org.openkcm.keystore.secrets.SecretPolicy;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
@@ -113,7 +114,7 @@ public final class PostgresKeystoreComponent {
      */
     @Activate
     void activate(BundleContext context, Config config) {
-        PostgresSettings settings = PostgresSettings.from(config, System::getenv);
+        PostgresSettings settings = PostgresSettings.from(config, System::getenv, SecretPolicy.from(context::getProperty));
         PostgresKeystore created = PostgresKeystore.open(dataSourceFactory, settings, message -> {
             Logger current = logger;
             if (current != null) {

@@ -17,6 +17,9 @@ import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.KeystoreHealth;
 import org.openkcm.keystore.api.KeystoreProperties;
 import org.openkcm.keystore.postgres.PostgresKeystoreComponent.Config;
+import org.openkcm.keystore.secrets.SecretPolicy;
+import org.openkcm.keystore.secrets.SecretSource;
+import org.openkcm.keystore.secrets.SecretUse;
 import org.osgi.framework.Constants;
 
 /**
@@ -46,14 +49,15 @@ final class PostgresSettings {
     final Duration statementTimeout;
     final Duration healthTimeout;
 
-    private PostgresSettings(Config c, Function<String, String> environment) {
+    private PostgresSettings(Config c, Function<String, String> environment, SecretPolicy policy) {
         this.name = segment("keystore.name", c.keystore_name());
         this.tiers = tiers(c.keystore_tiers());
         this.regions = regions(c.keystore_regions());
         this.ranking = c.service_ranking();
         this.url = url(c.url());
         this.user = user(c.user());
-        this.password = SecretSource.parse("password.ref", c.password_ref(), environment);
+        this.password = SecretSource.parse("password.ref", c.password_ref(), environment, policy,
+                SecretUse.CREDENTIAL);
         try {
             password.read();
         } catch (IllegalStateException e) {
@@ -73,7 +77,15 @@ final class PostgresSettings {
      * @throws IllegalArgumentException naming the property and the rule
      */
     static PostgresSettings from(Config config, Function<String, String> environment) {
-        return new PostgresSettings(config, environment);
+        return new PostgresSettings(config, environment, SecretPolicy.unconfined());
+    }
+
+    /**
+     * {@link #from(Config, Function)} with the operator's allow-list of secret sources: a reference
+     * outside it is refused, naming the reference and the rule.
+     */
+    static PostgresSettings from(Config config, Function<String, String> environment, SecretPolicy policy) {
+        return new PostgresSettings(config, environment, policy);
     }
 
     /** The service properties of the {@code Keystore} this configuration registers. */

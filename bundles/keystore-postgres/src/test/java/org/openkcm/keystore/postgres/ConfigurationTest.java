@@ -18,6 +18,7 @@ import org.openkcm.keystore.api.KeystoreHealth;
 import org.openkcm.keystore.api.KeystoreProperties;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.postgres.testing.PostgresServer;
+import org.openkcm.keystore.secrets.SecretPolicy;
 import org.openkcm.keystore.sdk.SampleKeys;
 
 /** The configuration rules, and the password reference (env:NAME, file:/path; never a value). */
@@ -39,6 +40,32 @@ class ConfigurationTest {
         Map<String, Object> props = TestDatabase.properties();
         props.put("password.ref", "file:" + file);
         roundTrip(props);
+    }
+
+    @Test
+    void underTheOperatorsAllowListAPasswordFromElsewhereIsRefusedNamingTheRefAndTheRule() throws Exception {
+        Path secrets = Files.createDirectories(dir.resolve("secrets"));
+        SecretPolicy policy = SecretPolicy.from(Map.of(SecretPolicy.DIR, secrets.toString())::get);
+        Map<String, Object> props = TestDatabase.properties();
+        props.put("password.ref", "env:OPENKCM_TEST_PG_PASSWORD");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PostgresSettings.from(TestDatabase.config(props), System::getenv, policy));
+        assertEquals("password.ref = 'env:OPENKCM_TEST_PG_PASSWORD' is not an allowed secret source: an environment"
+                + " variable must be named OPENKCM_SECRET_…, the prefix the operator allowed"
+                + " (openkcm.secrets.env.prefix)", e.getMessage());
+
+        Path kek = Files.createDirectories(secrets.resolve("kek")).resolve("pin");
+        Files.writeString(kek, "1234");
+        props.put("password.ref", "file:" + kek);
+        e = assertThrows(IllegalArgumentException.class,
+                () -> PostgresSettings.from(TestDatabase.config(props), System::getenv, policy));
+        assertTrue(e.getMessage().contains("are KEK providers' secrets and are never sent to a server as a token or a"
+                + " password"), e.getMessage());
+        assertEquals("1234", Files.readString(kek), "nothing changed");
+
+        Path password = Files.writeString(secrets.resolve("pg-password"), PostgresServer.PASSWORD + "\n");
+        props.put("password.ref", "file:" + password);
+        roundTrip(PostgresSettings.from(TestDatabase.config(props), System::getenv, policy));
     }
 
     @Test
@@ -149,7 +176,11 @@ class ConfigurationTest {
     }
 
     private static void roundTrip(Map<String, Object> props) {
-        PostgresKeystore keystore = TestDatabase.open(props);
+        roundTrip(TestDatabase.settings(props));
+    }
+
+    private static void roundTrip(PostgresSettings settings) {
+        PostgresKeystore keystore = PostgresKeystore.open(new org.postgresql.osgi.PGDataSourceFactory(), settings);
         try {
             KeyId id = KeyId.of("k", 1);
             keystore.storeKey(id, SampleKeys.sealed(3), SampleKeys.minimal(id).build());

@@ -10,6 +10,8 @@ import java.util.Base64;
 
 import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.KeyMaterial;
+import org.openkcm.keystore.secrets.BoundedRead;
+import org.openkcm.keystore.secrets.FileRefusedException;
 
 /**
  * Reads key material for {@code keystore:import} from a file or standard input, never from the
@@ -49,13 +51,17 @@ final class MaterialInput {
     }
 
     private static byte[] readFile(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
+        if (!Files.exists(file)) {
             throw new InvalidInputException("--file", "must name a readable file (or - for standard input)");
         }
-        if (Files.size(file) > MAX_INPUT_BYTES) {
-            throw new InvalidInputException("--file", "must be at most " + MAX_INPUT_BYTES + " bytes");
+        try {
+            // A regular file (a FIFO would hang the shell), capped while read too.
+            return BoundedRead.bytes(file, MAX_INPUT_BYTES, BoundedRead.Links.FOLLOW);
+        } catch (FileRefusedException e) {
+            throw new InvalidInputException("--file", e.getMessage().contains("larger than")
+                    ? "must be at most " + MAX_INPUT_BYTES + " bytes" : "must name a regular file (or - for standard input): "
+                    + e.getMessage());
         }
-        return Files.readAllBytes(file);
     }
 
     private static byte[] readAll(InputStream in) throws IOException {

@@ -28,6 +28,7 @@ import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.journal.ReplayReport.Damage;
 import org.openkcm.keystore.core.log.Logs;
+import org.openkcm.keystore.secrets.BoundedRead;
 import org.osgi.service.log.Logger;
 
 /**
@@ -62,6 +63,12 @@ public final class IntentJournal implements AutoCloseable {
     public static final String PID = "org.openkcm.keystore.journal";
     static final byte[] MAGIC = "OKCMJNL1".getBytes(StandardCharsets.US_ASCII);
     static final int MAX_RECORD = 1 << 20;
+    /**
+     * The largest journal file replayed (1 GiB), read whole at start. Compaction runs only at a
+     * moment when no intent is open, so under steady load the file may grow well past
+     * {@code compact.bytes}: the cap is set high so that no journal this runtime wrote is refused.
+     */
+    public static final int MAX_FILE_BYTES = 1 << 30;
     static final byte BEGIN = 1;
     static final byte STEP_DONE = 2;
     static final byte END = 3;
@@ -229,12 +236,13 @@ public final class IntentJournal implements AutoCloseable {
         Path file = settings.file();
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        if (!Files.exists(file) || Files.size(file) == 0) {
+        // A regular file of at most MAX_FILE_BYTES: a FIFO would block the start, a huge file fill the heap.
+        byte[] bytes = Files.exists(file) ? BoundedRead.bytes(file, MAX_FILE_BYTES, BoundedRead.Links.FOLLOW) : new byte[0];
+        if (bytes.length == 0) {
             rewrite(file);
             report = new ReplayReport(List.of(), 0, Damage.NONE, "", 0, Optional.empty());
             return;
         }
-        byte[] bytes = Files.readAllBytes(file);
         Scan scan = scan(bytes);
         open.putAll(scan.intents);
         Optional<Path> quarantined = Optional.empty();

@@ -9,7 +9,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.SecureDirectoryStream;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.UserPrincipal;
-import java.util.Arrays;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -29,6 +28,8 @@ import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.crypto.Bytes;
 import org.openkcm.keystore.core.crypto.RandomSource;
+import org.openkcm.keystore.secrets.BoundedRead;
+import org.openkcm.keystore.secrets.FileRefusedException;
 
 /**
  * A KEK ring in a local file, in {@link KekRingText} form. The file must be readable by its owner
@@ -147,17 +148,13 @@ public final class KekFile {
         }
     }
 
+    /** The shared bounded reader on the channel checked above: capped while reading too, for a file that grows. */
     private static byte[] readAll(Path path, SeekableByteChannel channel) throws IOException {
-        long size = channel.size();
-        if (size > MAX_FILE_BYTES) {
+        try {
+            return BoundedRead.bytes(channel, path, MAX_FILE_BYTES);
+        } catch (FileRefusedException e) {
             throw new InvalidInputException("KEK ring in file " + path, "is larger than " + MAX_FILE_BYTES + " bytes");
         }
-        byte[] text = new byte[(int) size];
-        ByteBuffer buffer = ByteBuffer.wrap(text);
-        while (buffer.hasRemaining() && channel.read(buffer) >= 0) {
-            // read on: a short read is not the end
-        }
-        return buffer.hasRemaining() ? Arrays.copyOf(text, buffer.position()) : text;
     }
 
     /** The folder must not be group- or world-writable, and must belong to the process user or root. */

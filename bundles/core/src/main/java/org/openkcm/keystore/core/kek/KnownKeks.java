@@ -24,6 +24,8 @@ import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.KekProvider;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.envelope.KekRef;
+import org.openkcm.keystore.secrets.BoundedRead;
+import org.openkcm.keystore.secrets.FileRefusedException;
 
 /**
  * The durable record of the KEKs this keystore has used: for each KEK id and version, its key
@@ -40,6 +42,8 @@ import org.openkcm.keystore.core.envelope.KekRef;
  */
 public final class KnownKeks {
     /** The label whose MAC under a KEK version is that version's check value. */
+    /** The largest record read (1 MiB): a few short lines per KEK version ever used. */
+    static final int MAX_FILE_BYTES = 1 << 20;
     static final byte[] CHECK_LABEL = "openkcm-keystore/kek/check-value/v1".getBytes(StandardCharsets.US_ASCII);
     private static final String HEADER = "# OpenKCM Keystore: the KEKs this keystore has used (<kek id> <version> "
             + "<check value> used|released). Back it up with the KEK; do not edit.\n";
@@ -226,9 +230,11 @@ public final class KnownKeks {
     private void load() {
         List<String> lines;
         try {
-            lines = Files.readAllLines(file, StandardCharsets.US_ASCII);
+            lines = BoundedRead.lines(file, MAX_FILE_BYTES, BoundedRead.Links.FOLLOW, StandardCharsets.US_ASCII);
         } catch (NoSuchFileException e) {
             return;
+        } catch (FileRefusedException e) {
+            throw new UnavailableException("the known-KEK record " + e.getMessage(), null, e);
         } catch (IOException e) {
             throw new UnavailableException("the known-KEK record " + file + " cannot be read ("
                     + e.getClass().getSimpleName() + ")", null, e);

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.secrets.BoundedRead;
 
 /**
  * Where each key was stored: key id to {@code keystore.name}. Reads go to the backend the index
@@ -27,6 +28,11 @@ import org.openkcm.keystore.api.KeyId;
  */
 public final class LocationIndex implements AutoCloseable {
     private static final int COMPACT_MIN_LINES = 10_000;
+    /**
+     * The largest index file read (512 MiB): compacted at each open to one line of a key id and a
+     * backend name per key, that is some millions of keys; a larger file is refused, not loaded.
+     */
+    public static final int MAX_FILE_BYTES = 512 << 20;
 
     private final Map<KeyId, String> locations = new ConcurrentHashMap<>();
     private final Path file;
@@ -49,13 +55,16 @@ public final class LocationIndex implements AutoCloseable {
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
             if (Files.exists(file)) {
-                for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                // A regular file, capped: the index is compacted at each open, one short line per key.
+                for (String line : BoundedRead.lines(file, MAX_FILE_BYTES, BoundedRead.Links.FOLLOW,
+                        StandardCharsets.UTF_8)) {
                     index.replay(line);
                 }
             }
             index.compact();
         } catch (IOException e) {
-            throw new UncheckedIOException("the key location index " + file + " cannot be read or written", e);
+            throw new UncheckedIOException("the key location index " + file + " cannot be read or written: "
+                    + e.getMessage(), e);
         }
         return index;
     }

@@ -10,6 +10,7 @@ import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.kek.common.RingFiles;
 import org.openkcm.keystore.kek.common.RootSealedKekProvider.RingSettings;
 import org.openkcm.keystore.kek.common.SecretReference;
+import org.openkcm.keystore.secrets.SecretPolicy;
 
 /** The checked configuration of a {@link KmsKekProvider}; every refusal names the attribute. */
 final class KmsSettings {
@@ -52,9 +53,11 @@ final class KmsSettings {
                         + " when credentials = static");
             }
             this.accessKeyId = id;
-            this.secretAccessKey = SecretReference.parse("secret.access.key.source", c.secret_access_key_source());
+            this.secretAccessKey = SecretReference.parse("secret.access.key.source", c.secret_access_key_source(),
+                    SecretPolicy.from(systemProperties));
             String session = c.session_token_source() == null ? "" : c.session_token_source().strip();
-            this.sessionToken = session.isEmpty() ? null : SecretReference.parse("session.token.source", session);
+            this.sessionToken = session.isEmpty() ? null : SecretReference.parse("session.token.source", session,
+                    SecretPolicy.from(systemProperties));
         } else {
             if (!c.access_key_id().isBlank() || !c.secret_access_key_source().isBlank()) {
                 throw new InvalidInputException("credentials", "access.key.id and secret.access.key.source are used only"

@@ -21,6 +21,8 @@ import java.util.TreeMap;
 import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.KekProvider;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.secrets.BoundedRead;
+import org.openkcm.keystore.secrets.FileRefusedException;
 
 /**
  * The ring at rest: every KEK version sealed by the root key, with its key check value, one line
@@ -42,7 +44,7 @@ public final class SealedRingFile {
     /** The format before check values were kept with the ring: {@code <version> <base64>}. */
     static final int FORMAT_WITHOUT_CHECK_VALUES = 1;
     private static final Base64.Encoder CHECK_VALUE_TEXT = Base64.getUrlEncoder().withoutPadding();
-    private static final int MAX_BYTES = 1 << 20;
+    static final int MAX_BYTES = 1 << 20;
 
     private SealedRingFile() {
     }
@@ -70,12 +72,12 @@ public final class SealedRingFile {
     public static NavigableMap<Integer, SealedVersion> read(Path file, String kekId) {
         byte[] bytes;
         try {
-            if (Files.size(file) > MAX_BYTES) {
-                throw new InvalidInputException("ring.file", file + " is larger than " + MAX_BYTES + " bytes: not a sealed KEK ring");
-            }
-            bytes = Files.readAllBytes(file);
+            // A regular file (a FIFO would block the provider's start), capped while read too.
+            bytes = BoundedRead.bytes(file, MAX_BYTES, BoundedRead.Links.FOLLOW);
         } catch (NoSuchFileException e) {
             return null;
+        } catch (FileRefusedException e) {
+            throw new InvalidInputException("ring.file", e.getMessage() + ": not a sealed KEK ring");
         } catch (IOException e) {
             throw new UnavailableException("cannot read the sealed KEK ring " + file + ": " + e.getMessage(), null, e);
         }

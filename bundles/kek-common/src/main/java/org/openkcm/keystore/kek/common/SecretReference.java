@@ -6,40 +6,60 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.Arrays;
 import java.util.Set;
 import java.util.function.UnaryOperator;
-import java.util.regex.Pattern;
 
 import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.secrets.SecretPolicy;
+import org.openkcm.keystore.secrets.SecretSource;
+import org.openkcm.keystore.secrets.SecretUse;
 
 /**
- * A credential named by reference, never by value: {@code env:NAME} (an environment variable) or
- * {@code file:/path} (an owner-only file, e.g. a mounted secret; one trailing newline is dropped).
- * Messages name the reference, never what it holds.
+ * A KEK provider's secret named by reference, never by value: {@code env:NAME} (an environment
+ * variable) or {@code file:/path} (an owner-only regular file of at most
+ * {@value SecretSource#MAX_FILE_BYTES} bytes, not a link, e.g. a mounted secret; one trailing
+ * newline is dropped). The form and the operator's allow-list are those of the shared
+ * {@link SecretSource}, as a {@link SecretUse#KEK} source: never one a backend may send as a
+ * token or a password. Messages name the reference, never what it holds.
  */
 public final class SecretReference {
-    private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
     private final String field;
     private final String reference;
+    private final SecretSource source;
 
-    private SecretReference(String field, String reference) {
+    private SecretReference(String field, String reference, SecretSource source) {
         this.field = field;
         this.reference = reference;
+        this.source = source;
     }
 
-    /** Checks the form of the reference now; the secret itself is read by {@link #read}. */
+    /** {@link #parse(String, String, SecretPolicy)} with no allow-list. */
     public static SecretReference parse(String field, String reference) {
+        return parse(field, reference, SecretPolicy.unconfined());
+    }
+
+    /**
+     * Checks the form of the reference, and that the policy allows it for a KEK provider, now; the
+     * secret itself is read by {@link #read}.
+     *
+     * @throws InvalidInputException naming the field, the reference (never a value) and the rule
+     */
+    public static SecretReference parse(String field, String reference, SecretPolicy policy) {
         String r = reference == null ? "" : reference.strip();
-        if (r.startsWith("env:") && ENV_NAME.matcher(r.substring(4)).matches()) {
-            return new SecretReference(field, r);
+        SecretSource source;
+        try {
+            source = SecretSource.parse(field, r, name -> null, policy, SecretUse.KEK);
+        } catch (IllegalArgumentException e) {
+            if (!r.startsWith("env:") && !r.startsWith("file:")) {
+                throw new InvalidInputException(field, "must be env:NAME (an environment variable) or"
+                        + " file:/absolute/path (an owner-only file); the secret itself never goes into the configuration");
+            }
+            throw new InvalidInputException(field, e.getMessage());
         }
-        if (r.startsWith("file:") && r.length() > 5 && Path.of(r.substring(5)).isAbsolute()) {
-            return new SecretReference(field, r);
-        }
-        throw new InvalidInputException(field, "must be env:NAME (an environment variable) or file:/absolute/path"
-                + " (an owner-only file); the secret itself never goes into the configuration");
+        return new SecretReference(field, r, source);
     }
 
     /** The secret's characters; the caller wipes them. */
@@ -52,30 +72,37 @@ public final class SecretReference {
             }
             return value.toCharArray();
         }
-        Path file = Path.of(reference.substring(5));
+        Path file = source.file();
+        byte[] bytes = null;
         try {
             Set<PosixFilePermission> mode = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
             if (mode.stream().anyMatch(p -> p.name().startsWith("GROUP") || p.name().startsWith("OTHERS"))) {
                 throw new PolicyRefusedException(null, field + ": the file " + file + " is readable or writable by group or"
                         + " others; a secret file must be owner-only: chmod 600 " + file);
             }
-            byte[] bytes = Files.readAllBytes(file);
-            try {
-                String text = new String(bytes, StandardCharsets.UTF_8);
-                if (text.endsWith("\n")) {
-                    text = text.substring(0, text.length() - 1);
-                }
-                if (text.isEmpty()) {
-                    throw new UnavailableException(field + ": the file " + file + " is empty");
-                }
-                return text.toCharArray();
-            } finally {
-                java.util.Arrays.fill(bytes, (byte) 0);
+            bytes = source.readBytes();
+            String text = new String(bytes, StandardCharsets.UTF_8);
+            if (text.endsWith("\n")) {
+                text = text.substring(0, text.length() - 1);
             }
+            if (text.isEmpty()) {
+                throw new UnavailableException(field + ": the file " + file + " is empty");
+            }
+            return text.toCharArray();
+        } catch (IllegalStateException e) {
+            if (e.getMessage().startsWith(field + ": cannot read ")) {
+                throw new UnavailableException(e.getMessage(), null, e);
+            }
+            // Refused by the shared reader: not regular, a link, too large, outside the allow-list.
+            throw new PolicyRefusedException(null, e.getMessage());
         } catch (IOException e) {
             throw new UnavailableException(field + ": cannot read " + file + " (" + e.getClass().getSimpleName() + ")", null, e);
         } catch (UnsupportedOperationException e) {
             throw new UnavailableException(field + ": the file system of " + file + " has no POSIX permissions", null, e);
+        } finally {
+            if (bytes != null) {
+                Arrays.fill(bytes, (byte) 0);
+            }
         }
     }
 

@@ -9,6 +9,7 @@ import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.kek.common.RingFiles;
 import org.openkcm.keystore.kek.common.RootSealedKekProvider.RingSettings;
 import org.openkcm.keystore.kek.common.SecretReference;
+import org.openkcm.keystore.secrets.SecretPolicy;
 
 /** The checked configuration of a {@link Pkcs11KekProvider}; every refusal names the attribute. */
 final class Pkcs11Settings {
@@ -34,7 +35,7 @@ final class Pkcs11Settings {
         }
         this.slot = c.slot();
         this.slotListIndex = c.slot() < 0 && c.slot_list_index() < 0 ? 0 : c.slot_list_index();
-        this.pin = SecretReference.parse("pin.source", c.pin_source());
+        this.pin = SecretReference.parse("pin.source", c.pin_source(), SecretPolicy.from(systemProperties));
         String label = c.key_label() == null ? "" : c.key_label().strip();
         if (!LABEL.matcher(label).matches()) {
             throw new InvalidInputException("key.label", "must be 1-64 letters, digits, '.', '_' or '-'");

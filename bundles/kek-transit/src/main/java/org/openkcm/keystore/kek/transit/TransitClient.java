@@ -23,6 +23,7 @@ import io.github.jopenlibs.vault.json.JsonValue;
 import io.github.jopenlibs.vault.json.ParseException;
 import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.secrets.BoundedRead;
 
 /**
  * The OpenBao HTTP API, as far as Transit needs it: JSON requests with the token (and namespace)
@@ -129,7 +130,8 @@ final class TransitClient {
             store.load(null, null);
             CertificateFactory factory = CertificateFactory.getInstance("X.509");
             int i = 0;
-            for (Certificate c : factory.generateCertificates(new ByteArrayInputStream(Files.readAllBytes(caFile)))) {
+            for (Certificate c : factory.generateCertificates(new ByteArrayInputStream(
+                    BoundedRead.bytes(caFile, BoundedRead.KEY_FILE_BYTES, BoundedRead.Links.FOLLOW)))) {
                 store.setCertificateEntry("ca" + i++, c);
             }
             if (i == 0) {

@@ -12,6 +12,7 @@ import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.kek.common.RingFiles;
 import org.openkcm.keystore.kek.common.RootSealedKekProvider.RingSettings;
 import org.openkcm.keystore.kek.common.SecretReference;
+import org.openkcm.keystore.secrets.SecretPolicy;
 
 /** The checked configuration of a {@link TransitKekProvider}; every refusal names the attribute. */
 final class TransitSettings {
@@ -36,7 +37,8 @@ final class TransitSettings {
             throw new InvalidInputException("namespace", "must be an OpenBao namespace path (letters, digits, '.', '_', '-', '/')");
         }
         this.namespace = ns;
-        this.token = SecretReference.parse("token.source", c.token_source());
+        this.token = SecretReference.parse("token.source", c.token_source(),
+                SecretPolicy.from(systemProperties));
         String ca = c.tls_ca_file() == null ? "" : c.tls_ca_file().strip();
         if (!ca.isEmpty() && !Files.isReadable(Path.of(ca))) {
             throw new InvalidInputException("tls.ca.file", ca + " is not a readable file");

@@ -36,6 +36,7 @@ import org.openkcm.keystore.core.kek.KnownKeks;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
 import org.openkcm.keystore.memory.MemoryKeystore;
 import org.openkcm.keystore.sdk.ComponentConfigs;
+import org.openkcm.keystore.secrets.SecretPolicy;
 
 /** The Transit KEK provider against a real OpenBao dev server with the Transit engine. */
 class TransitKekProviderTest {
@@ -252,6 +253,42 @@ class TransitKekProviderTest {
         Files.writeString(ringFile, swapped);
         IntegrityException e = assertThrows(IntegrityException.class, () -> start(config));
         assertTrue(e.getMessage().contains("another ring or version"), e.getMessage());
+    }
+
+    @Test
+    void underTheOperatorsAllowListTheTokenMustBeAKekSourceNeverABackendCredential() throws IOException {
+        Path secrets = Files.createDirectories(dir.resolve("secrets"));
+        Map<String, String> properties = Map.of(SecretPolicy.DIR, secrets.toString());
+        Map<String, Object> config = config(bao);
+
+        // A credential source (the kind an OpenBao backend sends as its token) is refused here.
+        Path credential = Files.move(Path.of(bao.tokenReference(dir).substring(5)), secrets.resolve("bao-token"));
+        config.put("token.source", "file:" + credential);
+        InvalidInputException asCredential = assertThrows(InvalidInputException.class,
+                () -> TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, config), properties::get));
+        assertEquals("token.source", asCredential.field());
+        assertTrue(asCredential.getMessage().contains("'file:" + credential + "' is not an allowed secret source: a KEK"
+                + " provider's secret file must be under " + secrets.resolve("kek")), asCredential.getMessage());
+        config.put("token.source", "env:OPENKCM_SECRET_BAO_TOKEN");
+        InvalidInputException env = assertThrows(InvalidInputException.class,
+                () -> TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, config), properties::get));
+        assertTrue(env.getMessage().contains("must be a variable named OPENKCM_SECRET_KEK_"), env.getMessage());
+        config.put("token.source", "file:" + dir.resolve("bao-token"));
+        assertThrows(InvalidInputException.class,
+                () -> TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, config), properties::get));
+        assertFalse(Files.exists(ringFile), "nothing was written");
+
+        // The same token under <secrets>/kek/ is a KEK source: the provider starts with it.
+        Path kekToken = Files.move(credential, Files.createDirectories(secrets.resolve("kek")).resolve("transit-token"));
+        config.put("token.source", "file:" + kekToken);
+        TransitKekProvider provider = new TransitKekProvider();
+        provider.load(TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, config), properties::get),
+                k -> null);
+        try {
+            assertTrue(Files.exists(ringFile));
+        } finally {
+            provider.deactivate();
+        }
     }
 
     @Test
