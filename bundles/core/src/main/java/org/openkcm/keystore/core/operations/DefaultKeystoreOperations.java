@@ -132,6 +132,12 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
                 description = "How many keys' highest seen revision to remember, to refuse metadata rolled back "
                         + "to an earlier revision while this runtime runs. 0 disables the check.")
         int rollback_watermark_size() default DEFAULT_WATERMARK_SIZE;
+
+        @AttributeDefinition(name = "Reconciliation grace period (s)",
+                description = "A key a backend holds that is younger than this (by its created time) and not in the "
+                        + "location index is reported as recent by reconciliation and not judged: a store may be under "
+                        + "way.")
+        long reconcile_grace_seconds() default 300;
     }
 
     @Reference
@@ -177,6 +183,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     private volatile String sealKekId = "";
     private volatile List<String> openKekIds = List.of();
+    private volatile Duration reconcileGrace = Reconciler.DEFAULT_GRACE;
     /** The KEK refusals in force and logged: each is logged once, when it appears. */
     private final Set<String> refusalsLogged = ConcurrentHashMap.newKeySet();
     private volatile RevisionWatermark watermark = new RevisionWatermark(DEFAULT_WATERMARK_SIZE);
@@ -265,6 +272,13 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         }
         openKekIds = List.copyOf(open);
         watermark = new RevisionWatermark(config.rollback_watermark_size());
+        if (config.reconcile_grace_seconds() < 0) {
+            Logs.error(logger, "Configuration {}: reconcile.grace.seconds must not be negative; {} s is used", PID,
+                    Reconciler.DEFAULT_GRACE.toSeconds());
+            reconcileGrace = Reconciler.DEFAULT_GRACE;
+        } else {
+            reconcileGrace = Duration.ofSeconds(config.reconcile_grace_seconds());
+        }
     }
 
     @Deactivate
@@ -738,7 +752,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
                 continue;
             }
             ReconcileReport report = reconciler.reconcile(name, backend, index.keysIn(name),
-                    id -> name.equals(index.get(id)), () -> runner.journal().unfinished(), Reconciler.DEFAULT_GRACE,
+                    id -> name.equals(index.get(id)), () -> runner.journal().unfinished(), reconcileGrace,
                     r.abandoned(), remove);
             report.removed().forEach(this::invalidate);
             Map<KeyId, String> failures = new LinkedHashMap<>(report.failures());

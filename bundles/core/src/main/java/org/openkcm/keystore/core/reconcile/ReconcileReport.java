@@ -1,7 +1,9 @@
 package org.openkcm.keystore.core.reconcile;
 
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import org.openkcm.keystore.api.KeyId;
 
@@ -30,10 +32,10 @@ public record ReconcileReport(String backend, int held, int known, List<KeyId> u
 
     public ReconcileReport {
         unaccounted = List.copyOf(unaccounted);
-        orphans = Map.copyOf(orphans);
+        orphans = Collections.unmodifiableMap(new TreeMap<>(orphans)); // in key order, as reported
         recent = List.copyOf(recent);
         inDoubt = List.copyOf(inDoubt);
-        missing = Map.copyOf(missing);
+        missing = Collections.unmodifiableMap(new TreeMap<>(missing));
         removed = List.copyOf(removed);
         failures = Map.copyOf(failures);
     }
