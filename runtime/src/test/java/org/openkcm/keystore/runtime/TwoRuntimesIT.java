@@ -118,7 +118,7 @@ class TwoRuntimesIT {
         for (Distribution.Running r : List.of(a, b)) {
             for (String id : all) {
                 String shown = ok(r, "keystore:reveal " + id);
-                assertTrue(Pattern.compile("(?m)^[0-9a-f]{64}$").matcher(shown).find(), id + ": " + shown);
+                assertTrue(Pattern.compile("(?m)(^|\\s)[0-9a-f]{64}$").matcher(shown).find(), id + ": " + shown);
             }
         }
     }
@@ -162,7 +162,7 @@ class TwoRuntimesIT {
             if (out.contains("refused by policy") && out.contains(reason)) {
                 return System.nanoTime();
             }
-            assertTrue(Pattern.compile("(?m)^[0-9a-f]{64}$").matcher(out).find(), "neither served nor refused: " + out);
+            assertTrue(Pattern.compile("(?m)(^|\\s)[0-9a-f]{64}$").matcher(out).find(), "neither served nor refused: " + out);
         }
         fail(id + " is still served by the other runtime " + PATIENCE + " after the change: " + out);
         return -1;

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -114,7 +115,7 @@ public final class Reconciler {
         Instant youngest = clock.instant().minus(grace);
 
         int held = 0;
-        Map<KeyId, KeyMetadata> seen = new java.util.HashMap<>();
+        Map<KeyId, KeyMetadata> seen = new HashMap<>();
         List<KeyMetadata> notIndexed = new ArrayList<>();
         TreeSet<KeyId> inDoubt = new TreeSet<>();
         KeyFilter filter = KeyFilter.builder().pageSize(PAGE_SIZE).build();
