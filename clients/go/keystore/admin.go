@@ -32,9 +32,18 @@ func (c *Client) Rewrap(ctx context.Context) (*keystorev1.RewrapReport, error) {
 	return report, mapError(err)
 }
 
-// Reconcile compares what each backend holds with what the keystore knows; remove deletes old orphans.
+// Reconcile compares what each backend holds with what the keystore knows. Only orphans (records the
+// runtime wrote and abandoned) are ever deleted; remove deletes every orphan found and forgets every
+// missing key. Prefer ReconcileRemove with the ids of a report you reviewed.
 func (c *Client) Reconcile(ctx context.Context, remove bool) ([]*keystorev1.ReconciliationReport, error) {
 	resp, err := c.Admin.Reconcile(ctx, &keystorev1.ReconcileRequest{Remove: remove})
+	return resp.GetReports(), mapError(err)
+}
+
+// ReconcileRemove removes only the findings named (the ids of a report's findings), each only if its
+// evidence still holds; an id that is not a finding id is ErrInvalidInput and nothing is removed.
+func (c *Client) ReconcileRemove(ctx context.Context, ids ...string) ([]*keystorev1.ReconciliationReport, error) {
+	resp, err := c.Admin.Reconcile(ctx, &keystorev1.ReconcileRequest{RemoveIds: ids})
 	return resp.GetReports(), mapError(err)
 }
 

@@ -1,11 +1,13 @@
 package keystore_test
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/openkcm/keystore/clients/go/keystore"
 	keystorev1 "github.com/openkcm/keystore/clients/go/keystorev1"
 )
 
@@ -82,6 +84,9 @@ func TestRewrapReconcileAndMigrateReport(t *testing.T) {
 	reports, err := admin.Reconcile(ctx(t), false)
 	if err != nil || len(reports) == 0 {
 		t.Fatalf("reconcile: %v %v", reports, err)
+	}
+	if _, err := admin.ReconcileRemove(ctx(t), "admin:1"); !errors.Is(err, keystore.ErrInvalidInput) {
+		t.Errorf("a key id is not a finding id: want invalid input, got %v", err)
 	}
 	var progress int
 	final, err := admin.Migrate(ctx(t), &keystorev1.KeyFilter{OwnerKind: keystorev1.OwnerKind_OWNER_KIND_TENANT},

@@ -1,4 +1,4 @@
-// The OpenKCM Keystore network contract, version 1.0.0 (see proto/README.md for how it is versioned).
+// The OpenKCM Keystore network contract, version 1.1.0 (see proto/README.md for how it is versioned).
 //
 // KeyService is for applications; AdminService is for operators. Both are served by the
 // bundles/grpc bundle over mutual TLS, on top of the keystore's KeystoreOperations and
@@ -2270,8 +2270,12 @@ func (x *RewrapReport) GetFailed() []*KeyFailure {
 
 type ReconcileRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Delete the orphans older than the grace period (and forget missing keys).
-	Remove        bool `protobuf:"varint,1,opt,name=remove,proto3" json:"remove,omitempty"`
+	// Delete every orphan found (a record this runtime wrote and abandoned) and forget every missing
+	// key; prefer remove_ids, which names the findings of a report someone reviewed.
+	Remove bool `protobuf:"varint,1,opt,name=remove,proto3" json:"remove,omitempty"`
+	// Since 1.1: remove only these findings (ReconciliationReport.findings ids), each only if its
+	// evidence still holds; an id that is not a finding id is INVALID_ARGUMENT and nothing is removed.
+	RemoveIds     []string `protobuf:"bytes,2,rep,name=remove_ids,json=removeIds,proto3" json:"remove_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2313,25 +2317,89 @@ func (x *ReconcileRequest) GetRemove() bool {
 	return false
 }
 
-type ReconciliationReport struct {
+func (x *ReconcileRequest) GetRemoveIds() []string {
+	if x != nil {
+		return x.RemoveIds
+	}
+	return nil
+}
+
+// Since 1.1: one orphan or missing key of a report, with the id a removal names.
+type ReconcileFinding struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Backend       string                 `protobuf:"bytes,1,opt,name=backend,proto3" json:"backend,omitempty"`
-	Held          uint32                 `protobuf:"varint,2,opt,name=held,proto3" json:"held,omitempty"`
-	Known         uint32                 `protobuf:"varint,3,opt,name=known,proto3" json:"known,omitempty"`
-	Orphans       []*KeyId               `protobuf:"bytes,4,rep,name=orphans,proto3" json:"orphans,omitempty"`
-	Recent        []*KeyId               `protobuf:"bytes,5,rep,name=recent,proto3" json:"recent,omitempty"`
-	InDoubt       []*KeyId               `protobuf:"bytes,6,rep,name=in_doubt,json=inDoubt,proto3" json:"in_doubt,omitempty"`
-	Missing       []*KeyId               `protobuf:"bytes,7,rep,name=missing,proto3" json:"missing,omitempty"`
-	Removed       []*KeyId               `protobuf:"bytes,8,rep,name=removed,proto3" json:"removed,omitempty"`
-	Failures      []*KeyFailure          `protobuf:"bytes,9,rep,name=failures,proto3" json:"failures,omitempty"`
-	Forgotten     []*KeyId               `protobuf:"bytes,10,rep,name=forgotten,proto3" json:"forgotten,omitempty"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Key           *KeyId                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconcileFinding) Reset() {
+	*x = ReconcileFinding{}
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconcileFinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconcileFinding) ProtoMessage() {}
+
+func (x *ReconcileFinding) ProtoReflect() protoreflect.Message {
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconcileFinding.ProtoReflect.Descriptor instead.
+func (*ReconcileFinding) Descriptor() ([]byte, []int) {
+	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ReconcileFinding) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReconcileFinding) GetKey() *KeyId {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+type ReconciliationReport struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Backend   string                 `protobuf:"bytes,1,opt,name=backend,proto3" json:"backend,omitempty"`
+	Held      uint32                 `protobuf:"varint,2,opt,name=held,proto3" json:"held,omitempty"`
+	Known     uint32                 `protobuf:"varint,3,opt,name=known,proto3" json:"known,omitempty"`
+	Orphans   []*KeyId               `protobuf:"bytes,4,rep,name=orphans,proto3" json:"orphans,omitempty"`
+	Recent    []*KeyId               `protobuf:"bytes,5,rep,name=recent,proto3" json:"recent,omitempty"`
+	InDoubt   []*KeyId               `protobuf:"bytes,6,rep,name=in_doubt,json=inDoubt,proto3" json:"in_doubt,omitempty"`
+	Missing   []*KeyId               `protobuf:"bytes,7,rep,name=missing,proto3" json:"missing,omitempty"`
+	Removed   []*KeyId               `protobuf:"bytes,8,rep,name=removed,proto3" json:"removed,omitempty"`
+	Failures  []*KeyFailure          `protobuf:"bytes,9,rep,name=failures,proto3" json:"failures,omitempty"`
+	Forgotten []*KeyId               `protobuf:"bytes,10,rep,name=forgotten,proto3" json:"forgotten,omitempty"`
+	// Since 1.1: held, in no location index here, and no evidence this runtime abandoned them: never removed.
+	Unknown []*KeyId `protobuf:"bytes,11,rep,name=unknown,proto3" json:"unknown,omitempty"`
+	// Since 1.1: the id of each orphan and missing key.
+	Findings      []*ReconcileFinding `protobuf:"bytes,12,rep,name=findings,proto3" json:"findings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReconciliationReport) Reset() {
 	*x = ReconciliationReport{}
-	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[31]
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2343,7 +2411,7 @@ func (x *ReconciliationReport) String() string {
 func (*ReconciliationReport) ProtoMessage() {}
 
 func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
-	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[31]
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2356,7 +2424,7 @@ func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationReport.ProtoReflect.Descriptor instead.
 func (*ReconciliationReport) Descriptor() ([]byte, []int) {
-	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{31}
+	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ReconciliationReport) GetBackend() string {
@@ -2429,6 +2497,20 @@ func (x *ReconciliationReport) GetForgotten() []*KeyId {
 	return nil
 }
 
+func (x *ReconciliationReport) GetUnknown() []*KeyId {
+	if x != nil {
+		return x.Unknown
+	}
+	return nil
+}
+
+func (x *ReconciliationReport) GetFindings() []*ReconcileFinding {
+	if x != nil {
+		return x.Findings
+	}
+	return nil
+}
+
 type ReconcileResponse struct {
 	state         protoimpl.MessageState  `protogen:"open.v1"`
 	Reports       []*ReconciliationReport `protobuf:"bytes,1,rep,name=reports,proto3" json:"reports,omitempty"`
@@ -2438,7 +2520,7 @@ type ReconcileResponse struct {
 
 func (x *ReconcileResponse) Reset() {
 	*x = ReconcileResponse{}
-	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[32]
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2450,7 +2532,7 @@ func (x *ReconcileResponse) String() string {
 func (*ReconcileResponse) ProtoMessage() {}
 
 func (x *ReconcileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[32]
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2463,7 +2545,7 @@ func (x *ReconcileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconcileResponse.ProtoReflect.Descriptor instead.
 func (*ReconcileResponse) Descriptor() ([]byte, []int) {
-	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{32}
+	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ReconcileResponse) GetReports() []*ReconciliationReport {
@@ -2483,7 +2565,7 @@ type MigrateRequest struct {
 
 func (x *MigrateRequest) Reset() {
 	*x = MigrateRequest{}
-	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[33]
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2495,7 +2577,7 @@ func (x *MigrateRequest) String() string {
 func (*MigrateRequest) ProtoMessage() {}
 
 func (x *MigrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[33]
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2508,7 +2590,7 @@ func (x *MigrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MigrateRequest.ProtoReflect.Descriptor instead.
 func (*MigrateRequest) Descriptor() ([]byte, []int) {
-	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{33}
+	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *MigrateRequest) GetFilter() *KeyFilter {
@@ -2532,7 +2614,7 @@ type MigrationReport struct {
 
 func (x *MigrationReport) Reset() {
 	*x = MigrationReport{}
-	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[34]
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2544,7 +2626,7 @@ func (x *MigrationReport) String() string {
 func (*MigrationReport) ProtoMessage() {}
 
 func (x *MigrationReport) ProtoReflect() protoreflect.Message {
-	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[34]
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2557,7 +2639,7 @@ func (x *MigrationReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MigrationReport.ProtoReflect.Descriptor instead.
 func (*MigrationReport) Descriptor() ([]byte, []int) {
-	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{34}
+	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *MigrationReport) GetExamined() uint32 {
@@ -2787,9 +2869,14 @@ const file_openkcm_keystore_v1_keystore_proto_rawDesc = "" +
 	"\trewrapped\x18\x04 \x01(\rR\trewrapped\x12'\n" +
 	"\x0falready_current\x18\x05 \x01(\rR\x0ealreadyCurrent\x12\x1a\n" +
 	"\bvanished\x18\x06 \x01(\rR\bvanished\x127\n" +
-	"\x06failed\x18\a \x03(\v2\x1f.openkcm.keystore.v1.KeyFailureR\x06failed\"*\n" +
+	"\x06failed\x18\a \x03(\v2\x1f.openkcm.keystore.v1.KeyFailureR\x06failed\"I\n" +
 	"\x10ReconcileRequest\x12\x16\n" +
-	"\x06remove\x18\x01 \x01(\bR\x06remove\"\xde\x03\n" +
+	"\x06remove\x18\x01 \x01(\bR\x06remove\x12\x1d\n" +
+	"\n" +
+	"remove_ids\x18\x02 \x03(\tR\tremoveIds\"P\n" +
+	"\x10ReconcileFinding\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12,\n" +
+	"\x03key\x18\x02 \x01(\v2\x1a.openkcm.keystore.v1.KeyIdR\x03key\"\xd7\x04\n" +
 	"\x14ReconciliationReport\x12\x18\n" +
 	"\abackend\x18\x01 \x01(\tR\abackend\x12\x12\n" +
 	"\x04held\x18\x02 \x01(\rR\x04held\x12\x14\n" +
@@ -2801,7 +2888,9 @@ const file_openkcm_keystore_v1_keystore_proto_rawDesc = "" +
 	"\aremoved\x18\b \x03(\v2\x1a.openkcm.keystore.v1.KeyIdR\aremoved\x12;\n" +
 	"\bfailures\x18\t \x03(\v2\x1f.openkcm.keystore.v1.KeyFailureR\bfailures\x128\n" +
 	"\tforgotten\x18\n" +
-	" \x03(\v2\x1a.openkcm.keystore.v1.KeyIdR\tforgotten\"X\n" +
+	" \x03(\v2\x1a.openkcm.keystore.v1.KeyIdR\tforgotten\x124\n" +
+	"\aunknown\x18\v \x03(\v2\x1a.openkcm.keystore.v1.KeyIdR\aunknown\x12A\n" +
+	"\bfindings\x18\f \x03(\v2%.openkcm.keystore.v1.ReconcileFindingR\bfindings\"X\n" +
 	"\x11ReconcileResponse\x12C\n" +
 	"\areports\x18\x01 \x03(\v2).openkcm.keystore.v1.ReconciliationReportR\areports\"H\n" +
 	"\x0eMigrateRequest\x126\n" +
@@ -2862,7 +2951,7 @@ func file_openkcm_keystore_v1_keystore_proto_rawDescGZIP() []byte {
 }
 
 var file_openkcm_keystore_v1_keystore_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_openkcm_keystore_v1_keystore_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_openkcm_keystore_v1_keystore_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_openkcm_keystore_v1_keystore_proto_goTypes = []any{
 	(KeyType)(0),                       // 0: openkcm.keystore.v1.KeyType
 	(KeyStatus)(0),                     // 1: openkcm.keystore.v1.KeyStatus
@@ -2900,38 +2989,39 @@ var file_openkcm_keystore_v1_keystore_proto_goTypes = []any{
 	(*KeyFailure)(nil),                 // 33: openkcm.keystore.v1.KeyFailure
 	(*RewrapReport)(nil),               // 34: openkcm.keystore.v1.RewrapReport
 	(*ReconcileRequest)(nil),           // 35: openkcm.keystore.v1.ReconcileRequest
-	(*ReconciliationReport)(nil),       // 36: openkcm.keystore.v1.ReconciliationReport
-	(*ReconcileResponse)(nil),          // 37: openkcm.keystore.v1.ReconcileResponse
-	(*MigrateRequest)(nil),             // 38: openkcm.keystore.v1.MigrateRequest
-	(*MigrationReport)(nil),            // 39: openkcm.keystore.v1.MigrationReport
-	nil,                                // 40: openkcm.keystore.v1.KeySpec.TagsEntry
-	nil,                                // 41: openkcm.keystore.v1.KeyMetadata.TagsEntry
-	nil,                                // 42: openkcm.keystore.v1.KeyFilter.TagsEntry
-	nil,                                // 43: openkcm.keystore.v1.SetTagsRequest.TagsEntry
-	nil,                                // 44: openkcm.keystore.v1.BackendStatus.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),      // 45: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),        // 46: google.protobuf.Duration
+	(*ReconcileFinding)(nil),           // 36: openkcm.keystore.v1.ReconcileFinding
+	(*ReconciliationReport)(nil),       // 37: openkcm.keystore.v1.ReconciliationReport
+	(*ReconcileResponse)(nil),          // 38: openkcm.keystore.v1.ReconcileResponse
+	(*MigrateRequest)(nil),             // 39: openkcm.keystore.v1.MigrateRequest
+	(*MigrationReport)(nil),            // 40: openkcm.keystore.v1.MigrationReport
+	nil,                                // 41: openkcm.keystore.v1.KeySpec.TagsEntry
+	nil,                                // 42: openkcm.keystore.v1.KeyMetadata.TagsEntry
+	nil,                                // 43: openkcm.keystore.v1.KeyFilter.TagsEntry
+	nil,                                // 44: openkcm.keystore.v1.SetTagsRequest.TagsEntry
+	nil,                                // 45: openkcm.keystore.v1.BackendStatus.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),      // 46: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),        // 47: google.protobuf.Duration
 }
 var file_openkcm_keystore_v1_keystore_proto_depIdxs = []int32{
 	2,  // 0: openkcm.keystore.v1.Owner.kind:type_name -> openkcm.keystore.v1.OwnerKind
 	0,  // 1: openkcm.keystore.v1.KeySpec.type:type_name -> openkcm.keystore.v1.KeyType
 	6,  // 2: openkcm.keystore.v1.KeySpec.owner:type_name -> openkcm.keystore.v1.Owner
 	5,  // 3: openkcm.keystore.v1.KeySpec.parent:type_name -> openkcm.keystore.v1.KeyId
-	45, // 4: openkcm.keystore.v1.KeySpec.expiry:type_name -> google.protobuf.Timestamp
-	40, // 5: openkcm.keystore.v1.KeySpec.tags:type_name -> openkcm.keystore.v1.KeySpec.TagsEntry
+	46, // 4: openkcm.keystore.v1.KeySpec.expiry:type_name -> google.protobuf.Timestamp
+	41, // 5: openkcm.keystore.v1.KeySpec.tags:type_name -> openkcm.keystore.v1.KeySpec.TagsEntry
 	5,  // 6: openkcm.keystore.v1.KeyMetadata.id:type_name -> openkcm.keystore.v1.KeyId
 	0,  // 7: openkcm.keystore.v1.KeyMetadata.type:type_name -> openkcm.keystore.v1.KeyType
 	1,  // 8: openkcm.keystore.v1.KeyMetadata.status:type_name -> openkcm.keystore.v1.KeyStatus
-	45, // 9: openkcm.keystore.v1.KeyMetadata.expiry:type_name -> google.protobuf.Timestamp
+	46, // 9: openkcm.keystore.v1.KeyMetadata.expiry:type_name -> google.protobuf.Timestamp
 	6,  // 10: openkcm.keystore.v1.KeyMetadata.owner:type_name -> openkcm.keystore.v1.Owner
 	5,  // 11: openkcm.keystore.v1.KeyMetadata.parent:type_name -> openkcm.keystore.v1.KeyId
-	41, // 12: openkcm.keystore.v1.KeyMetadata.tags:type_name -> openkcm.keystore.v1.KeyMetadata.TagsEntry
-	45, // 13: openkcm.keystore.v1.KeyMetadata.created:type_name -> google.protobuf.Timestamp
-	45, // 14: openkcm.keystore.v1.KeyMetadata.updated:type_name -> google.protobuf.Timestamp
+	42, // 12: openkcm.keystore.v1.KeyMetadata.tags:type_name -> openkcm.keystore.v1.KeyMetadata.TagsEntry
+	46, // 13: openkcm.keystore.v1.KeyMetadata.created:type_name -> google.protobuf.Timestamp
+	46, // 14: openkcm.keystore.v1.KeyMetadata.updated:type_name -> google.protobuf.Timestamp
 	2,  // 15: openkcm.keystore.v1.KeyFilter.owner_kind:type_name -> openkcm.keystore.v1.OwnerKind
 	0,  // 16: openkcm.keystore.v1.KeyFilter.type:type_name -> openkcm.keystore.v1.KeyType
 	1,  // 17: openkcm.keystore.v1.KeyFilter.status:type_name -> openkcm.keystore.v1.KeyStatus
-	42, // 18: openkcm.keystore.v1.KeyFilter.tags:type_name -> openkcm.keystore.v1.KeyFilter.TagsEntry
+	43, // 18: openkcm.keystore.v1.KeyFilter.tags:type_name -> openkcm.keystore.v1.KeyFilter.TagsEntry
 	7,  // 19: openkcm.keystore.v1.GenerateRequest.spec:type_name -> openkcm.keystore.v1.KeySpec
 	7,  // 20: openkcm.keystore.v1.ImportRequest.spec:type_name -> openkcm.keystore.v1.KeySpec
 	5,  // 21: openkcm.keystore.v1.GetMaterialRequest.id:type_name -> openkcm.keystore.v1.KeyId
@@ -2940,16 +3030,16 @@ var file_openkcm_keystore_v1_keystore_proto_depIdxs = []int32{
 	5,  // 24: openkcm.keystore.v1.SetStatusRequest.id:type_name -> openkcm.keystore.v1.KeyId
 	1,  // 25: openkcm.keystore.v1.SetStatusRequest.status:type_name -> openkcm.keystore.v1.KeyStatus
 	5,  // 26: openkcm.keystore.v1.SetExpiryRequest.id:type_name -> openkcm.keystore.v1.KeyId
-	45, // 27: openkcm.keystore.v1.SetExpiryRequest.expiry:type_name -> google.protobuf.Timestamp
+	46, // 27: openkcm.keystore.v1.SetExpiryRequest.expiry:type_name -> google.protobuf.Timestamp
 	5,  // 28: openkcm.keystore.v1.SetTagsRequest.id:type_name -> openkcm.keystore.v1.KeyId
-	43, // 29: openkcm.keystore.v1.SetTagsRequest.tags:type_name -> openkcm.keystore.v1.SetTagsRequest.TagsEntry
+	44, // 29: openkcm.keystore.v1.SetTagsRequest.tags:type_name -> openkcm.keystore.v1.SetTagsRequest.TagsEntry
 	5,  // 30: openkcm.keystore.v1.DeleteRequest.id:type_name -> openkcm.keystore.v1.KeyId
 	9,  // 31: openkcm.keystore.v1.ListRequest.filter:type_name -> openkcm.keystore.v1.KeyFilter
 	8,  // 32: openkcm.keystore.v1.ListResponse.keys:type_name -> openkcm.keystore.v1.KeyMetadata
 	3,  // 33: openkcm.keystore.v1.BackendStatus.state:type_name -> openkcm.keystore.v1.BackendStatus.State
-	44, // 34: openkcm.keystore.v1.BackendStatus.properties:type_name -> openkcm.keystore.v1.BackendStatus.PropertiesEntry
-	45, // 35: openkcm.keystore.v1.BackendStatus.last_probe:type_name -> google.protobuf.Timestamp
-	46, // 36: openkcm.keystore.v1.BackendStatus.last_latency:type_name -> google.protobuf.Duration
+	45, // 34: openkcm.keystore.v1.BackendStatus.properties:type_name -> openkcm.keystore.v1.BackendStatus.PropertiesEntry
+	46, // 35: openkcm.keystore.v1.BackendStatus.last_probe:type_name -> google.protobuf.Timestamp
+	47, // 36: openkcm.keystore.v1.BackendStatus.last_latency:type_name -> google.protobuf.Duration
 	24, // 37: openkcm.keystore.v1.ListBackendsResponse.backends:type_name -> openkcm.keystore.v1.BackendStatus
 	27, // 38: openkcm.keystore.v1.ListRoutesResponse.routes:type_name -> openkcm.keystore.v1.Route
 	4,  // 39: openkcm.keystore.v1.CacheStatistics.layer:type_name -> openkcm.keystore.v1.CacheStatistics.Layer
@@ -2957,53 +3047,56 @@ var file_openkcm_keystore_v1_keystore_proto_depIdxs = []int32{
 	30, // 41: openkcm.keystore.v1.GetCacheStatisticsResponse.statistics:type_name -> openkcm.keystore.v1.CacheStatistics
 	5,  // 42: openkcm.keystore.v1.KeyFailure.id:type_name -> openkcm.keystore.v1.KeyId
 	33, // 43: openkcm.keystore.v1.RewrapReport.failed:type_name -> openkcm.keystore.v1.KeyFailure
-	5,  // 44: openkcm.keystore.v1.ReconciliationReport.orphans:type_name -> openkcm.keystore.v1.KeyId
-	5,  // 45: openkcm.keystore.v1.ReconciliationReport.recent:type_name -> openkcm.keystore.v1.KeyId
-	5,  // 46: openkcm.keystore.v1.ReconciliationReport.in_doubt:type_name -> openkcm.keystore.v1.KeyId
-	5,  // 47: openkcm.keystore.v1.ReconciliationReport.missing:type_name -> openkcm.keystore.v1.KeyId
-	5,  // 48: openkcm.keystore.v1.ReconciliationReport.removed:type_name -> openkcm.keystore.v1.KeyId
-	33, // 49: openkcm.keystore.v1.ReconciliationReport.failures:type_name -> openkcm.keystore.v1.KeyFailure
-	5,  // 50: openkcm.keystore.v1.ReconciliationReport.forgotten:type_name -> openkcm.keystore.v1.KeyId
-	36, // 51: openkcm.keystore.v1.ReconcileResponse.reports:type_name -> openkcm.keystore.v1.ReconciliationReport
-	9,  // 52: openkcm.keystore.v1.MigrateRequest.filter:type_name -> openkcm.keystore.v1.KeyFilter
-	33, // 53: openkcm.keystore.v1.MigrationReport.failed:type_name -> openkcm.keystore.v1.KeyFailure
-	10, // 54: openkcm.keystore.v1.KeyService.Generate:input_type -> openkcm.keystore.v1.GenerateRequest
-	11, // 55: openkcm.keystore.v1.KeyService.Import:input_type -> openkcm.keystore.v1.ImportRequest
-	12, // 56: openkcm.keystore.v1.KeyService.GetMaterial:input_type -> openkcm.keystore.v1.GetMaterialRequest
-	14, // 57: openkcm.keystore.v1.KeyService.GetMetadata:input_type -> openkcm.keystore.v1.GetMetadataRequest
-	15, // 58: openkcm.keystore.v1.KeyService.Rotate:input_type -> openkcm.keystore.v1.RotateRequest
-	16, // 59: openkcm.keystore.v1.KeyService.SetStatus:input_type -> openkcm.keystore.v1.SetStatusRequest
-	17, // 60: openkcm.keystore.v1.KeyService.SetExpiry:input_type -> openkcm.keystore.v1.SetExpiryRequest
-	18, // 61: openkcm.keystore.v1.KeyService.SetTags:input_type -> openkcm.keystore.v1.SetTagsRequest
-	19, // 62: openkcm.keystore.v1.KeyService.Delete:input_type -> openkcm.keystore.v1.DeleteRequest
-	21, // 63: openkcm.keystore.v1.KeyService.List:input_type -> openkcm.keystore.v1.ListRequest
-	23, // 64: openkcm.keystore.v1.AdminService.ListBackends:input_type -> openkcm.keystore.v1.ListBackendsRequest
-	26, // 65: openkcm.keystore.v1.AdminService.ListRoutes:input_type -> openkcm.keystore.v1.ListRoutesRequest
-	29, // 66: openkcm.keystore.v1.AdminService.GetCacheStatistics:input_type -> openkcm.keystore.v1.GetCacheStatisticsRequest
-	32, // 67: openkcm.keystore.v1.AdminService.Rewrap:input_type -> openkcm.keystore.v1.RewrapRequest
-	35, // 68: openkcm.keystore.v1.AdminService.Reconcile:input_type -> openkcm.keystore.v1.ReconcileRequest
-	38, // 69: openkcm.keystore.v1.AdminService.Migrate:input_type -> openkcm.keystore.v1.MigrateRequest
-	8,  // 70: openkcm.keystore.v1.KeyService.Generate:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 71: openkcm.keystore.v1.KeyService.Import:output_type -> openkcm.keystore.v1.KeyMetadata
-	13, // 72: openkcm.keystore.v1.KeyService.GetMaterial:output_type -> openkcm.keystore.v1.GetMaterialResponse
-	8,  // 73: openkcm.keystore.v1.KeyService.GetMetadata:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 74: openkcm.keystore.v1.KeyService.Rotate:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 75: openkcm.keystore.v1.KeyService.SetStatus:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 76: openkcm.keystore.v1.KeyService.SetExpiry:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 77: openkcm.keystore.v1.KeyService.SetTags:output_type -> openkcm.keystore.v1.KeyMetadata
-	20, // 78: openkcm.keystore.v1.KeyService.Delete:output_type -> openkcm.keystore.v1.DeleteResponse
-	22, // 79: openkcm.keystore.v1.KeyService.List:output_type -> openkcm.keystore.v1.ListResponse
-	25, // 80: openkcm.keystore.v1.AdminService.ListBackends:output_type -> openkcm.keystore.v1.ListBackendsResponse
-	28, // 81: openkcm.keystore.v1.AdminService.ListRoutes:output_type -> openkcm.keystore.v1.ListRoutesResponse
-	31, // 82: openkcm.keystore.v1.AdminService.GetCacheStatistics:output_type -> openkcm.keystore.v1.GetCacheStatisticsResponse
-	34, // 83: openkcm.keystore.v1.AdminService.Rewrap:output_type -> openkcm.keystore.v1.RewrapReport
-	37, // 84: openkcm.keystore.v1.AdminService.Reconcile:output_type -> openkcm.keystore.v1.ReconcileResponse
-	39, // 85: openkcm.keystore.v1.AdminService.Migrate:output_type -> openkcm.keystore.v1.MigrationReport
-	70, // [70:86] is the sub-list for method output_type
-	54, // [54:70] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	5,  // 44: openkcm.keystore.v1.ReconcileFinding.key:type_name -> openkcm.keystore.v1.KeyId
+	5,  // 45: openkcm.keystore.v1.ReconciliationReport.orphans:type_name -> openkcm.keystore.v1.KeyId
+	5,  // 46: openkcm.keystore.v1.ReconciliationReport.recent:type_name -> openkcm.keystore.v1.KeyId
+	5,  // 47: openkcm.keystore.v1.ReconciliationReport.in_doubt:type_name -> openkcm.keystore.v1.KeyId
+	5,  // 48: openkcm.keystore.v1.ReconciliationReport.missing:type_name -> openkcm.keystore.v1.KeyId
+	5,  // 49: openkcm.keystore.v1.ReconciliationReport.removed:type_name -> openkcm.keystore.v1.KeyId
+	33, // 50: openkcm.keystore.v1.ReconciliationReport.failures:type_name -> openkcm.keystore.v1.KeyFailure
+	5,  // 51: openkcm.keystore.v1.ReconciliationReport.forgotten:type_name -> openkcm.keystore.v1.KeyId
+	5,  // 52: openkcm.keystore.v1.ReconciliationReport.unknown:type_name -> openkcm.keystore.v1.KeyId
+	36, // 53: openkcm.keystore.v1.ReconciliationReport.findings:type_name -> openkcm.keystore.v1.ReconcileFinding
+	37, // 54: openkcm.keystore.v1.ReconcileResponse.reports:type_name -> openkcm.keystore.v1.ReconciliationReport
+	9,  // 55: openkcm.keystore.v1.MigrateRequest.filter:type_name -> openkcm.keystore.v1.KeyFilter
+	33, // 56: openkcm.keystore.v1.MigrationReport.failed:type_name -> openkcm.keystore.v1.KeyFailure
+	10, // 57: openkcm.keystore.v1.KeyService.Generate:input_type -> openkcm.keystore.v1.GenerateRequest
+	11, // 58: openkcm.keystore.v1.KeyService.Import:input_type -> openkcm.keystore.v1.ImportRequest
+	12, // 59: openkcm.keystore.v1.KeyService.GetMaterial:input_type -> openkcm.keystore.v1.GetMaterialRequest
+	14, // 60: openkcm.keystore.v1.KeyService.GetMetadata:input_type -> openkcm.keystore.v1.GetMetadataRequest
+	15, // 61: openkcm.keystore.v1.KeyService.Rotate:input_type -> openkcm.keystore.v1.RotateRequest
+	16, // 62: openkcm.keystore.v1.KeyService.SetStatus:input_type -> openkcm.keystore.v1.SetStatusRequest
+	17, // 63: openkcm.keystore.v1.KeyService.SetExpiry:input_type -> openkcm.keystore.v1.SetExpiryRequest
+	18, // 64: openkcm.keystore.v1.KeyService.SetTags:input_type -> openkcm.keystore.v1.SetTagsRequest
+	19, // 65: openkcm.keystore.v1.KeyService.Delete:input_type -> openkcm.keystore.v1.DeleteRequest
+	21, // 66: openkcm.keystore.v1.KeyService.List:input_type -> openkcm.keystore.v1.ListRequest
+	23, // 67: openkcm.keystore.v1.AdminService.ListBackends:input_type -> openkcm.keystore.v1.ListBackendsRequest
+	26, // 68: openkcm.keystore.v1.AdminService.ListRoutes:input_type -> openkcm.keystore.v1.ListRoutesRequest
+	29, // 69: openkcm.keystore.v1.AdminService.GetCacheStatistics:input_type -> openkcm.keystore.v1.GetCacheStatisticsRequest
+	32, // 70: openkcm.keystore.v1.AdminService.Rewrap:input_type -> openkcm.keystore.v1.RewrapRequest
+	35, // 71: openkcm.keystore.v1.AdminService.Reconcile:input_type -> openkcm.keystore.v1.ReconcileRequest
+	39, // 72: openkcm.keystore.v1.AdminService.Migrate:input_type -> openkcm.keystore.v1.MigrateRequest
+	8,  // 73: openkcm.keystore.v1.KeyService.Generate:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 74: openkcm.keystore.v1.KeyService.Import:output_type -> openkcm.keystore.v1.KeyMetadata
+	13, // 75: openkcm.keystore.v1.KeyService.GetMaterial:output_type -> openkcm.keystore.v1.GetMaterialResponse
+	8,  // 76: openkcm.keystore.v1.KeyService.GetMetadata:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 77: openkcm.keystore.v1.KeyService.Rotate:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 78: openkcm.keystore.v1.KeyService.SetStatus:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 79: openkcm.keystore.v1.KeyService.SetExpiry:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 80: openkcm.keystore.v1.KeyService.SetTags:output_type -> openkcm.keystore.v1.KeyMetadata
+	20, // 81: openkcm.keystore.v1.KeyService.Delete:output_type -> openkcm.keystore.v1.DeleteResponse
+	22, // 82: openkcm.keystore.v1.KeyService.List:output_type -> openkcm.keystore.v1.ListResponse
+	25, // 83: openkcm.keystore.v1.AdminService.ListBackends:output_type -> openkcm.keystore.v1.ListBackendsResponse
+	28, // 84: openkcm.keystore.v1.AdminService.ListRoutes:output_type -> openkcm.keystore.v1.ListRoutesResponse
+	31, // 85: openkcm.keystore.v1.AdminService.GetCacheStatistics:output_type -> openkcm.keystore.v1.GetCacheStatisticsResponse
+	34, // 86: openkcm.keystore.v1.AdminService.Rewrap:output_type -> openkcm.keystore.v1.RewrapReport
+	38, // 87: openkcm.keystore.v1.AdminService.Reconcile:output_type -> openkcm.keystore.v1.ReconcileResponse
+	40, // 88: openkcm.keystore.v1.AdminService.Migrate:output_type -> openkcm.keystore.v1.MigrationReport
+	73, // [73:89] is the sub-list for method output_type
+	57, // [57:73] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_openkcm_keystore_v1_keystore_proto_init() }
@@ -3026,7 +3119,7 @@ func file_openkcm_keystore_v1_keystore_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_openkcm_keystore_v1_keystore_proto_rawDesc), len(file_openkcm_keystore_v1_keystore_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   40,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -1,4 +1,4 @@
-// The OpenKCM Keystore network contract, version 1.0.0 (see proto/README.md for how it is versioned).
+// The OpenKCM Keystore network contract, version 1.1.0 (see proto/README.md for how it is versioned).
 //
 // KeyService is for applications; AdminService is for operators. Both are served by the
 // bundles/grpc bundle over mutual TLS, on top of the keystore's KeystoreOperations and
@@ -517,7 +517,9 @@ type AdminServiceClient interface {
 	GetCacheStatistics(ctx context.Context, in *GetCacheStatisticsRequest, opts ...grpc.CallOption) (*GetCacheStatisticsResponse, error)
 	// Re-wraps every key of every backend under the sealing KEK's current version.
 	Rewrap(ctx context.Context, in *RewrapRequest, opts ...grpc.CallOption) (*RewrapReport, error)
-	// Compares what each backend holds with what the keystore knows; with remove, deletes old orphans.
+	// Compares what each backend holds with what the keystore knows. Deletes only orphans (records this
+	// runtime wrote and abandoned), never a key merely unknown to this runtime (another runtime's on a
+	// shared backend); remove_ids names the findings of a reviewed report to remove.
 	Reconcile(ctx context.Context, in *ReconcileRequest, opts ...grpc.CallOption) (*ReconcileResponse, error)
 	// Moves the matching keys to where the routing policy now sends them. Streams interim progress
 	// reports; the last message has finished = true.
@@ -613,7 +615,9 @@ type AdminServiceServer interface {
 	GetCacheStatistics(context.Context, *GetCacheStatisticsRequest) (*GetCacheStatisticsResponse, error)
 	// Re-wraps every key of every backend under the sealing KEK's current version.
 	Rewrap(context.Context, *RewrapRequest) (*RewrapReport, error)
-	// Compares what each backend holds with what the keystore knows; with remove, deletes old orphans.
+	// Compares what each backend holds with what the keystore knows. Deletes only orphans (records this
+	// runtime wrote and abandoned), never a key merely unknown to this runtime (another runtime's on a
+	// shared backend); remove_ids names the findings of a reviewed report to remove.
 	Reconcile(context.Context, *ReconcileRequest) (*ReconcileResponse, error)
 	// Moves the matching keys to where the routing policy now sends them. Streams interim progress
 	// reports; the last message has finished = true.

@@ -194,7 +194,9 @@ class ShellCommandsIT {
                 Arguments.of("keystore:status k:1", "usage: keystore:status [--revision REV] NAME:VERSION"
                         + " ACTIVE|DEPRECATED|RETIRED (ACTIVE|DEPRECATED|RETIRED is missing)"),
                 Arguments.of("keystore:delete", "usage: keystore:delete [--all] [--force] NAME:VERSION|NAME (NAME:VERSION|NAME is missing)"),
-                Arguments.of("keystore:reconcile --rm", "usage: keystore:reconcile [--remove] (unknown option --rm)"),
+                Arguments.of("keystore:reconcile --rm", "usage: keystore:reconcile [--remove] [ID]... (unknown option --rm)"),
+                Arguments.of("keystore:reconcile --remove", "usage: keystore:reconcile [--remove] [ID]... (--remove needs the "
+                        + "ids of the findings to remove, from a report)"),
                 Arguments.of("keystore:health now", "usage: keystore:health (unexpected argument now)"),
                 Arguments.of("help a b", "usage: keystore:help [COMMAND] (unexpected argument b)"));
     }
@@ -347,20 +349,20 @@ class ShellCommandsIT {
 
         // a new run: the memory backend is empty, the location index (data/) still records k1:1 there
         Distribution.Result report = distribution.run("-c", "keystore:reconcile");
-        Distribution.Result removed = distribution.run("-c", "keystore:reconcile --remove");
+        Distribution.Result removed = distribution.run("-c", "keystore:reconcile --remove missing/memory/k1:1");
         Distribution.Result after = distribution.run("-c", "keystore:reconcile");
 
         assertEquals(0, report.exit(), report::toString);
-        assertTrue(Pattern.compile("(?m)^memory\\s+0\\s+1\\s+0\\s+0\\s+0\\s+1\\s+0\\s+0\\s+0$").matcher(report.out()).find(),
+        assertTrue(Pattern.compile("(?m)^memory\\s+0\\s+1\\s+0\\s+0\\s+0\\s+1\\s+0\\s+0\\s+0\\s+0$").matcher(report.out()).find(),
                 report::toString);
-        assertTrue(report.out().contains("missing memory k1:1\n"), report::toString);
+        assertTrue(report.out().contains("missing memory k1:1  id missing/memory/k1:1\n"), report::toString);
         assertTrue(report.out().contains("(a volatile backend such as memory loses its keys when it or the runtime restarts);"
-                + " keystore:reconcile --remove forgets them"), report::toString);
+                + " keystore:reconcile --remove with their ids forgets them"), report::toString);
         assertEquals(0, removed.exit(), removed::toString);
         assertTrue(removed.out().contains("missing memory k1:1 (forgotten)"), removed::toString);
-        assertFalse(removed.out().contains("--remove forgets them"), removed::toString);
+        assertFalse(removed.out().contains("--remove with their ids forgets them"), removed::toString);
         assertEquals(0, after.exit(), after::toString);
-        assertTrue(Pattern.compile("(?m)^memory\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0$").matcher(after.out()).find(),
+        assertTrue(Pattern.compile("(?m)^memory\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0$").matcher(after.out()).find(),
                 after::toString);
         assertFalse(after.out().contains("missing"), after::toString);
     }

@@ -1,5 +1,6 @@
 package org.openkcm.keystore.api;
 
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -51,10 +52,30 @@ public interface KeystoreAdministration {
 
     /**
      * Compares, for every active backend, what it holds with what the keystore knows of it (the key
-     * location index, and the operations still open in the intent journal): orphans, keys missing,
-     * keys in doubt. With {@code remove}, deletes the orphans older than a grace period, checking
-     * each again just before. A backend shared with another runtime holds keys this one does not
-     * know: they are reported as orphans, so report first, remove after reading the report.
+     * location index, and the operations still open in the intent journal): orphans, unknown keys,
+     * keys missing, keys in doubt. Only an orphan, a key holding a record this runtime wrote and
+     * abandoned, is ever deleted; a key merely absent from the location index (another runtime's,
+     * on a shared backend) is reported as unknown and kept. With {@code remove}, every orphan found
+     * is deleted (the evidence checked again just before) and every missing key forgotten, as
+     * {@link #reconcile(Collection)} does with the ids of all of this run's findings.
      */
     List<ReconciliationReport> reconcile(boolean remove);
+
+    /**
+     * Reconciles as {@link #reconcile(boolean) reconcile(false)} does, then removes only the findings
+     * named (their ids as an earlier report printed them, {@link ReconciliationReport#ids()}): an
+     * orphan is deleted, a missing key forgotten, each only if its evidence still holds now. A named
+     * finding that does not hold any more is listed among the report's failures with the reason, and
+     * nothing is done for it.
+     *
+     * @param remove the finding ids to remove; empty for a report only
+     * @throws InvalidInputException if an id is not a finding id (nothing is removed)
+     * @since 1.2
+     */
+    default List<ReconciliationReport> reconcile(Collection<String> remove) {
+        if (remove.isEmpty()) {
+            return reconcile(false);
+        }
+        throw new UnsupportedOperationException("removal by finding id is not supported by this implementation");
+    }
 }

@@ -6,10 +6,13 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * What one backend holds against what the keystore knows of it: orphans (held, unknown, touched by
- * no open operation), keys held but too recent to judge, keys in doubt (an operation on them is
- * still open: recovery settles them), missing keys (known, not held), the orphans removed, and the
- * missing keys forgotten (their stale location records dropped).
+ * What one backend holds against what the keystore knows of it: orphans (held, not in the location
+ * index, and holding a record this runtime wrote and abandoned: the only keys reconciliation
+ * deletes), unknown keys (held, not in the index, no such evidence: another runtime's key on a shared
+ * backend, or one stored by hand; never deleted), keys held but too recent to judge, keys in doubt
+ * (an operation on them is still open: recovery settles them), missing keys (known, not held), the
+ * orphans removed, and the missing keys forgotten (their stale location records dropped). Each orphan
+ * and missing key has a finding id ({@link #ids()}) that a removal names.
  */
 public final class ReconciliationReport {
     private final String backend;
@@ -22,6 +25,8 @@ public final class ReconciliationReport {
     private final List<KeyId> removed;
     private final Map<KeyId, String> failures;
     private final List<KeyId> forgotten;
+    private final List<KeyId> unknown;
+    private final Map<KeyId, String> ids;
 
     public ReconciliationReport(String backend, int held, int known, List<KeyId> orphans, List<KeyId> recent,
             List<KeyId> inDoubt, List<KeyId> missing, List<KeyId> removed, Map<KeyId, String> failures) {
@@ -32,6 +37,17 @@ public final class ReconciliationReport {
     public ReconciliationReport(String backend, int held, int known, List<KeyId> orphans, List<KeyId> recent,
             List<KeyId> inDoubt, List<KeyId> missing, List<KeyId> removed, Map<KeyId, String> failures,
             List<KeyId> forgotten) {
+        this(backend, held, known, orphans, recent, inDoubt, missing, removed, failures, forgotten, List.of(), Map.of());
+    }
+
+    /**
+     * @param unknown held, not in the location index, without evidence that this runtime abandoned them
+     * @param ids the finding id of each orphan and missing key
+     * @since 1.2
+     */
+    public ReconciliationReport(String backend, int held, int known, List<KeyId> orphans, List<KeyId> recent,
+            List<KeyId> inDoubt, List<KeyId> missing, List<KeyId> removed, Map<KeyId, String> failures,
+            List<KeyId> forgotten, List<KeyId> unknown, Map<KeyId, String> ids) {
         this.backend = Validation.required("backend", backend);
         this.held = held;
         this.known = known;
@@ -42,6 +58,8 @@ public final class ReconciliationReport {
         this.removed = List.copyOf(removed);
         this.failures = Collections.unmodifiableMap(new TreeMap<>(failures));
         this.forgotten = List.copyOf(forgotten);
+        this.unknown = List.copyOf(unknown);
+        this.ids = Collections.unmodifiableMap(new TreeMap<>(ids));
     }
 
     public String backend() {
@@ -86,7 +104,28 @@ public final class ReconciliationReport {
         return forgotten;
     }
 
-    /** Orphans whose removal failed, with the reason. */
+    /**
+     * Keys the backend holds that the location index does not place there, with no evidence that
+     * this runtime wrote and abandoned them: on a shared backend, another runtime's keys. Never
+     * removed.
+     *
+     * @since 1.2
+     */
+    public List<KeyId> unknown() {
+        return unknown;
+    }
+
+    /**
+     * The finding id of each orphan and missing key, as a removal names it
+     * ({@link KeystoreAdministration#reconcile(java.util.Collection)}).
+     *
+     * @since 1.2
+     */
+    public Map<KeyId, String> ids() {
+        return ids;
+    }
+
+    /** Keys named for removal that were not removed (or whose removal failed), with the reason. */
     public Map<KeyId, String> failures() {
         return failures;
     }
@@ -95,6 +134,6 @@ public final class ReconciliationReport {
     public String toString() {
         return "ReconciliationReport[" + backend + ": held " + held + ", known " + known + ", orphans " + orphans.size()
                 + ", recent " + recent.size() + ", in doubt " + inDoubt.size() + ", missing " + missing.size()
-                + ", removed " + removed.size() + ", failures " + failures.size() + ", forgotten " + forgotten.size() + "]";
+                + ", removed " + removed.size() + ", failures " + failures.size() + ", forgotten " + forgotten.size() + ", unknown " + unknown.size() + "]";
     }
 }

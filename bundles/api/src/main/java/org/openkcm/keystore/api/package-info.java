@@ -6,7 +6,7 @@
  * Every value type here validates itself on construction through
  * {@link org.openkcm.keystore.api.Validation}, so an invalid identifier never reaches a backend.
  */
-@Version("1.1.0")
+@Version("1.2.0")
 @Export
 package org.openkcm.keystore.api;
 

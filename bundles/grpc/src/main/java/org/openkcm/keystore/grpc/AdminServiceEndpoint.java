@@ -60,8 +60,10 @@ final class AdminServiceEndpoint extends AdminServiceGrpc.AdminServiceImplBase {
 
     @Override
     public void reconcile(ReconcileRequest request, StreamObserver<ReconcileResponse> response) {
-        KeyServiceEndpoint.unary(response, () -> admin(request.getRemove() ? "reconcile-remove" : "reconcile",
-                () -> ReconcileResponse.newBuilder().addAllReports(administration.reconcile(request.getRemove())
+        boolean remove = request.getRemove() || request.getRemoveIdsCount() > 0;
+        KeyServiceEndpoint.unary(response, () -> admin(remove ? "reconcile-remove" : "reconcile",
+                () -> ReconcileResponse.newBuilder().addAllReports((request.getRemoveIdsCount() > 0
+                        ? administration.reconcile(request.getRemoveIdsList()) : administration.reconcile(request.getRemove()))
                         .stream().map(ProtoConversion::reconciliation).toList()).build()));
     }
 

@@ -264,7 +264,11 @@ final class ProtoConversion {
                 .setHeld(r.held()).setKnown(r.known()).addAllOrphans(keyIds(r.orphans()))
                 .addAllRecent(keyIds(r.recent())).addAllInDoubt(keyIds(r.inDoubt()))
                 .addAllMissing(keyIds(r.missing())).addAllRemoved(keyIds(r.removed()))
-                .addAllFailures(failures(r.failures())).addAllForgotten(keyIds(r.forgotten())).build();
+                .addAllFailures(failures(r.failures())).addAllForgotten(keyIds(r.forgotten()))
+                .addAllUnknown(keyIds(r.unknown()))
+                .addAllFindings(r.ids().entrySet().stream().map(e -> org.openkcm.keystore.grpc.v1.ReconcileFinding.newBuilder()
+                        .setId(e.getValue()).setKey(keyId(e.getKey())).build()).toList())
+                .build();
     }
 
     static org.openkcm.keystore.grpc.v1.MigrationReport migration(MigrationReport r) {

@@ -1,6 +1,8 @@
 package org.openkcm.keystore.shell;
 
 import java.time.Clock;
+import java.util.Arrays;
+import java.util.List;
 
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Descriptor;
@@ -18,7 +20,7 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 
 /**
- * {@code keystore:cache} (the cache counters) and {@code keystore:reconcile [--remove]}, an admin
+ * {@code keystore:cache} (the cache counters) and {@code keystore:reconcile [--remove ID...]}, an admin
  * operation that is audited ({@link ShellAudit}) and not run without a working audit log.
  */
 @Component(service = {}, immediate = true)
@@ -64,27 +66,47 @@ public class TransactionCommands {
         return table.toString();
     }
 
-    @Descriptor("compare what each backend holds with what the keystore knows; report orphans and missing keys; --remove deletes orphans and forgets missing keys")
+    @Descriptor("compare what each backend holds with what the keystore knows; report orphans (records this runtime wrote and abandoned), unknown keys (never removed), keys in doubt and missing keys, each finding with an id; --remove ID... deletes the orphans and forgets the missing keys named, if the evidence still holds")
     public String reconcile(CommandSession session,
-            @Descriptor("delete the orphans found, and forget the missing keys (their backend no longer holds them)") @Parameter(names = "--remove", presentValue = "true", absentValue = "false") boolean remove) {
-        return audit.run(session, remove ? "reconcile-remove" : "reconcile", null, () -> reconcileNow(remove));
+            @Descriptor("remove the findings named by their ids, as a report printed them") @Parameter(names = "--remove", presentValue = "true", absentValue = "false") boolean remove,
+            @Descriptor("[ID] - the id of a finding to remove (orphan/BACKEND/NAME:VERSION/DIGEST or missing/BACKEND/NAME:VERSION)") String... ids) {
+        List<String> named = ids == null ? List.of() : Arrays.asList(ids);
+        if (remove && named.isEmpty()) {
+            throw new UsageException(Usage.of("reconcile") + " (--remove needs the ids of the findings to remove, from a report)");
+        }
+        if (!remove && !named.isEmpty()) {
+            throw new UsageException(Usage.of("reconcile") + " (ids are given only with --remove)");
+        }
+        return audit.run(session, remove ? "reconcile-remove" : "reconcile", null,
+                () -> reconcileNow(named));
     }
 
-    private String reconcileNow(boolean remove) {
+    private String reconcileNow(List<String> named) {
         Table table = new Table("BACKEND", "HELD", "KNOWN", "ORPHANS", "RECENT", "IN DOUBT", "MISSING", "REMOVED", "FORGOTTEN",
-                "FAILED");
+                "FAILED", "UNKNOWN");
         StringBuilder detail = new StringBuilder();
         int unresolved = 0;
-        for (ReconciliationReport r : admin.reconcile(remove)) {
+        int findings = 0;
+        int unknown = 0;
+        for (ReconciliationReport r : named.isEmpty() ? admin.reconcile(false) : admin.reconcile(named)) {
             table.row(r.backend(), r.held(), r.known(), r.orphans().size(), r.recent().size(), r.inDoubt().size(),
-                    r.missing().size(), r.removed().size(), r.forgotten().size(), r.failures().size());
-            r.orphans().forEach(id -> detail.append("orphan  ").append(r.backend()).append(' ').append(id)
-                    .append(r.removed().contains(id) ? " (removed)" : "").append('\n'));
+                    r.missing().size(), r.removed().size(), r.forgotten().size(), r.failures().size(), r.unknown().size());
+            for (var id : r.orphans()) {
+                boolean removed = r.removed().contains(id);
+                findings += removed ? 0 : 1;
+                detail.append("orphan  ").append(r.backend()).append(' ').append(id)
+                        .append(removed ? " (removed)" : "").append("  id ").append(r.ids().get(id)).append('\n');
+            }
             for (var id : r.missing()) {
                 boolean forgotten = r.forgotten().contains(id);
                 unresolved += forgotten ? 0 : 1;
+                findings += forgotten ? 0 : 1;
                 detail.append("missing ").append(r.backend()).append(' ').append(id)
-                        .append(forgotten ? " (forgotten)" : "").append('\n');
+                        .append(forgotten ? " (forgotten)" : "").append("  id ").append(r.ids().get(id)).append('\n');
+            }
+            for (var id : r.unknown()) {
+                unknown++;
+                detail.append("unknown ").append(r.backend()).append(' ').append(id).append('\n');
             }
             r.failures().forEach((id, why) -> detail.append("failed  ").append(r.backend()).append(' ').append(id)
                     .append(": ").append(why).append('\n'));
@@ -92,11 +114,25 @@ public class TransactionCommands {
         if (unresolved > 0) {
             detail.append(MISSING_HINT).append('\n');
         }
+        if (unknown > 0) {
+            detail.append(UNKNOWN_HINT).append('\n');
+        }
+        if (findings > 0) {
+            detail.append(REMOVE_HINT).append('\n');
+        }
         return table + detail.toString();
     }
+
+    /** What an unknown key is, printed under a report that lists some. */
+    static final String UNKNOWN_HINT = "unknown: held there, but this runtime neither placed them there nor abandoned them "
+            + "(another runtime sharing the backend, or a store whose outcome this runtime never learned): never removed";
+
+    /** How to act on a report's findings. */
+    static final String REMOVE_HINT = "to act on findings you reviewed: keystore:reconcile --remove ID... "
+            + "(an orphan is deleted, a missing key forgotten, each only if its evidence still holds)";
 
     /** What a missing key means and how to clear it, printed under a report that lists missing keys. */
     static final String MISSING_HINT = "missing: the keystore recorded these keys in that backend, which no longer holds them "
             + "(a volatile backend such as memory loses its keys when it or the runtime restarts); "
-            + "keystore:reconcile --remove forgets them";
+            + "keystore:reconcile --remove with their ids forgets them";
 }

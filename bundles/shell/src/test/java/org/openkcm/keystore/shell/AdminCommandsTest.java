@@ -138,6 +138,10 @@ class AdminCommandsTest {
         public List<org.openkcm.keystore.api.ReconciliationReport> reconcile(boolean remove) {
             return to.reconcile(remove);
         }
+
+        public List<org.openkcm.keystore.api.ReconciliationReport> reconcile(java.util.Collection<String> remove) {
+            return to.reconcile(remove);
+        }
     }
 
     @Test

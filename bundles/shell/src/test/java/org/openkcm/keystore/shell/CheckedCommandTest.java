@@ -108,11 +108,17 @@ class CheckedCommandTest {
 
     @Test
     void aCallThatFitsRunsTheCommandAndItsOwnFailuresPassUnchanged() throws Exception {
-        List<Boolean> asked = new ArrayList<>();
+        List<Object> asked = new ArrayList<>();
         KeystoreAdministration admin = new KeystoreAdministration() {
             @Override
             public List<ReconciliationReport> reconcile(boolean remove) {
                 asked.add(remove);
+                return List.of();
+            }
+
+            @Override
+            public List<ReconciliationReport> reconcile(java.util.Collection<String> remove) {
+                asked.add(List.copyOf(remove));
                 return List.of();
             }
 
@@ -144,9 +150,10 @@ class CheckedCommandTest {
         };
         CheckedCommand reconcile = command(new TransactionCommands(admin, record -> { }), "reconcile");
 
-        assertTrue(reconcile.execute(null, List.of("--remove")).toString().startsWith("BACKEND"));
+        assertTrue(reconcile.execute(null, List.of("--remove", "missing/m/k:1", "missing/m/k:2")).toString()
+                .startsWith("BACKEND"));
         reconcile.execute(null, List.of());
-        assertEquals(List.of(true, false), asked);
+        assertEquals(List.of(List.of("missing/m/k:1", "missing/m/k:2"), false), asked);
         // the command's own refusals: a required option (its usage line) and bad input (not usage)
         // (generate is audited: with an audit log that accepts every record, the command itself refuses)
         KeyCommands audited = new KeyCommands(null, null, record -> { });

@@ -23,6 +23,12 @@ public @interface CacheConfig {
             description = "How many sealed records (all tiers together) the record cache holds at most.")
     int records_max_entries() default CacheSettings.DEFAULT_RECORDS_MAX_ENTRIES;
 
+    @AttributeDefinition(name = "Revocation bound (ms)",
+            description = "A cached record older than this is read again from its backend before it is served, so "
+                    + "that a status or expiry change made by another runtime sharing the backend is honoured here "
+                    + "within this time; 0: records are served for their whole time to live.")
+    long records_revalidate_millis() default CacheSettings.DEFAULT_REVALIDATE_MILLIS;
+
     @AttributeDefinition(name = "L2 record time to live (s)",
             description = "How long a sealed L2 record is served from the cache; 0 disables the record cache for L2.")
     long l2_records_ttl_seconds() default CacheSettings.DEFAULT_RECORDS_TTL_SECONDS;

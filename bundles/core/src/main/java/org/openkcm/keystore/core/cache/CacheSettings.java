@@ -13,8 +13,14 @@ import org.openkcm.keystore.api.KeyType;
  * @param enabled false: nothing is cached
  * @param recordsMaxEntries the bound of the record cache, all tiers together
  * @param tiers the settings of each tier (every {@link KeyType} present)
+ * @param revalidateAfter the revocation bound: a cached record older than this is read again from its
+ *            backend before it is served (a change made by another runtime, such as a key RETIRED
+ *            there, is honoured here within this time); zero: records are served for their whole
+ *            time to live
  */
-public record CacheSettings(boolean enabled, int recordsMaxEntries, Map<KeyType, Tier> tiers) {
+public record CacheSettings(boolean enabled, int recordsMaxEntries, Map<KeyType, Tier> tiers, Duration revalidateAfter) {
+    /** The default revocation bound. */
+    public static final long DEFAULT_REVALIDATE_MILLIS = 1000;
     public static final int DEFAULT_RECORDS_MAX_ENTRIES = 100_000;
     public static final long DEFAULT_RECORDS_TTL_SECONDS = 300;
     public static final int DEFAULT_L3_MATERIAL_MAX_ENTRIES = 10_000;
@@ -48,6 +54,11 @@ public record CacheSettings(boolean enabled, int recordsMaxEntries, Map<KeyType,
 
     public CacheSettings {
         entries("records.max.entries", recordsMaxEntries);
+        if (revalidateAfter == null || revalidateAfter.isNegative()
+                || revalidateAfter.compareTo(Duration.ofSeconds(MAX_TTL_SECONDS)) > 0) {
+            throw new InvalidInputException("cache.records.revalidate.millis", "must be between 0 and "
+                    + MAX_TTL_SECONDS * 1000 + " milliseconds");
+        }
         EnumMap<KeyType, Tier> copy = new EnumMap<>(KeyType.class);
         for (KeyType type : KeyType.values()) {
             Tier tier = tiers.get(type);
@@ -59,6 +70,11 @@ public record CacheSettings(boolean enabled, int recordsMaxEntries, Map<KeyType,
         tiers = Map.copyOf(copy);
     }
 
+    /** Settings whose records are served for their whole time to live, never revalidated before. */
+    public CacheSettings(boolean enabled, int recordsMaxEntries, Map<KeyType, Tier> tiers) {
+        this(enabled, recordsMaxEntries, tiers, Duration.ZERO);
+    }
+
     /** The defaults of {@link CacheConfig}. */
     public static CacheSettings defaults() {
         Duration records = Duration.ofSeconds(DEFAULT_RECORDS_TTL_SECONDS);
@@ -66,13 +82,14 @@ public record CacheSettings(boolean enabled, int recordsMaxEntries, Map<KeyType,
         return new CacheSettings(true, DEFAULT_RECORDS_MAX_ENTRIES, Map.of(
                 KeyType.L2, new Tier(records, 0, material),
                 KeyType.L3, new Tier(records, DEFAULT_L3_MATERIAL_MAX_ENTRIES, material),
-                KeyType.L4, new Tier(records, DEFAULT_L4_MATERIAL_MAX_ENTRIES, material)));
+                KeyType.L4, new Tier(records, DEFAULT_L4_MATERIAL_MAX_ENTRIES, material)),
+                Duration.ofMillis(DEFAULT_REVALIDATE_MILLIS));
     }
 
     /** Nothing cached. */
     public static CacheSettings disabled() {
         CacheSettings d = defaults();
-        return new CacheSettings(false, d.recordsMaxEntries, d.tiers);
+        return new CacheSettings(false, d.recordsMaxEntries, d.tiers, d.revalidateAfter);
     }
 
     /**
@@ -84,7 +101,8 @@ public record CacheSettings(boolean enabled, int recordsMaxEntries, Map<KeyType,
         return new CacheSettings(c.enabled(), c.records_max_entries(), Map.of(
                 KeyType.L2, tier(c.l2_records_ttl_seconds(), c.l2_material_max_entries(), c.l2_material_ttl_seconds()),
                 KeyType.L3, tier(c.l3_records_ttl_seconds(), c.l3_material_max_entries(), c.l3_material_ttl_seconds()),
-                KeyType.L4, tier(c.l4_records_ttl_seconds(), c.l4_material_max_entries(), c.l4_material_ttl_seconds())));
+                KeyType.L4, tier(c.l4_records_ttl_seconds(), c.l4_material_max_entries(), c.l4_material_ttl_seconds())),
+                millis("records.revalidate.millis", c.records_revalidate_millis()));
     }
 
     public Tier tier(KeyType type) {
@@ -95,7 +113,20 @@ public record CacheSettings(boolean enabled, int recordsMaxEntries, Map<KeyType,
     public CacheSettings with(KeyType type, Tier tier) {
         EnumMap<KeyType, Tier> copy = new EnumMap<>(tiers);
         copy.put(type, tier);
-        return new CacheSettings(enabled, recordsMaxEntries, copy);
+        return new CacheSettings(enabled, recordsMaxEntries, copy, revalidateAfter);
+    }
+
+    /** A copy with another revocation bound. */
+    public CacheSettings revalidatingAfter(Duration bound) {
+        return new CacheSettings(enabled, recordsMaxEntries, tiers, bound);
+    }
+
+    private static Duration millis(String field, long millis) {
+        if (millis < 0 || millis > MAX_TTL_SECONDS * 1000) {
+            throw new InvalidInputException("cache." + field, "must be between 0 and " + MAX_TTL_SECONDS * 1000
+                    + " milliseconds");
+        }
+        return Duration.ofMillis(millis);
     }
 
     private static Tier tier(long recordsTtlSeconds, int materialMax, long materialTtlSeconds) {

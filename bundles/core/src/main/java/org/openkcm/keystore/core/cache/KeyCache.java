@@ -64,16 +64,21 @@ public final class KeyCache implements AutoCloseable {
         byte[] open(StoredKey stored);
     }
 
-    /** A record entry: the record, its tier and the broad-invalidation number it was checked against. */
+    /**
+     * A record entry: the record, its tier, the broad-invalidation number it was checked against, and
+     * when (ticker time) its backend last confirmed it.
+     */
     private static final class RecordEntry {
         final CachedRecord record;
         final KeyType tier;
         volatile long checked;
+        volatile long confirmed;
 
-        RecordEntry(CachedRecord record, long checked) {
+        RecordEntry(CachedRecord record, long checked, long confirmed) {
             this.record = record;
             this.tier = record.stored().metadata().type();
             this.checked = checked;
+            this.confirmed = confirmed;
         }
     }
 
@@ -116,6 +121,9 @@ public final class KeyCache implements AutoCloseable {
     private final Map<KeyType, Counters> materialCounters = new EnumMap<>(KeyType.class);
     private final LongAdder failedLoads = new LongAdder();
     private final CoarseTicker ownTicker;
+    private final Ticker ticker;
+    /** The revocation bound in ticker nanoseconds; 0: never revalidated before the time to live ends. */
+    private final long revalidateNanos;
     private volatile boolean closed;
 
     private final Object broadLock = new Object();
@@ -137,6 +145,8 @@ public final class KeyCache implements AutoCloseable {
     KeyCache(CacheSettings settings, Ticker ticker, Scheduler scheduler) {
         this.settings = settings;
         this.ownTicker = ticker instanceof CoarseTicker coarse ? coarse : null;
+        this.ticker = ticker;
+        this.revalidateNanos = settings.revalidateAfter().toNanos();
         for (KeyType type : KeyType.values()) {
             recordCounters.put(type, new Counters());
             materialCounters.put(type, new Counters());
@@ -379,8 +389,11 @@ public final class KeyCache implements AutoCloseable {
         }
         RecordEntry present = records.getIfPresent(id); // the hit path: no loader captured, nothing allocated
         if (present != null && stillValid(id, present)) {
-            recordCounters.get(present.tier).hits.increment();
-            return present.record;
+            if (confirmedRecently(present)) {
+                recordCounters.get(present.tier).hits.increment();
+                return present.record;
+            }
+            return revalidated(id, present, loader);
         }
         while (true) {
             boolean[] loaded = new boolean[1];
@@ -388,7 +401,8 @@ public final class KeyCache implements AutoCloseable {
             try {
                 entry = records.get(id, key -> {
                     long current = number; // before the read: a broad invalidation after it is noticed
-                    RecordEntry fresh = new RecordEntry(checked(key, loader.apply(key)), current);
+                    long readAt = ticker.read();
+                    RecordEntry fresh = new RecordEntry(checked(key, loader.apply(key)), current, readAt);
                     loaded[0] = true;
                     return fresh;
                 });
@@ -409,6 +423,74 @@ public final class KeyCache implements AutoCloseable {
             }
             // loaded before a broad invalidation that covers it: drop it and load again
             records.asMap().remove(id, entry);
+        }
+    }
+
+    /** True if the backend confirmed the entry within the revocation bound (always, without one). */
+    private boolean confirmedRecently(RecordEntry entry) {
+        return revalidateNanos == 0 || ticker.read() - entry.confirmed < revalidateNanos;
+    }
+
+    /**
+     * Reads a record older than the revocation bound again from its backend before it is served:
+     * concurrent readers of the key make one read (the others wait for it and take its result). The
+     * same record (metadata and sealed bytes) is kept and counts as confirmed now, its opened material
+     * with it; a changed record replaces it, and the key's opened material is wiped (a key RETIRED or
+     * expired elsewhere is then refused by the lifecycle rules at this read). A key gone from its
+     * backend leaves both layers. A read that fails reaches the caller and the stale record is not
+     * served: what the bound promises holds while the backend cannot be asked, too.
+     */
+    private CachedRecord revalidated(KeyId id, RecordEntry stale, Function<KeyId, CachedRecord> loader) {
+        Counters counters = recordCounters.get(stale.tier);
+        RuntimeException[] failure = new RuntimeException[1];
+        boolean[] changed = new boolean[1];
+        RecordEntry now = records.asMap().compute(id, (key, old) -> {
+            if (old != null && confirmedRecently(old)) {
+                return old; // another reader confirmed (or replaced) it while this one waited
+            }
+            long current = number;
+            long readAt = ticker.read();
+            CachedRecord read;
+            try {
+                read = checked(key, loader.apply(key));
+            } catch (RuntimeException e) {
+                failure[0] = e;
+                // absent now: forget it; any other failure keeps the entry, unconfirmed, for the next reader to try
+                return e instanceof org.openkcm.keystore.api.KeyNotFoundException ? null : old;
+            }
+            counters.loads.increment();
+            if (old != null && sameRecord(old.record, read)) {
+                old.confirmed = readAt;
+                return old;
+            }
+            changed[0] = true;
+            return new RecordEntry(read, current, readAt);
+        });
+        if (failure[0] != null) {
+            failedLoads.increment();
+            if (now == null) {
+                wipeMaterial(id);
+            }
+            throw failure[0];
+        }
+        if (changed[0]) {
+            counters.misses.increment();
+            counters.size.increment();
+            wipeMaterial(id); // opened from a record that is no longer the backend's
+        } else {
+            counters.hits.increment();
+        }
+        return now.record;
+    }
+
+    private static boolean sameRecord(CachedRecord a, CachedRecord b) {
+        return a.backend().equals(b.backend()) && a.stored().metadata().equals(b.stored().metadata())
+                && a.stored().sealed().equals(b.stored().sealed());
+    }
+
+    private void wipeMaterial(KeyId id) {
+        for (Cache<KeyId, CachedMaterial> cache : material.values()) {
+            cache.invalidate(id);
         }
     }
 

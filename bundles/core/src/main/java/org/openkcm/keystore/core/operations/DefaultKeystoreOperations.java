@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 import org.openkcm.keystore.api.BackendStatus;
 import org.openkcm.keystore.api.ConflictException;
@@ -130,6 +132,12 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
                 description = "How many keys' highest seen revision to remember, to refuse metadata rolled back "
                         + "to an earlier revision while this runtime runs. 0 disables the check.")
         int rollback_watermark_size() default DEFAULT_WATERMARK_SIZE;
+
+        @AttributeDefinition(name = "Reconciliation grace period (s)",
+                description = "A key a backend holds that is younger than this (by its created time) and not in the "
+                        + "location index is reported as recent by reconciliation and not judged: a store may be under "
+                        + "way.")
+        long reconcile_grace_seconds() default 300;
     }
 
     @Reference
@@ -175,6 +183,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     private volatile String sealKekId = "";
     private volatile List<String> openKekIds = List.of();
+    private volatile Duration reconcileGrace = Reconciler.DEFAULT_GRACE;
     /** The KEK refusals in force and logged: each is logged once, when it appears. */
     private final Set<String> refusalsLogged = ConcurrentHashMap.newKeySet();
     private volatile RevisionWatermark watermark = new RevisionWatermark(DEFAULT_WATERMARK_SIZE);
@@ -263,6 +272,13 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         }
         openKekIds = List.copyOf(open);
         watermark = new RevisionWatermark(config.rollback_watermark_size());
+        if (config.reconcile_grace_seconds() < 0) {
+            Logs.error(logger, "Configuration {}: reconcile.grace.seconds must not be negative; {} s is used", PID,
+                    Reconciler.DEFAULT_GRACE.toSeconds());
+            reconcileGrace = Reconciler.DEFAULT_GRACE;
+        } else {
+            reconcileGrace = Duration.ofSeconds(config.reconcile_grace_seconds());
+        }
     }
 
     @Deactivate
@@ -699,14 +715,35 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     @Override
     public List<ReconciliationReport> reconcile(boolean remove) {
-        return Measured.operation(meter, "reconcile", () -> reconcileNow(remove));
+        return Measured.operation(meter, "reconcile", () -> reconcileNow(remove ? id -> true : id -> false, Map.of()));
     }
 
-    private List<ReconciliationReport> reconcileNow(boolean remove) {
+    @Override
+    public List<ReconciliationReport> reconcile(java.util.Collection<String> remove) {
+        Validation.required("remove", remove);
+        return Measured.operation(meter, "reconcile", () -> {
+            Map<String, Reconciler.FindingId> named = new LinkedHashMap<>();
+            List<String> serving = router().servingNames();
+            for (String text : remove) {
+                Reconciler.FindingId id = Reconciler.parseId(text); // every id is checked before anything is removed
+                if (!serving.contains(id.backend())) {
+                    throw new InvalidInputException("id", "'" + text + "' names backend " + id.backend()
+                            + ", which is not active here");
+                }
+                named.put(text, id);
+            }
+            return reconcileNow(named::containsKey, named);
+        });
+    }
+
+    /**
+     * @param remove true for the id of a finding to remove
+     * @param named the ids a caller named (to report those that are no finding of this run), or empty
+     */
+    private List<ReconciliationReport> reconcileNow(Predicate<String> remove, Map<String, Reconciler.FindingId> named) {
         Router r = router();
         LocationIndex index = r.index();
         Reconciler reconciler = new Reconciler(logger, clock);
-        List<Intent> open = runner.journal().unfinished();
         List<ReconciliationReport> out = new ArrayList<>();
         for (String name : r.servingNames()) {
             Keystore backend = r.activeBackend(name);
@@ -715,42 +752,60 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
                 continue;
             }
             ReconcileReport report = reconciler.reconcile(name, backend, index.keysIn(name),
-                    id -> name.equals(index.get(id)), open, Reconciler.DEFAULT_GRACE, remove);
+                    id -> name.equals(index.get(id)), () -> runner.journal().unfinished(), reconcileGrace,
+                    r.abandoned(), remove);
             report.removed().forEach(this::invalidate);
-            List<KeyId> forgotten = remove ? forgetMissing(name, backend, index, report.missing()) : List.of();
-            out.add(new ReconciliationReport(name, report.held(), report.known(), report.orphans(), report.recent(),
-                    report.inDoubt(), report.missing(), report.removed(), report.failures(), forgotten));
+            Map<KeyId, String> failures = new LinkedHashMap<>(report.failures());
+            List<KeyId> forgotten = new ArrayList<>();
+            for (Map.Entry<KeyId, String> missing : report.missing().entrySet()) {
+                if (remove.test(missing.getValue())) {
+                    forgetMissing(name, backend, index, missing.getKey()).ifPresentOrElse(
+                            why -> failures.put(missing.getKey(), "not forgotten: " + why), () -> forgotten.add(missing.getKey()));
+                }
+            }
+            for (Reconciler.FindingId id : named.values()) {
+                boolean found = id.orphan() ? id.text().equals(report.orphans().get(id.key()))
+                        : id.text().equals(report.missing().get(id.key()));
+                if (id.backend().equals(name) && !found) {
+                    failures.put(id.key(), "not removed: " + id.text() + " is not a finding of this run (" + (id.orphan()
+                            ? "it holds no record this runtime abandoned, or another record than the one named"
+                            : "the keystore no longer places it there, or the backend holds it") + ")");
+                }
+            }
+            Map<KeyId, String> ids = new java.util.TreeMap<>(report.orphans());
+            ids.putAll(report.missing());
+            out.add(new ReconciliationReport(name, report.held(), report.known(), List.copyOf(report.orphans().keySet()),
+                    report.recent(), report.inDoubt(), List.copyOf(report.missing().keySet()), report.removed(), failures,
+                    forgotten, report.unknown(), ids));
         }
         return out;
     }
 
     /**
-     * Drops the location records of keys the backend no longer holds (a volatile backend that
-     * restarted lost them): each is read once more from that backend just before, and only a key
-     * still recorded there and still not found is forgotten.
+     * Drops the location record of a key the backend no longer holds (a volatile backend that
+     * restarted lost it, or another runtime deleted it): it is read once more from that backend
+     * just before, and forgotten only if still recorded there and still not found.
+     *
+     * @return why it was not forgotten, or empty if it was
      */
-    private List<KeyId> forgetMissing(String name, Keystore backend, LocationIndex index, List<KeyId> missing) {
-        List<KeyId> forgotten = new ArrayList<>();
-        for (KeyId id : missing) {
-            if (!name.equals(index.get(id))) {
-                continue;
-            }
-            try {
-                backend.retrieveKey(id);
-                continue; // it is there after all
-            } catch (KeyNotFoundException gone) {
-                // forget it below
-            } catch (KeystoreException e) {
-                Logs.warn(logger, "Reconciliation of {}: missing key {} not checked again: {}", name, id, e.getMessage());
-                continue;
-            }
-            index.remove(id, name);
-            invalidate(id);
-            watermark.forget(id);
-            forgotten.add(id);
-            Logs.info(logger, "Reconciliation of {}: missing key {} forgotten (no longer held there)", name, id);
+    private Optional<String> forgetMissing(String name, Keystore backend, LocationIndex index, KeyId id) {
+        if (!name.equals(index.get(id))) {
+            return Optional.of("the keystore no longer places it in " + name);
         }
-        return forgotten;
+        try {
+            backend.retrieveKey(id);
+            return Optional.of(name + " holds it again");
+        } catch (KeyNotFoundException gone) {
+            // forget it below
+        } catch (KeystoreException e) {
+            Logs.warn(logger, "Reconciliation of {}: missing key {} not checked again: {}", name, id, e.getMessage());
+            return Optional.of("it cannot be checked now (" + e.getMessage() + ")");
+        }
+        index.remove(id, name);
+        invalidate(id);
+        watermark.forget(id);
+        Logs.info(logger, "Reconciliation of {}: missing key {} forgotten (no longer held there)", name, id);
+        return Optional.empty();
     }
 
     @Override

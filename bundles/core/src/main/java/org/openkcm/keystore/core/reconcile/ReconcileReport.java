@@ -1,7 +1,9 @@
 package org.openkcm.keystore.core.reconcile;
 
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import org.openkcm.keystore.api.KeyId;
 
@@ -11,34 +13,47 @@ import org.openkcm.keystore.api.KeyId;
  * @param backend the backend's {@code keystore.name}
  * @param held how many key versions the backend lists
  * @param known how many key versions the keystore believes are there
- * @param orphans held but unknown, and touched by no open operation: left behind by a failure
+ * @param unaccounted held, not in the location index, touched by no open operation and older than
+ *            the grace period: an orphan of this runtime, or a key another runtime (or a person)
+ *            stored on a shared backend
+ * @param orphans the unaccounted keys with positive evidence that this runtime wrote their record and
+ *            abandoned it (the {@link AbandonedRecords} name the very record held), each with the id
+ *            of the finding that {@code remove} names: the only keys reconciliation ever deletes
  * @param recent held and unknown but younger than the grace period (a store may be under way): not removed
  * @param inDoubt held or expected, and touched by an operation still open in the journal: recovery decides
- * @param missing known but not held: lost keys (or a backend that lost its data, as memory does on restart)
- * @param removed orphans deleted by this run (only when asked to remove)
- * @param failures keys whose removal failed, with the reason
+ * @param missing known but not held (a backend that lost its data, as memory does on restart, or a key
+ *            another runtime deleted), each with the id of the finding that {@code remove} names
+ * @param removed orphans deleted by this run (only those named)
+ * @param failures keys named for removal that were not removed, with the reason
  */
-public record ReconcileReport(String backend, int held, int known, List<KeyId> orphans, List<KeyId> recent,
-        List<KeyId> inDoubt, List<KeyId> missing, List<KeyId> removed, Map<KeyId, String> failures) {
+public record ReconcileReport(String backend, int held, int known, List<KeyId> unaccounted, Map<KeyId, String> orphans,
+        List<KeyId> recent, List<KeyId> inDoubt, Map<KeyId, String> missing, List<KeyId> removed,
+        Map<KeyId, String> failures) {
 
     public ReconcileReport {
-        orphans = List.copyOf(orphans);
+        unaccounted = List.copyOf(unaccounted);
+        orphans = Collections.unmodifiableMap(new TreeMap<>(orphans)); // in key order, as reported
         recent = List.copyOf(recent);
         inDoubt = List.copyOf(inDoubt);
-        missing = List.copyOf(missing);
+        missing = Collections.unmodifiableMap(new TreeMap<>(missing));
         removed = List.copyOf(removed);
         failures = Map.copyOf(failures);
     }
 
-    /** True if the backend holds exactly what the keystore knows (nothing orphaned or missing). */
+    /** The unaccounted keys without evidence: never removed. */
+    public List<KeyId> unknown() {
+        return unaccounted.stream().filter(id -> !orphans.containsKey(id)).toList();
+    }
+
+    /** True if the backend holds exactly what the keystore knows (nothing unaccounted or missing). */
     public boolean consistent() {
-        return orphans.size() == removed.size() && recent.isEmpty() && missing.isEmpty() && failures.isEmpty();
+        return unaccounted.size() == removed.size() && recent.isEmpty() && missing.isEmpty() && failures.isEmpty();
     }
 
     @Override
     public String toString() {
-        return "ReconcileReport[" + backend + ": held " + held + ", known " + known + ", orphans " + orphans.size()
-                + ", recent " + recent.size() + ", in doubt " + inDoubt.size() + ", missing " + missing.size()
-                + ", removed " + removed.size() + ", failures " + failures.size() + "]";
+        return "ReconcileReport[" + backend + ": held " + held + ", known " + known + ", unaccounted " + unaccounted.size()
+                + " (orphans " + orphans.size() + "), recent " + recent.size() + ", in doubt " + inDoubt.size()
+                + ", missing " + missing.size() + ", removed " + removed.size() + ", failures " + failures.size() + "]";
     }
 }

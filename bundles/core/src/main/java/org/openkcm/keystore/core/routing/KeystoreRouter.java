@@ -28,6 +28,7 @@ import org.openkcm.keystore.core.health.NamesSink;
 import org.openkcm.keystore.core.log.Logs;
 import org.osgi.framework.Bundle;
 import org.openkcm.keystore.core.metrics.Meter;
+import org.openkcm.keystore.core.reconcile.AbandonedRecords;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
@@ -139,6 +140,7 @@ public final class KeystoreRouter implements Router.Listener {
         scheduler = Executors.newSingleThreadScheduledExecutor(daemons("openkcm-router-scheduler"));
         LocationIndex index = LocationIndex.open(indexPath(context, config));
         router = new Router(settings(config), index, events, this);
+        router.abandoned(AbandonedRecords.open(indexPath(context, config).resolveSibling("abandoned.log")));
         router.meter(() -> meter);
         routeComponents.values().forEach(this::apply);
         healthChecks = HealthCheckSupport.checks(context, this::status);
@@ -177,6 +179,7 @@ public final class KeystoreRouter implements Router.Listener {
             healthChecks.close();
         }
         router.index().close();
+        router.abandoned().close();
     }
 
     /** Hears what makes cached keys stale: a backend service left (or changed), or the routing policy changed. */

@@ -8,6 +8,8 @@ import java.util.TreeMap;
 import java.util.function.Function;
 
 import org.openkcm.keystore.api.BackendStatus;
+import org.openkcm.keystore.api.InvalidInputException;
+import org.openkcm.keystore.api.KeyExistsException;
 import org.openkcm.keystore.api.KeyFilter;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMetadata;
@@ -51,10 +53,19 @@ final class RoutedKeystore implements Keystore {
         Route route = router.routeFor(metadata);
         Keystore backend = router.backendFor(route, metadata); // fail closed: refused, never sent elsewhere
         checkTier(route.target(), metadata.type(), id);
-        backend = call("storeKey", route.target(), id, backend, ks -> {
-            ks.storeKey(id, sealed, metadata); // create-only: an identical retry succeeds
-            return ks;
-        });
+        try {
+            backend = call("storeKey", route.target(), id, backend, ks -> {
+                ks.storeKey(id, sealed, metadata); // create-only: an identical retry succeeds
+                return ks;
+            });
+        } catch (KeyExistsException | InvalidInputException | PolicyRefusedException refused) {
+            throw refused; // refused by the backend: nothing of ours was stored
+        } catch (RuntimeException uncertain) {
+            // it may have reached the backend all the same (a lost acknowledgement): the caller is told
+            // it failed, so the record, if it is there, is ours and abandoned
+            abandon(route.target(), id, sealed, metadata, uncertain);
+            throw uncertain;
+        }
         try {
             index.put(id, route.target());
         } catch (RuntimeException e) {
@@ -62,8 +73,18 @@ final class RoutedKeystore implements Keystore {
                 backend.deleteKey(id);
             } catch (RuntimeException compensation) {
                 e.addSuppressed(compensation);
+                abandon(route.target(), id, sealed, metadata, e);
             }
             throw new UnavailableException("the key location index cannot record the key", id, e);
+        }
+    }
+
+    /** Records the evidence that this record is ours and abandoned (reconciliation may then remove it). */
+    private void abandon(String backend, KeyId id, SealedKey sealed, KeyMetadata metadata, RuntimeException cause) {
+        try {
+            router.abandoned().abandoned(backend, id, StoredKey.of(sealed, metadata));
+        } catch (RuntimeException e) {
+            cause.addSuppressed(e); // without the evidence the record is reported as unknown, never removed
         }
     }
 

@@ -30,6 +30,7 @@ import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.RouteDescription;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.metrics.Meter;
+import org.openkcm.keystore.core.reconcile.AbandonedRecords;
 
 /**
  * The routing state, free of the framework so that tests and benchmarks drive it directly: the
@@ -129,6 +130,7 @@ public final class Router {
     private volatile Snapshot snapshot;
     private volatile boolean closed;
     private volatile Supplier<Meter> meter = () -> null;
+    private volatile AbandonedRecords abandoned = AbandonedRecords.inMemory();
 
     public Router(Settings settings, LocationIndex index, Executor events, Listener listener) {
         this.settings = settings;
@@ -156,6 +158,16 @@ public final class Router {
 
     public LocationIndex index() {
         return index;
+    }
+
+    /** The records this runtime sent to a backend and gave up on: the evidence reconciliation needs to delete. */
+    public AbandonedRecords abandoned() {
+        return abandoned;
+    }
+
+    /** Where abandoned records are kept (a file beside the location index in a runtime; memory by default). */
+    public void abandoned(AbandonedRecords ledger) {
+        this.abandoned = ledger == null ? AbandonedRecords.inMemory() : ledger;
     }
 
     // ------------------------------------------------------------------ inputs

@@ -327,6 +327,8 @@ class KeyCacheTest {
 
     @Test
     void aRecordExpiresAfterItsTierTimeToLive() {
+        cache.close();
+        cache = cache(CacheSettings.defaults().revalidatingAfter(Duration.ZERO)); // the time to live alone
         KeyId id = store("k", 1, KeyType.L3);
         cache.record(id, loader);
         ticker.advance(Duration.ofSeconds(CacheSettings.DEFAULT_RECORDS_TTL_SECONDS - 1));

@@ -348,15 +348,16 @@ class TransactionsTest {
         }
         op.check(backend, tookEffect, problems);
         ReconcileReport r = new Reconciler(null, Clock.systemUTC()).reconcile("memory", backend.delegate(), expected,
-                expected::contains, journal.unfinished(), Duration.ZERO, false);
-        orphans += r.orphans().size();
+                expected::contains, journal::unfinished, Duration.ZERO,
+                org.openkcm.keystore.core.reconcile.AbandonedRecords.inMemory(), finding -> false);
+        orphans += r.unaccounted().size();
         // lost: a key the caller was told exists (acknowledged) that is gone, other than by a delete it asked for
         long lostHere = acknowledged.stream().filter(id -> !held.contains(id))
                 .filter(id -> !(op == Op.DELETE_ALL && id.name().equals("d"))).count();
         lost += (int) lostHere + r.missing().size();
         ROWS.add(String.format("| %-19s | %-18s | %-16s | %-30s | %-14s | %7d | %4d | %s |", op.kind,
                 op.steps.get(step), fault, outcome, recovery.entries().isEmpty() ? "-"
-                        : recovery.entries().get(0).state().toString(), r.orphans().size(), lostHere + r.missing().size(),
+                        : recovery.entries().get(0).state().toString(), r.unaccounted().size(), lostHere + r.missing().size(),
                 problems.isEmpty() ? "ok" : problems));
         assertTrue(problems.isEmpty(), ROWS.get(ROWS.size() - 1));
     }

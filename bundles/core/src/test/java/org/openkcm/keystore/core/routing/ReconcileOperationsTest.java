@@ -24,7 +24,7 @@ import org.openkcm.keystore.sdk.SampleKeys;
 class ReconcileOperationsTest {
 
     @Test
-    void orphansMissingKeysAndKeysInDoubtAreReportedAndOrphansRemovedOnRequest() {
+    void keysUnknownHereMissingKeysAndKeysInDoubtAreReportedAndAKeyWithoutEvidenceIsNeverRemoved() {
         Router router = RouterTest.router(Duration.ZERO);
         MemoryKeystore memory = new MemoryKeystore();
         router.put(RouterTest.reg(1, "memory", 0, memory));
@@ -35,9 +35,9 @@ class ReconcileOperationsTest {
             ops.generate(KeySpec.builder().name(name).type(KeyType.L4).algorithm("AES").keySize(256)
                     .owner(Owner.service("svc")).build());
         }
-        // left behind by a failure: stored on the backend, unknown to the keystore
-        KeyId orphan = KeyId.of("orphan", 1);
-        memory.storeKey(orphan, SampleKeys.sealed(1), SampleKeys.minimal(orphan).build());
+        // stored on the backend, unknown to this keystore's index: another runtime's, or left behind; no evidence which
+        KeyId unknown = KeyId.of("unknown", 1);
+        memory.storeKey(unknown, SampleKeys.sealed(1), SampleKeys.minimal(unknown).build());
         // an operation still open touches this one: recovery, not reconciliation, decides
         KeyId doubtful = KeyId.of("doubtful", 1);
         memory.storeKey(doubtful, SampleKeys.sealed(2), SampleKeys.minimal(doubtful).build());
@@ -49,15 +49,18 @@ class ReconcileOperationsTest {
         assertEquals("memory", report.backend());
         assertEquals(4, report.held());
         assertEquals(3, report.known());
-        assertEquals(List.of(orphan), report.orphans());
+        assertTrue(report.orphans().isEmpty(), report.toString());
+        assertEquals(List.of(unknown), report.unknown());
         assertEquals(List.of(doubtful), report.inDoubt());
         assertEquals(List.of(KeyId.of("c", 1)), report.missing());
+        assertEquals(Map.of(KeyId.of("c", 1), "missing/memory/c:1"), report.ids());
         assertTrue(report.removed().isEmpty());
 
         ReconciliationReport removed = single(ops.reconcile(true));
-        assertEquals(List.of(orphan), removed.removed());
-        assertEquals(3, memory.listKeys(org.openkcm.keystore.api.KeyFilter.all()).keys().size());
-        assertTrue(single(ops.reconcile(false)).orphans().isEmpty());
+        assertTrue(removed.removed().isEmpty(), "a key absent from the index is not removed for that alone");
+        assertEquals(List.of(KeyId.of("c", 1)), removed.forgotten());
+        assertEquals(4, memory.listKeys(org.openkcm.keystore.api.KeyFilter.all()).keys().size());
+        assertEquals(List.of(unknown), single(ops.reconcile(false)).unknown());
     }
 
     @Test
@@ -82,8 +85,12 @@ class ReconcileOperationsTest {
         assertTrue(report.forgotten().isEmpty(), "a report without --remove changes nothing");
         assertEquals(java.util.Optional.of("memory"), ops.locationOf(KeyId.of("a", 1)));
 
+        ReconciliationReport one = single(ops.reconcile(List.of("missing/memory/a:1")));
+        assertEquals(List.of(KeyId.of("a", 1)), one.forgotten(), "only the finding named");
+        assertEquals(java.util.Optional.of("memory"), ops.locationOf(KeyId.of("b", 1)));
+
         ReconciliationReport removed = single(ops.reconcile(true));
-        assertEquals(List.of(KeyId.of("a", 1), KeyId.of("b", 1)), removed.forgotten());
+        assertEquals(List.of(KeyId.of("b", 1)), removed.forgotten());
         assertEquals(java.util.Optional.empty(), ops.locationOf(KeyId.of("a", 1)));
         assertEquals(java.util.Optional.of("memory"), ops.locationOf(KeyId.of("c", 1)), "a key still held stays");
         ReconciliationReport after = single(ops.reconcile(false));

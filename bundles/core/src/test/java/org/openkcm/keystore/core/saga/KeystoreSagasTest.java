@@ -406,14 +406,15 @@ class KeystoreSagasTest {
         Set<KeyId> expected = tookEffect ? c.expectedIfTookEffect(port) : c.expectedIfNot(port);
         Set<KeyId> held = port.held();
         ReconcileReport report = new Reconciler(null, Clock.systemUTC()).reconcile("memory", port.backend.delegate(),
-                expected, expected::contains, journal.unfinished(), Duration.ZERO, false);
-        orphans += report.orphans().size();
+                expected, expected::contains, journal::unfinished, Duration.ZERO,
+                org.openkcm.keystore.core.reconcile.AbandonedRecords.inMemory(), finding -> false);
+        orphans += report.unaccounted().size();
         lost += report.missing().size();
         if (!held.equals(expected)) {
             problems.add("held " + held + ", expected " + expected);
         }
         ROWS.add(String.format("| %-19s | %-18s | %-16s | %-20s | %-9s | %7d | %4d | %s |", c.kind(),
-                c.steps().get(step), fault, r.state(), tookEffect ? "yes" : "no", report.orphans().size(),
+                c.steps().get(step), fault, r.state(), tookEffect ? "yes" : "no", report.unaccounted().size(),
                 report.missing().size(), problems.isEmpty() ? "ok" : problems));
         assertTrue(problems.isEmpty(), ROWS.get(ROWS.size() - 1));
     }

@@ -228,9 +228,10 @@ class SagaFaultMatrixTest {
             List<KeyId> knownThere = m.known.entrySet().stream().filter(e -> e.getValue().equals(name))
                     .map(Map.Entry::getKey).toList();
             ReconcileReport r = reconciler.reconcile(name, m.backend(name).delegate(), knownThere,
-                    id -> name.equals(m.known.get(id)), j.unfinished(), Duration.ZERO, false);
-            orphanTotal += r.orphans().size();
-            if (!r.orphans().isEmpty() || !r.missing().isEmpty()) {
+                    id -> name.equals(m.known.get(id)), j::unfinished, Duration.ZERO,
+                org.openkcm.keystore.core.reconcile.AbandonedRecords.inMemory(), finding -> false);
+            orphanTotal += r.unaccounted().size();
+            if (!r.unaccounted().isEmpty() || !r.missing().isEmpty()) {
                 problems.add(r.toString());
             }
         }

@@ -1,0 +1,220 @@
+package org.openkcm.keystore.core.cache;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.openkcm.keystore.api.InvalidInputException;
+import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyMaterial;
+import org.openkcm.keystore.api.KeyMetadata;
+import org.openkcm.keystore.api.KeyNotFoundException;
+import org.openkcm.keystore.api.KeyStatus;
+import org.openkcm.keystore.api.KeyType;
+import org.openkcm.keystore.api.PolicyRefusedException;
+import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.memory.MemoryKeystore;
+import org.openkcm.keystore.sdk.FaultyKeystore;
+import org.openkcm.keystore.sdk.FaultyKeystore.Operation;
+import org.openkcm.keystore.sdk.SampleKeys;
+
+import com.github.benmanes.caffeine.cache.Scheduler;
+
+/**
+ * The revocation bound: a change another runtime makes at the shared backend (here: written to the
+ * backend directly, behind the cache) is honoured once a cached record is older than the bound.
+ */
+class CacheRevalidationTest {
+    static final Duration BOUND = Duration.ofMillis(CacheSettings.DEFAULT_REVALIDATE_MILLIS);
+    static final Clock CLOCK = Clock.fixed(SampleKeys.T0.plusSeconds(60), ZoneOffset.UTC);
+
+    final FaultyKeystore backend = new FaultyKeystore(new MemoryKeystore());
+    final KeyCacheTest.FakeTicker ticker = new KeyCacheTest.FakeTicker();
+    final AtomicInteger opens = new AtomicInteger();
+    final Function<KeyId, CachedRecord> loader = id -> new CachedRecord("memory", backend.retrieveKey(id));
+    final KeyCache.Opener opener = stored -> {
+        opens.incrementAndGet();
+        return KeyCacheTest.material(stored.sealed());
+    };
+    KeyCache cache = new KeyCache(CacheSettings.defaults(), ticker, Scheduler.disabledScheduler());
+
+    @AfterEach
+    void close() {
+        cache.close();
+    }
+
+    KeyId store(String name) {
+        KeyId id = KeyId.of(name, 1);
+        backend.storeKey(id, SampleKeys.sealed(64, name.hashCode()), SampleKeys.minimal(id).type(KeyType.L4).build());
+        return id;
+    }
+
+    byte[] read(KeyId id) {
+        try (KeyMaterial m = cache.material(id, loader, opener, CLOCK)) {
+            return m.copyBytes();
+        }
+    }
+
+    /** Another runtime changes the key's status at the shared backend: this cache is not told. */
+    void statusElsewhere(KeyId id, KeyStatus status) {
+        KeyMetadata m = backend.delegate().retrieveKey(id).metadata();
+        backend.delegate().updateKeyMetadata(id, m.toBuilder().status(status).revision(m.revision() + 1).build());
+    }
+
+    @Test
+    void theDefaultBoundIsOneSecond() {
+        assertEquals(Duration.ofSeconds(1), CacheSettings.defaults().revalidateAfter());
+        CacheConfig defaults = defaults();
+        assertEquals(Duration.ofSeconds(1), CacheSettings.of(defaults).revalidateAfter());
+    }
+
+    @Test
+    void withinTheBoundTheCacheServesAfterItTheBackendIsAskedAndAChangeMadeElsewhereIsSeen() {
+        KeyId id = store("k");
+        cache.record(id, loader);
+        statusElsewhere(id, KeyStatus.DEPRECATED);
+        ticker.advance(BOUND.minusMillis(10));
+        assertEquals(KeyStatus.ACTIVE, cache.record(id, loader).metadata().status(), "within the bound: the cache");
+        assertEquals(1, backend.calls(Operation.RETRIEVE));
+        ticker.advance(Duration.ofMillis(20));
+        assertEquals(KeyStatus.DEPRECATED, cache.record(id, loader).metadata().status(), "past it: the backend's");
+        assertEquals(2, backend.calls(Operation.RETRIEVE));
+        cache.record(id, loader);
+        assertEquals(2, backend.calls(Operation.RETRIEVE), "confirmed again: served from the cache for another bound");
+    }
+
+    @Test
+    void materialOfAKeyRetiredElsewhereIsRefusedPastTheBoundAndWiped() {
+        KeyId id = store("k");
+        read(id);
+        byte[] held = cache.heldMaterialForTest(id);
+        statusElsewhere(id, KeyStatus.RETIRED);
+        ticker.advance(BOUND.plusMillis(10));
+        assertThrows(PolicyRefusedException.class, () -> read(id));
+        assertTrue(KeyCacheTest.zeros(held), "the opened bytes were overwritten");
+        assertNull(cache.heldMaterialForTest(id));
+        assertThrows(PolicyRefusedException.class, () -> cache.material(id, loader, opener, CLOCK));
+    }
+
+    @Test
+    void metadataReadsWipeTheMaterialOfAChangedRecordToo() {
+        KeyId id = store("k");
+        read(id);
+        byte[] held = cache.heldMaterialForTest(id);
+        statusElsewhere(id, KeyStatus.RETIRED);
+        ticker.advance(BOUND.plusMillis(10));
+        assertEquals(KeyStatus.RETIRED, cache.record(id, loader).metadata().status());
+        assertTrue(KeyCacheTest.zeros(held));
+    }
+
+    @Test
+    void anUnchangedRecordIsConfirmedAndKeepsItsOpenedMaterial() {
+        KeyId id = store("k");
+        read(id);
+        for (int i = 0; i < 3; i++) {
+            ticker.advance(BOUND.plusMillis(10));
+            read(id);
+        }
+        assertEquals(4, backend.calls(Operation.RETRIEVE), "one read per bound");
+        assertEquals(1, opens.get(), "never opened again");
+        assertEquals(1, cache.statistics().of(TierStats.Layer.RECORDS, KeyType.L4).size());
+    }
+
+    @Test
+    void aKeyDeletedElsewhereIsNotFoundPastTheBoundAndLeavesBothLayers() {
+        KeyId id = store("k");
+        read(id);
+        byte[] held = cache.heldMaterialForTest(id);
+        backend.delegate().deleteKey(id);
+        ticker.advance(BOUND.plusMillis(10));
+        assertThrows(KeyNotFoundException.class, () -> read(id));
+        assertTrue(KeyCacheTest.zeros(held));
+        assertEquals(0, cache.statistics().of(TierStats.Layer.RECORDS, KeyType.L4).size());
+    }
+
+    @Test
+    void aBackendThatCannotBeAskedPastTheBoundFailsTheReadRatherThanServeStale() {
+        KeyId id = store("k");
+        read(id);
+        ticker.advance(BOUND.plusMillis(10));
+        backend.failBefore(Operation.RETRIEVE, 1, () -> new UnavailableException("injected: down"));
+        assertThrows(UnavailableException.class, () -> read(id));
+        assertEquals(32, read(id).length, "served again once the backend answers");
+        assertEquals(1, opens.get());
+    }
+
+    @Test
+    void concurrentReadersPastTheBoundMakeOneBackendRead() throws Exception {
+        KeyId id = store("k");
+        read(id);
+        ticker.advance(BOUND.plusMillis(10));
+        backend.delay(Operation.RETRIEVE, Duration.ofMillis(200));
+        int readers = 8;
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(readers);
+        try {
+            List<Future<byte[]>> results = new ArrayList<>();
+            for (int i = 0; i < readers; i++) {
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return read(id);
+                }));
+            }
+            start.countDown();
+            for (Future<byte[]> f : results) {
+                assertEquals(32, f.get().length);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(2, backend.calls(Operation.RETRIEVE));
+    }
+
+    @Test
+    void aBoundOfZeroServesTheRecordForItsWholeTimeToLive() {
+        cache.close();
+        cache = new KeyCache(CacheSettings.defaults().revalidatingAfter(Duration.ZERO), ticker,
+                Scheduler.disabledScheduler());
+        KeyId id = store("k");
+        cache.record(id, loader);
+        statusElsewhere(id, KeyStatus.RETIRED);
+        ticker.advance(Duration.ofSeconds(CacheSettings.DEFAULT_RECORDS_TTL_SECONDS - 1));
+        assertEquals(KeyStatus.ACTIVE, cache.record(id, loader).metadata().status());
+        assertEquals(1, backend.calls(Operation.RETRIEVE));
+    }
+
+    @Test
+    void aBoundOutOfRangeIsRefusedByName() {
+        for (Duration bad : new Duration[] {Duration.ofMillis(-1), Duration.ofDays(8)}) {
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> CacheSettings.defaults().revalidatingAfter(bad));
+            assertTrue(e.getMessage().contains("cache.records.revalidate.millis"), e.getMessage());
+        }
+    }
+
+    /** The configuration with every attribute at its default, as ConfigAdmin would give it. */
+    static CacheConfig defaults() {
+        return (CacheConfig) java.lang.reflect.Proxy.newProxyInstance(CacheConfig.class.getClassLoader(),
+                new Class<?>[] {CacheConfig.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("annotationType")) {
+                        return CacheConfig.class;
+                    }
+                    return method.getDefaultValue();
+                });
+    }
+}
