@@ -13,7 +13,7 @@ class KeyIdTest {
     @Test
     void hashCodeKeepsTheValueOfObjectsHash() {
         for (String name : new String[] {"a", "tenant-kek", "k999999", "a.b_c-d"}) {
-            for (int version : new int[] {1, 2, 127, 128, 65_535, Integer.MAX_VALUE}) {
+            for (int version : new int[] {1, 2, 127, 128, 65_535, 999_999_999}) {
                 assertEquals(Objects.hash(name, version), KeyId.of(name, version).hashCode(), name + ":" + version);
             }
         }
