@@ -30,8 +30,8 @@ import org.ops4j.pax.exam.spi.reactors.PerMethod;
 
 /**
  * The cache invalidation hooks that run only in a framework: a backend that leaves (its
- * configuration deleted) and a routing policy change empty what the key caches hold of them. With
- * the Caffeine bundle installed, core's cache component is active: a second read is a hit; after
+ * configuration deleted) and a routing policy change empty what the key caches hold of them. Core's
+ * cache component is active wherever the core resolves (Caffeine is a required import): a second read is a hit; after
  * the hook, a read goes to the router again and answers by its rules instead of serving the cached
  * record. Each assertion after a hook fails if the hook does not invalidate.
  */
@@ -41,8 +41,7 @@ public class CacheInvalidationIT extends RoutingTestSupport {
 
     @Configuration
     public Option[] configuration() {
-        // the cache needs Caffeine; only this test installs it (EmbeddingIT keeps to the documented bundles)
-        return options(routingConfiguration(), buildBundle("caffeine"));
+        return options(routingConfiguration());
     }
 
     @Test

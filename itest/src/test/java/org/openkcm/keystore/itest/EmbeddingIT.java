@@ -32,10 +32,13 @@ import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.Bundle;
+import org.osgi.framework.namespace.PackageNamespace;
+import org.osgi.framework.wiring.BundleWiring;
 
 /**
  * The embedding recipe of the README: a KMS appliance installs exactly the api, the core, a
- * backend and their dependencies (SCR with its API bundles, ConfigAdmin, an OSGi log service) into
+ * backend and their dependencies (SCR with its API bundles, ConfigAdmin, an OSGi log service,
+ * Caffeine for the core's key caches, a required import) into
  * its own Felix, configures one backend instance, and uses {@link KeystoreOperations}. No shell,
  * no config bundle, no runtime.
  */
@@ -45,7 +48,7 @@ public class EmbeddingIT extends KeystoreTestSupport {
 
     @Configuration
     public Option[] configuration() {
-        return options(baseConfiguration(), buildBundle("log"), buildBundle("core"));
+        return options(baseConfiguration(), buildBundle("log"), buildBundle("caffeine"), buildBundle("core"));
     }
 
     @Test
@@ -59,6 +62,15 @@ public class EmbeddingIT extends KeystoreTestSupport {
         for (String bsn : ours) {
             assertEquals(bsn + " should be ACTIVE", Bundle.ACTIVE, installedBundle(bsn).getState());
         }
+        // the core is wired to Caffeine's packages: its key caches are there wherever it resolves
+        List<String> caffeineImports = installedBundle("org.openkcm.keystore.core").adapt(BundleWiring.class)
+                .getRequiredWires(PackageNamespace.PACKAGE_NAMESPACE).stream()
+                .filter(wire -> wire.getProvider().getBundle().getSymbolicName().equals("com.github.ben-manes.caffeine"))
+                .map(wire -> (String) wire.getCapability().getAttributes().get(PackageNamespace.PACKAGE_NAMESPACE))
+                .sorted()
+                .collect(Collectors.toList());
+        assertTrue("core imports Caffeine: " + caffeineImports,
+                caffeineImports.contains("com.github.benmanes.caffeine.cache"));
 
         configureMemoryKeystore("default", Map.of(KeystoreProperties.NAME, "memory"));
         // the in-memory backend is volatile: it takes L2/L3 keys only when a route names it for them

@@ -47,7 +47,7 @@ public class MetricsIT extends RoutingTestSupport {
 
     @Configuration
     public Option[] configuration() {
-        return options(routingConfiguration(), buildBundle("caffeine"), buildBundle("metrics"));
+        return options(routingConfiguration(), buildBundle("metrics"));
     }
 
     /** Configures the endpoint on a free loopback port and waits until it answers. */

@@ -30,7 +30,8 @@ import org.osgi.service.cm.Configuration;
 
 /**
  * What the routing tests share: the core bundle (router, operations, the file KEK provider in its
- * default data area), the SDK bundle (FaultyKeystore) and the Felix Health Check API, plus helpers
+ * default data area) with Caffeine (its required key caches), the SDK bundle (FaultyKeystore) and
+ * the Felix Health Check API, plus helpers
  * to configure backends, routes and the router, and to register a backend from the test itself.
  */
 public abstract class RoutingTestSupport extends KeystoreTestSupport {
@@ -44,7 +45,8 @@ public abstract class RoutingTestSupport extends KeystoreTestSupport {
     private final List<ServiceRegistration<?>> registrations = new ArrayList<>();
 
     protected static Option routingConfiguration() {
-        return composite(baseConfiguration(), buildBundle("sdk"), buildBundle("healthcheck-api"), buildBundle("core"));
+        return composite(baseConfiguration(), buildBundle("sdk"), buildBundle("healthcheck-api"),
+                buildBundle("caffeine"), buildBundle("core"));
     }
 
     /**

@@ -1,7 +1,5 @@
 package org.openkcm.keystore.core.envelope;
 
-import java.util.Map;
-
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMetadata;
 
@@ -46,9 +44,12 @@ public final class BoundMetadata {
         return out.i64(m.created().toEpochMilli());
     }
 
-    /** The AAD of the material seal: the record's format version byte, then the bound fields. */
-    static byte[] materialAad(int formatVersion, KeyMetadata m) {
-        return writeBound(new Canonical(160).u8(formatVersion), m).toBytes();
+    /**
+     * The AAD of the material seal: the record's format version byte, then the bound fields. A
+     * writer, not an array: the cipher takes its buffer and length as they are.
+     */
+    static Canonical materialAad(int formatVersion, KeyMetadata m) {
+        return writeBound(new Canonical(160).u8(formatVersion), m);
     }
 
     /**
@@ -56,17 +57,22 @@ public final class BoundMetadata {
      * that keys it), the bound fields, then status, expiry, tags, updated time and revision.
      */
     static byte[] lifecycleInput(byte[] macHeader, KeyMetadata m) {
+        return lifecycleInput(macHeader, 0, macHeader.length, m);
+    }
+
+    /** As {@link #lifecycleInput(byte[], KeyMetadata)}, the header being {@code length} bytes of {@code token} at {@code offset}. */
+    static byte[] lifecycleInput(byte[] token, int offset, int length, KeyMetadata m) {
         Canonical out = new Canonical(256).str(LIFECYCLE_LABEL);
-        out.u16(macHeader.length).raw(macHeader);
-        byte[] bound = encode(m);
-        out.blob(bound);
+        out.u16(length).raw(token, offset, length);
+        out.blob(bound -> writeBound(bound, m));
         out.str(m.status().name());
         out.present(m.expiry().isPresent());
         m.expiry().ifPresent(e -> out.i64(e.toEpochMilli()));
         out.u16(m.tags().size());
-        for (Map.Entry<String, String> tag : m.tags().entrySet()) { // sorted by key: KeyMetadata keeps a TreeMap
-            out.str(tag.getKey()).str(tag.getValue());
-        }
+        // sorted by key: KeyMetadata keeps a TreeMap. forEach, not entrySet(): the map memoizes its
+        // entry-set view on first use, a write into metadata that is usually old by then, which every
+        // young collection must then scan (at a million keys read at random, a dirty card per read).
+        m.tags().forEach((key, value) -> out.str(key).str(value));
         out.i64(m.updated().toEpochMilli());
         out.i64(m.revision());
         return out.toBytes();

@@ -52,9 +52,31 @@ final class Canonical {
     }
 
     Canonical str(String value) {
+        int n = value.length();
+        if (n <= 0xFFFF && isAscii(value)) {
+            // ASCII (ids, names, labels: nearly every string here) is its own UTF-8: no intermediate array
+            u16(n);
+            ensure(n);
+            for (int i = 0; i < n; i++) {
+                buf[len++] = (byte) value.charAt(i);
+            }
+            return this;
+        }
         byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
         u16(utf8.length);
         return raw(utf8);
+    }
+
+    /** A 4-byte length, then what {@code body} writes, without an intermediate array. */
+    Canonical blob(java.util.function.Consumer<Canonical> body) {
+        int at = len;
+        u32(0);
+        body.accept(this);
+        long n = len - at - 4L;
+        for (int shift = 24, i = at; shift >= 0; shift -= 8, i++) {
+            buf[i] = (byte) (n >>> shift);
+        }
+        return this;
     }
 
     /** A 4-byte length and the bytes. */
@@ -68,14 +90,36 @@ final class Canonical {
     }
 
     Canonical raw(byte[] bytes) {
-        ensure(bytes.length);
-        System.arraycopy(bytes, 0, buf, len, bytes.length);
-        len += bytes.length;
+        return raw(bytes, 0, bytes.length);
+    }
+
+    Canonical raw(byte[] bytes, int offset, int length) {
+        ensure(length);
+        System.arraycopy(bytes, offset, buf, len, length);
+        len += length;
         return this;
     }
 
     byte[] toBytes() {
         return Arrays.copyOf(buf, len);
+    }
+
+    /** The buffer written so far, valid up to {@link #length()} (no copy; for a cipher's AAD). */
+    byte[] array() {
+        return buf;
+    }
+
+    int length() {
+        return len;
+    }
+
+    private static boolean isAscii(String s) {
+        for (int i = 0, n = s.length(); i < n; i++) {
+            if (s.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void ensure(int more) {

@@ -96,7 +96,8 @@ public final class Envelope {
             System.arraycopy(nonce, 0, record, header.length, NONCE_BYTES);
             Cipher gcm = GCM.get();
             gcm.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(dataKey, "AES"), new GCMParameterSpec(TAG_BYTES * 8, nonce));
-            gcm.updateAAD(BoundMetadata.materialAad(FORMAT_V1, metadata));
+            Canonical aad = BoundMetadata.materialAad(FORMAT_V1, metadata);
+            gcm.updateAAD(aad.array(), 0, aad.length());
             gcm.doFinal(material, 0, material.length, record, header.length + NONCE_BYTES);
             return SealedKey.of(record);
         } catch (GeneralSecurityException e) {
@@ -178,12 +179,9 @@ public final class Envelope {
                 "the lifecycle MAC is missing: the metadata was not written by the keystore core or was stripped"));
         MacParsed parsed = parseMac(token, id);
         KekProvider kek = holder(parsed.ref, id, "lifecycle MAC");
-        byte[] header = new byte[parsed.headerLength];
-        System.arraycopy(token, 0, header, 0, header.length);
-        byte[] expected = kek.mac(parsed.ref.version(), BoundMetadata.lifecycleInput(header, metadata));
-        byte[] actual = new byte[token.length - header.length];
-        System.arraycopy(token, header.length, actual, 0, actual.length);
-        if (!MessageDigest.isEqual(expected, actual)) {
+        byte[] expected = kek.mac(parsed.ref.version(),
+                BoundMetadata.lifecycleInput(token, 0, parsed.headerLength, metadata));
+        if (!tagMatches(expected, token, parsed.headerLength)) {
             throw new IntegrityException(id, "the lifecycle MAC does not match: status, expiry, tags, revision, "
                     + "updated time or bound metadata were altered, or the metadata belongs to another key");
         }
@@ -243,13 +241,29 @@ public final class Envelope {
         return new Canonical(6 + id.length).u8(MAC_FORMAT_V1).u8(id.length).raw(id).u32(kekVersion).toBytes();
     }
 
+    /**
+     * Whether the token's bytes from {@code offset} on are exactly {@code expected}, in time that
+     * depends on the lengths only (as {@link MessageDigest#isEqual}, without copying the tag out).
+     */
+    static boolean tagMatches(byte[] expected, byte[] token, int offset) {
+        if (expected == null || token.length - offset != expected.length) {
+            return false;
+        }
+        int diff = 0;
+        for (int i = 0; i < expected.length; i++) {
+            diff |= expected[i] ^ token[offset + i];
+        }
+        return diff == 0;
+    }
+
     private static byte[] decrypt(byte[] record, Parsed parsed, byte[] dataKey, KeyMetadata metadata) {
         KeyId id = metadata.id();
         try {
             Cipher gcm = GCM.get();
             gcm.init(Cipher.DECRYPT_MODE, new SecretKeySpec(dataKey, "AES"),
                     new GCMParameterSpec(TAG_BYTES * 8, record, parsed.nonceOffset, NONCE_BYTES));
-            gcm.updateAAD(BoundMetadata.materialAad(parsed.format, metadata));
+            Canonical aad = BoundMetadata.materialAad(parsed.format, metadata);
+            gcm.updateAAD(aad.array(), 0, aad.length());
             return gcm.doFinal(record, parsed.ciphertextOffset, record.length - parsed.ciphertextOffset);
         } catch (AEADBadTagException e) {
             throw new IntegrityException(id, "the sealed record does not open: its material or nonce was altered, "

@@ -3,6 +3,7 @@ package org.openkcm.keystore.core.kek;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -35,13 +36,6 @@ public final class KekRing {
     public static final int KEK_BYTES = 32;
     static final byte[] MAC_INFO = "openkcm-keystore/kek/lifecycle-mac/v1".getBytes(StandardCharsets.US_ASCII);
 
-    private static final ThreadLocal<Cipher> KW = ThreadLocal.withInitial(() -> {
-        try {
-            return Cipher.getInstance("AES/KW/NoPadding");
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("AES/KW/NoPadding is not available in this JDK", e);
-        }
-    });
     private static final ThreadLocal<Mac> HMAC = ThreadLocal.withInitial(() -> {
         try {
             return Mac.getInstance("HmacSHA256");
@@ -54,6 +48,15 @@ public final class KekRing {
     private final NavigableMap<Integer, KekKey> wrapKeys;
     private final Map<Integer, KekKey> macKeys;
     private final List<Integer> versions;
+    /**
+     * Per thread, this ring's KW ciphers, one per version and direction, initialised once: a
+     * cipher's doFinal leaves it initialised with the same key, and an init (the key schedule and
+     * the JCE's checks) cost about as much as the wrap itself. They go with the ring (or the
+     * thread); once the ring is destroyed they are never used again.
+     */
+    private final ThreadLocal<Map<Integer, Cipher>> wrapCiphers = ThreadLocal.withInitial(HashMap::new);
+    private final ThreadLocal<Map<Integer, Cipher>> unwrapCiphers = ThreadLocal.withInitial(HashMap::new);
+    private volatile boolean destroyed;
 
     private KekRing(String kekId, NavigableMap<Integer, KekKey> wrapKeys, Map<Integer, KekKey> macKeys) {
         this.kekId = kekId;
@@ -110,26 +113,26 @@ public final class KekRing {
         if (dataKey == null || dataKey.length != KekProvider.DATA_KEY_BYTES) {
             throw new InvalidInputException("dataKey", "must be " + KekProvider.DATA_KEY_BYTES + " bytes");
         }
+        Map<Integer, Cipher> ciphers = wrapCiphers.get();
         try {
-            Cipher kw = KW.get();
-            kw.init(Cipher.ENCRYPT_MODE, key(wrapKeys, version));
-            return kw.doFinal(dataKey);
+            return kw(ciphers, Cipher.ENCRYPT_MODE, version).doFinal(dataKey);
         } catch (IllegalStateException e) {
             throw unloaded(version, e);
         } catch (GeneralSecurityException e) {
+            ciphers.remove(version); // the next wrap starts from a fresh cipher
             throw new UnavailableException("AES key wrap under KEK " + kekId + " v" + version + " failed ("
                     + e.getClass().getSimpleName() + ")", null, e);
         }
     }
 
     public byte[] unwrap(int version, byte[] wrapped) {
+        Map<Integer, Cipher> ciphers = unwrapCiphers.get();
         try {
-            Cipher kw = KW.get();
-            kw.init(Cipher.DECRYPT_MODE, key(wrapKeys, version));
-            return kw.doFinal(wrapped);
+            return kw(ciphers, Cipher.DECRYPT_MODE, version).doFinal(wrapped);
         } catch (IllegalStateException e) {
             throw unloaded(version, e);
         } catch (GeneralSecurityException e) {
+            ciphers.remove(version); // the next unwrap starts from a fresh cipher
             // IllegalBlockSizeException ("Integrity check failed") or a bad length: the wrapped key is not ours.
             throw new IntegrityException(null, "the wrapped key does not unwrap under KEK " + kekId + " v" + version);
         }
@@ -150,8 +153,28 @@ public final class KekRing {
 
     /** Wipes every key this ring holds; it cannot be used afterwards. */
     public void destroy() {
+        destroyed = true;
         wrapKeys.values().forEach(KekKey::destroy);
         macKeys.values().forEach(KekKey::destroy);
+    }
+
+    /** This thread's KW cipher for the version and direction, initialised on first use. */
+    private Cipher kw(Map<Integer, Cipher> ciphers, int mode, int version) throws GeneralSecurityException {
+        if (destroyed) {
+            throw new IllegalStateException("the KEK was destroyed");
+        }
+        Cipher kw = ciphers.get(version);
+        if (kw == null) {
+            KekKey key = key(wrapKeys, version);
+            try {
+                kw = Cipher.getInstance("AES/KW/NoPadding");
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException("AES/KW/NoPadding is not available in this JDK", e);
+            }
+            kw.init(mode, key);
+            ciphers.put(version, kw);
+        }
+        return kw;
     }
 
     private UnavailableException unloaded(int version, IllegalStateException e) {

@@ -96,9 +96,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * policy names and remembers where it went. It is also the {@link KeystoreAdministration} service:
  * backends, routes, migration and KEK re-wrap.
  * <p>
- * Reads go through the {@link KeyCache} when the cache component is active (sealed records below
- * the envelope, opened material above it); every write invalidates what it changed before it
- * returns. Multi-step operations (rotate, generate with a parent, delete of all versions, KEK
+ * In a framework, reads go through the {@link KeyCache} (sealed records below the envelope,
+ * opened material above it); outside one, through the caches given to {@link #cache}, or none.
+ * Every write invalidates what it changed before it returns. Multi-step operations (rotate, generate with a parent, delete of all versions, KEK
  * re-wrap) run as sagas ({@link KeystoreSagas}) journaled in the intent journal; operations a crash
  * interrupted are finished or undone by recovery, which starts at activation.
  * <p>
@@ -143,10 +143,9 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     @Reference
     private KeystoreRouter routerComponent;
 
-    /** The key caches; absent (the cache component is not active): nothing is cached. */
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    private volatile CacheComponent cacheComponent;
+    /** The key caches: in a framework every read goes through them (Caffeine is a required import). */
+    @Reference
+    private CacheComponent cacheComponent;
 
     /** The intent journal of multi-step operations. */
     @Reference
