@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// redisServer is a real redis-server process on a free loopback port, in a directory of its own.
+type redisServer struct {
+	t      *testing.T
+	bin    string
+	dir    string
+	port   int
+	cmd    *exec.Cmd
+	exited chan struct{}
+	extra  []string
+}
+
+// lockedWriter collects the server's output for an error message.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
+}
+
+// redisBinary is OPENKCM_REDIS_SERVER, or redis-server on the PATH (the build installs Debian's
+// redis-server package when it is missing). Without one the tests fail: they never skip.
+func redisBinary(t *testing.T) string {
+	if bin := os.Getenv("OPENKCM_REDIS_SERVER"); bin != "" {
+		return bin
+	}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("the Redis plugin tests need redis-server (the Maven build installs it; or set OPENKCM_REDIS_SERVER): %v", err)
+	}
+	return bin
+}
+
+// startRedis starts a server that keeps every acknowledged write (append-only file, fsync always),
+// so that a restart loses nothing; it is stopped when the test ends.
+func startRedis(t *testing.T, extra ...string) *redisServer {
+	t.Helper()
+	s := &redisServer{t: t, bin: redisBinary(t), dir: t.TempDir(), extra: extra}
+	for attempt := 0; ; attempt++ {
+		s.port = freePort(t)
+		err := s.start()
+		if err == nil {
+			break
+		}
+		if attempt == 4 {
+			t.Fatalf("redis-server did not start: %v", err)
+		}
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *redisServer) address() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+
+func (s *redisServer) start() error {
+	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port), "--dir", s.dir,
+		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no",
+		"--logfile", "", "--loglevel", "warning"}, s.extra...)
+	cmd := exec.Command(s.bin, args...)
+	var output strings.Builder
+	cmd.Stdout = &lockedWriter{w: &output}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	s.cmd, s.exited = cmd, exited
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return fmt.Errorf("redis-server exited: %s", cmd.Stdout.(*lockedWriter).String())
+		default:
+		}
+		if conn, err := net.DialTimeout("tcp", s.address(), 100*time.Millisecond); err == nil {
+			conn.Close()
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.kill()
+	return fmt.Errorf("not listening on %s within 10 s", s.address())
+}
+
+// kill ends the server at once (SIGKILL), as a crash would.
+func (s *redisServer) kill() {
+	if s.cmd != nil {
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+		s.cmd = nil
+	}
+}
+
+// restart starts the server again on the same port and directory.
+func (s *redisServer) restart() {
+	s.t.Helper()
+	if err := s.start(); err != nil {
+		s.t.Fatalf("redis-server did not restart: %v", err)
+	}
+}
+
+func (s *redisServer) stop() { s.kill() }
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
