@@ -1,10 +1,18 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +29,11 @@ type redisServer struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	extra  []string
+	tls    *serverTLS
 }
+
+// serverTLS is the PEM files of a server that accepts only TLS.
+type serverTLS struct{ ca, cert, key string }
 
 // lockedWriter collects the server's output for an error message.
 type lockedWriter struct {
@@ -58,7 +70,18 @@ func redisBinary(t *testing.T) string {
 // so that a restart loses nothing; it is stopped when the test ends.
 func startRedis(t *testing.T, extra ...string) *redisServer {
 	t.Helper()
-	s := &redisServer{t: t, bin: redisBinary(t), dir: t.TempDir(), extra: extra}
+	return launchRedis(t, &redisServer{t: t, bin: redisBinary(t), dir: t.TempDir(), extra: extra})
+}
+
+// startRedisTLS starts a server that speaks only TLS, with a certificate for 127.0.0.1 from a
+// fresh CA; ca is that CA's PEM file.
+func startRedisTLS(t *testing.T, extra ...string) (server *redisServer, ca string) {
+	t.Helper()
+	s := &redisServer{t: t, bin: redisBinary(t), dir: t.TempDir(), extra: extra, tls: writeTestCertificates(t)}
+	return launchRedis(t, s), s.tls.ca
+}
+
+func launchRedis(t *testing.T, s *redisServer) *redisServer {
 	for attempt := 0; ; attempt++ {
 		s.port = freePort(t)
 		err := s.start()
@@ -76,9 +99,14 @@ func startRedis(t *testing.T, extra ...string) *redisServer {
 func (s *redisServer) address() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
 func (s *redisServer) start() error {
-	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port), "--dir", s.dir,
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no",
-		"--logfile", "", "--loglevel", "warning"}, s.extra...)
+	ports := []string{"--port", strconv.Itoa(s.port)}
+	if s.tls != nil {
+		ports = []string{"--port", "0", "--tls-port", strconv.Itoa(s.port), "--tls-cert-file", s.tls.cert,
+			"--tls-key-file", s.tls.key, "--tls-ca-cert-file", s.tls.ca, "--tls-auth-clients", "no"}
+	}
+	args := append([]string{"--bind", "127.0.0.1", "--dir", s.dir, "--save", "", "--appendonly", "yes",
+		"--appendfsync", "always", "--daemonize", "no", "--logfile", "", "--loglevel", "warning"}, ports...)
+	args = append(args, s.extra...)
 	cmd := exec.Command(s.bin, args...)
 	var output strings.Builder
 	cmd.Stdout = &lockedWriter{w: &output}
@@ -132,4 +160,48 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// writeTestCertificates makes a CA and a server certificate for 127.0.0.1 signed by it.
+func writeTestCertificates(t *testing.T) *serverTLS {
+	t.Helper()
+	dir := t.TempDir()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTemplate := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverTemplate := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "redis"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	serverDER, err := x509.CreateCertificate(rand.Reader, serverTemplate, caTemplate, &serverKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(serverKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := &serverTLS{ca: filepath.Join(dir, "ca.pem"), cert: filepath.Join(dir, "server.pem"), key: filepath.Join(dir, "server-key.pem")}
+	writePEM(t, files.ca, "CERTIFICATE", caDER)
+	writePEM(t, files.cert, "CERTIFICATE", serverDER)
+	writePEM(t, files.key, "EC PRIVATE KEY", keyDER)
+	return files
+}
+
+func writePEM(t *testing.T, path, kind string, der []byte) {
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
