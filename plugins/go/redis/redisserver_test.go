@@ -22,7 +22,7 @@ import (
 
 // redisServer is a real redis-server process on a free loopback port, in a directory of its own.
 type redisServer struct {
-	t      *testing.T
+	t      testing.TB
 	bin    string
 	dir    string
 	port   int
@@ -55,7 +55,7 @@ func (l *lockedWriter) String() string {
 
 // redisBinary is OPENKCM_REDIS_SERVER, or redis-server on the PATH (the build installs Debian's
 // redis-server package when it is missing). Without one the tests fail: they never skip.
-func redisBinary(t *testing.T) string {
+func redisBinary(t testing.TB) string {
 	if bin := os.Getenv("OPENKCM_REDIS_SERVER"); bin != "" {
 		return bin
 	}
@@ -68,20 +68,20 @@ func redisBinary(t *testing.T) string {
 
 // startRedis starts a server that keeps every acknowledged write (append-only file, fsync always),
 // so that a restart loses nothing; it is stopped when the test ends.
-func startRedis(t *testing.T, extra ...string) *redisServer {
+func startRedis(t testing.TB, extra ...string) *redisServer {
 	t.Helper()
 	return launchRedis(t, &redisServer{t: t, bin: redisBinary(t), dir: t.TempDir(), extra: extra})
 }
 
 // startRedisTLS starts a server that speaks only TLS, with a certificate for 127.0.0.1 from a
 // fresh CA; ca is that CA's PEM file.
-func startRedisTLS(t *testing.T, extra ...string) (server *redisServer, ca string) {
+func startRedisTLS(t testing.TB, extra ...string) (server *redisServer, ca string) {
 	t.Helper()
 	s := &redisServer{t: t, bin: redisBinary(t), dir: t.TempDir(), extra: extra, tls: writeTestCertificates(t)}
 	return launchRedis(t, s), s.tls.ca
 }
 
-func launchRedis(t *testing.T, s *redisServer) *redisServer {
+func launchRedis(t testing.TB, s *redisServer) *redisServer {
 	for attempt := 0; ; attempt++ {
 		s.port = freePort(t)
 		err := s.start()
@@ -153,7 +153,7 @@ func (s *redisServer) restart() {
 
 func (s *redisServer) stop() { s.kill() }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +163,7 @@ func freePort(t *testing.T) int {
 }
 
 // writeTestCertificates makes a CA and a server certificate for 127.0.0.1 signed by it.
-func writeTestCertificates(t *testing.T) *serverTLS {
+func writeTestCertificates(t testing.TB) *serverTLS {
 	t.Helper()
 	dir := t.TempDir()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -200,7 +200,7 @@ func writeTestCertificates(t *testing.T) *serverTLS {
 	return files
 }
 
-func writePEM(t *testing.T, path, kind string, der []byte) {
+func writePEM(t testing.TB, path, kind string, der []byte) {
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
