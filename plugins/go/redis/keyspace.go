@@ -13,9 +13,10 @@ import (
 //	<prefix><kind>:<owner id>:<name>:<version>   the record (tenant, service or node)
 //	<prefix>id:<name>:<version>                  the id's pointer: the Redis key of its record
 //
-// so that a tenant's keys can be granted (Redis ACL ~<prefix>tenant:acme:*), listed (SCAN MATCH)
-// or dropped together, while the id alone still finds its record. Owner ids and names are
-// query-escaped: the parts never hold ':' or a glob character.
+// so that one owner's records are found, counted or dropped together (SCAN MATCH
+// <prefix>tenant:acme:*, which is also how a listing filtered on its owner reads only them), while
+// the id alone still finds its record. Owner ids and names are query-escaped: the parts never
+// hold ':' or a glob character.
 type keyspace struct {
 	prefix string
 }

@@ -114,6 +114,7 @@ public class RedisPluginBenchmark {
     }
 
     @Benchmark
+    @BenchmarkMode({Mode.AverageTime, Mode.SampleTime})
     public StoredKey retrieveThroughHost() {
         return plugin.retrieveKey(ID);
     }

@@ -32,6 +32,11 @@ final class RedisPlugins {
         Map<String, String> plugin = new java.util.TreeMap<>(extra);
         plugin.put("address", server.address());
         plugin.putIfAbsent("prefix", "test-" + UUID.randomUUID() + ":");
+        return settings(plugin);
+    }
+
+    /** The plugin with exactly these settings. */
+    static PluginSettings settings(Map<String, String> plugin) {
         Path executable = executable();
         return new PluginSettings(executable, ExecutableCheck.sha256(executable), List.of(), List.of(), 1,
                 Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofMillis(50), Duration.ofMillis(400),
