@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/openkcm/keystore/plugins/go/sdk"
 	"github.com/redis/go-redis/v9"
@@ -85,6 +86,10 @@ func (b *backend) StoreKey(ctx context.Context, id sdk.KeyID, sealed []byte, md 
 	client, keys, s, err := b.conn()
 	if err != nil {
 		return err
+	}
+	if s.ttl && md.Expiry != nil && !md.Expiry.Add(s.ttlGrace).After(time.Now()) {
+		// Redis would drop it at once: a store that succeeds must leave a readable key.
+		return sdk.Invalid("metadata.expiry", "has passed (plus settings.ttl.grace); with settings.ttl.from.expiry Redis would drop the key at once")
 	}
 	result, err := storeScript.Run(ctx, client, []string{keys.pointer(id), keys.record(md.Owner, id)},
 		encode(sealed, md), expiryArg(s, md)).Int()

@@ -315,3 +315,35 @@ func TestUnconfiguredBackendIsUnavailable(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestWithTTLAKeyPastItsExpiryIsRefusedAndAnUpdateToThePastDropsIt(t *testing.T) {
+	server := startRedis(t)
+	b, prefix := configured(t, server, map[string]string{"ttl.from.expiry": "true", "ttl.grace": "1h"})
+	id := sdk.KeyID{Name: "stale", Version: 1}
+	md := sdktest.Metadata(id)
+	past := time.Now().Add(-2 * time.Hour).Truncate(time.Millisecond).UTC()
+	md.Expiry = &past
+	err := b.StoreKey(ctx, id, []byte{1}, md)
+	if codeOf(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "invalid metadata.expiry: has passed") {
+		t.Fatalf("store past expiry + grace: %v", err)
+	}
+	if n, err := direct(t, server).Exists(ctx, prefix+"id:stale:1", prefix+"tenant:acme:stale:1").Result(); err != nil || n != 0 {
+		t.Fatalf("the refused store left %d keys (%v)", n, err)
+	}
+	recent := time.Now().Add(-time.Minute).Truncate(time.Millisecond).UTC()
+	md.Expiry = &recent // within the grace: stored, readable
+	if err := b.StoreKey(ctx, id, []byte{1}, md); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.RetrieveKey(ctx, id); err != nil {
+		t.Fatalf("within the grace: %v", err)
+	}
+	next := md
+	next.Expiry, next.Revision = &past, 2
+	if _, err := b.UpdateKeyMetadata(ctx, id, next); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.RetrieveKey(ctx, id); codeOf(err) != codes.NotFound {
+		t.Fatalf("after an update to an expiry past the grace: %v", err)
+	}
+}
