@@ -63,7 +63,16 @@ public class RedisPluginBenchmark {
     private BufferedReader getterOut;
 
     @Setup(Level.Trial)
-    public void setUp() throws IOException {
+    public void setUp() throws Exception {
+        try {
+            start();
+        } catch (Exception | Error e) {
+            tearDown(); // JMH does not tear down a trial whose setup failed
+            throw e;
+        }
+    }
+
+    private void start() throws IOException {
         redis = RedisServer.start();
         Path executable = Path.of(System.getProperty("openkcm.plugin.redis",
                 "bundles/keystore-plugins/target/go-plugins/keystore-plugin-redis")).toAbsolutePath();

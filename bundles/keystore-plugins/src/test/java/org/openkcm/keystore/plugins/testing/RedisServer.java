@@ -30,12 +30,14 @@ public final class RedisServer implements AutoCloseable {
     private final Path binary;
     private final Path directory;
     private final int port;
-    private Process process;
+    private volatile Process process;
 
     private RedisServer(Path binary, Path directory, int port) {
         this.binary = binary;
         this.directory = directory;
         this.port = port;
+        // A server outlives nothing that started it, not even a test or benchmark that never closes it.
+        Runtime.getRuntime().addShutdownHook(new Thread(this::kill, "redis-server " + port + " stop"));
     }
 
     /** Starts a server; a port taken between choosing and binding it is retried with another. */
@@ -67,7 +69,7 @@ public final class RedisServer implements AutoCloseable {
     }
 
     /** SIGKILL, as a crash would, and waits until the process is gone. */
-    public void kill() {
+    public synchronized void kill() {
         if (process != null) {
             process.destroyForcibly();
             try {
