@@ -3,12 +3,15 @@ package org.openkcm.keystore.grpc;
 import java.lang.annotation.Annotation;
 import java.lang.reflect.Field;
 import java.lang.reflect.Proxy;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -34,13 +37,18 @@ import org.openkcm.keystore.bench.BenchKeks;
 import org.openkcm.keystore.core.cache.CacheSettings;
 import org.openkcm.keystore.core.cache.KeyCache;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
+import org.openkcm.keystore.core.routing.LocationIndex;
+import org.openkcm.keystore.core.routing.Registration;
+import org.openkcm.keystore.core.routing.Router;
 import org.openkcm.keystore.grpc.v1.GetMaterialRequest;
 import org.openkcm.keystore.grpc.v1.KeyServiceGrpc;
 import org.openkcm.keystore.memory.MemoryKeystore;
 
+import io.grpc.LoadBalancerRegistry;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.internal.PickFirstLoadBalancerProvider;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 
 /**
@@ -75,7 +83,8 @@ public class GrpcHopBenchmark {
     @Setup(Level.Trial)
     public void setUp() throws Exception {
         folder = Files.createTempDirectory("openkcm-grpc-hop-");
-        operations = DefaultKeystoreOperations.of(new MemoryKeystore(), List.of(new BenchKeks()))
+        // Routed, as in the runtime (the server's health reads the backends through the router).
+        operations = DefaultKeystoreOperations.of(router(), List.of(new BenchKeks()))
                 .cache(new KeyCache(CacheSettings.defaults()));
         id = operations.generate(KeySpec.builder().name("bench-l4").type(KeyType.L4).algorithm("AES").keySize(256)
                 .owner(Owner.node("bench-node")).build()).id();
@@ -95,7 +104,9 @@ public class GrpcHopBenchmark {
                 Map.of("port", 0, "tls_directory", tls.toString())));
         int port = ((Server) field(component, "server")).getPort();
 
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", port)
+        // The server bundle embeds grpc-java without its META-INF/services; the client names what it needs.
+        LoadBalancerRegistry.getDefaultRegistry().register(new PickFirstLoadBalancerProvider());
+        channel = NettyChannelBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
                 .sslContext(GrpcSslContexts.forClient()
                         .trustManager(tls.resolve(LocalCertificateAuthority.CA_CERTIFICATE).toFile())
                         .keyManager(tls.resolve(LocalCertificateAuthority.ADMIN_CERTIFICATE).toFile(),
@@ -140,6 +151,25 @@ public class GrpcHopBenchmark {
                 return material.length();
             }
         });
+    }
+
+    private static Router router() {
+        Router router = new Router(new Router.Settings("memory", Duration.ofSeconds(5), Duration.ofMinutes(1), 3),
+                LocationIndex.inMemory(), Runnable::run, new Router.Listener() {
+                    @Override
+                    public void namesChanged(Set<String> names) {
+                    }
+
+                    @Override
+                    public void healthChanged(String name, boolean up, String reason) {
+                    }
+
+                    @Override
+                    public void policyRefused(String error) {
+                    }
+                });
+        router.put(Registration.of(1, Map.of("keystore.name", "memory"), "bench", "1", new MemoryKeystore()));
+        return router;
     }
 
     /** An instance of a configuration annotation: the given values, else each attribute's default. */
