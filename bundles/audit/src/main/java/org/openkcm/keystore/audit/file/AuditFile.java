@@ -194,13 +194,15 @@ final class AuditFile implements AutoCloseable {
             if (channelFileKey == null || channelFileKey.equals(fileKey(current()))) {
                 return channel;
             }
-            // Moved away or replaced: its lines must still reach the disk before the file is let go.
-            try {
-                channel.force(false);
-                forced.accumulateAndGet(written, Math::max);
-            } catch (IOException | RuntimeException e) {
-                closeLosingUnforced();
-                throw e;
+            // Moved away or replaced: when forcing, its lines must reach the disk before the file is let go.
+            if (force) {
+                try {
+                    channel.force(false);
+                    forced.accumulateAndGet(written, Math::max);
+                } catch (IOException | RuntimeException e) {
+                    closeLosingUnforced();
+                    throw e;
+                }
             }
             closeQuietly();
         }
