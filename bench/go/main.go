@@ -30,18 +30,19 @@ func main() {
 	baoVenv := flag.String("bao-venv", "../../bundles/keystore-openbao/target/bao-venv",
 		"the venv the keystore-openbao build installs bao into")
 	auditFsync := flag.String("audit-fsync", "always", "the audit log's fsync (always: as shipped; never: to see what the fsync per audited call costs)")
+	jfr := flag.String("jfr", "", "record the runtime with Java Flight Recorder (profile settings) into this file, written when it stops")
 	flag.Parse()
 	if os.Getenv(keystoretest.DistributionVariable) == "" {
 		built, _ := filepath.Abs("../../runtime/target/openkcm-keystore")
 		os.Setenv(keystoretest.DistributionVariable, built)
 	}
-	if err := run(*duration, *callerList, *baoVenv, *auditFsync); err != nil {
+	if err := run(*duration, *callerList, *baoVenv, *auditFsync, *jfr); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(duration time.Duration, callerList, baoVenv, auditFsync string) error {
+func run(duration time.Duration, callerList, baoVenv, auditFsync, jfr string) error {
 	var callers []int
 	for _, word := range strings.Split(callerList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(word))
@@ -79,7 +80,17 @@ func run(duration time.Duration, callerList, baoVenv, auditFsync string) error {
 	} {
 		config[file] = content
 	}
-	runtime, err := keystoretest.Start("bench", keystoretest.Options{Config: config, Env: map[string]string{tokenVariable: bao.token}})
+	env := map[string]string{tokenVariable: bao.token}
+	if jfr != "" {
+		recording, err := filepath.Abs(jfr)
+		if err != nil {
+			return err
+		}
+		// The JFR file is written when the runtime exits (SIGTERM at the end of the run).
+		env["JAVA_OPTS"] = "-Dfelix.fileinstall.poll=250 -Xshare:auto -XX:StartFlightRecording=settings=profile," +
+			"dumponexit=true,filename=" + recording
+	}
+	runtime, err := keystoretest.Start("bench", keystoretest.Options{Config: config, Env: env})
 	if err != nil {
 		return err
 	}

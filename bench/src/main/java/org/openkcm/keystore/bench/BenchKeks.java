@@ -7,8 +7,8 @@ import org.openkcm.keystore.core.kek.KekRing;
 import org.openkcm.keystore.core.kek.RingKekProvider;
 
 /** A KEK provider holding one random 256-bit KEK in memory: the local providers' crypto, without a file. */
-final class BenchKeks extends RingKekProvider {
-    BenchKeks() {
+public final class BenchKeks extends RingKekProvider {
+    public BenchKeks() {
         byte[] kek = new byte[32];
         new SecureRandom().nextBytes(kek);
         install(KekRing.of("bench", Map.of(1, kek)));

@@ -5,7 +5,7 @@
  * service before the call answers. A record carries who, what and how it ended, never material,
  * tokens or private keys.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package org.openkcm.keystore.audit;
 

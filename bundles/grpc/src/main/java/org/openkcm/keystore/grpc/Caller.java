@@ -119,7 +119,8 @@ final class Caller {
                 + " on keys of owner id " + id + " for " + subject());
     }
 
-    private boolean mayOnEveryKey(OperationClass operation) {
+    /** Whether this caller may do the operation on every owner's keys of every tier. */
+    boolean mayOnEveryKey(OperationClass operation) {
         for (KeyType tier : KeyType.values()) {
             if (grants.stream().noneMatch(g -> g.allowsEveryOwner(operation, tier))) {
                 return false;

@@ -18,6 +18,8 @@ import javax.security.auth.x500.X500Principal;
 
 import org.junit.jupiter.api.Test;
 import org.openkcm.keystore.api.KeyFilter;
+import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.audit.AuditLog;
 import org.openkcm.keystore.audit.AuditRecord;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMaterial;
@@ -31,6 +33,7 @@ import org.openkcm.keystore.api.KeystoreOperations;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.grpc.v1.DeleteRequest;
 import org.openkcm.keystore.grpc.v1.GetMaterialRequest;
+import org.openkcm.keystore.grpc.v1.GetMaterialResponse;
 import org.openkcm.keystore.grpc.v1.GetMetadataRequest;
 import org.openkcm.keystore.grpc.v1.ListRequest;
 import org.openkcm.keystore.grpc.v1.RotateRequest;
@@ -122,6 +125,73 @@ class KeyServiceGrantTest {
     }
 
     @Test
+    void aCallerGrantedMaterialOnEveryKeyIsServedWithoutALookUpAndLearnsThatAKeyIsMissing() {
+        Caller everyKeysMaterial = new Caller(APP, List.of(ClientGrant.parse("g", "CN=orders-app,O=example", "",
+                new String[] {"*"}, new String[] {"L2", "L3", "L4"}, new String[] {"material"})));
+        assertNull(call(everyKeysMaterial, o -> endpoint.getMaterial(GetMaterialRequest.newBuilder()
+                .setId(org.openkcm.keystore.grpc.v1.KeyId.newBuilder().setName("beta-key").setVersion(1)).build(),
+                o)));
+        assertEquals(List.of("get beta-key:1"), keys.reads, "the key is read once, by get");
+        Status missing = call(everyKeysMaterial, o -> endpoint.getMaterial(GetMaterialRequest.newBuilder()
+                .setId(org.openkcm.keystore.grpc.v1.KeyId.newBuilder().setName("beta-nosuch").setVersion(1)).build(),
+                o));
+        assertEquals(Status.Code.NOT_FOUND, missing.getCode());
+
+        keys.reads.clear();
+        Status refused = call(acmeOnly, o -> endpoint.getMaterial(GetMaterialRequest.newBuilder()
+                .setId(org.openkcm.keystore.grpc.v1.KeyId.newBuilder().setName("beta-key").setVersion(1)).build(),
+                o));
+        assertEquals(Status.Code.PERMISSION_DENIED, refused.getCode());
+        assertEquals(List.of("metadata beta-key:1"), keys.reads, "a scoped caller's grant is checked on the owner first");
+        assertEquals(List.of("started", "ok", "started", "error", "started", "denied"),
+                audited.stream().map(AuditRecord::outcome).toList());
+    }
+
+    @Test
+    void aReadWhoseOutcomeCannotBeAuditedAnswersUnavailableAndHandsOutNoMaterial() {
+        List<String> outcomes = new ArrayList<>();
+        KeyServiceEndpoint failingOutcome = new KeyServiceEndpoint(keys, new GrpcAudit(() -> new AuditLog() {
+            @Override
+            public void record(AuditRecord r) {
+                throw new AssertionError("a read begins its records with beginRead");
+            }
+
+            @Override
+            public Entry beginRead(AuditRecord started) {
+                outcomes.add(started.outcome());
+                return outcome -> {
+                    outcomes.add(outcome.outcome());
+                    throw new UnavailableException("disk gone");
+                };
+            }
+        }, Clock.fixed(NOW, ZoneOffset.UTC)));
+        Caller admin = new Caller(APP, List.of(ClientGrant.parse("g", "CN=orders-app,O=example", "",
+                new String[] {"*"}, new String[] {"L2", "L3", "L4"}, new String[] {"material"})));
+        List<Object> answers = new ArrayList<>();
+        AtomicReference<Status> failure = new AtomicReference<>();
+        Context.current().withValue(Caller.CONTEXT_KEY, admin).run(() -> failingOutcome.getMaterial(
+                GetMaterialRequest.newBuilder().setId(org.openkcm.keystore.grpc.v1.KeyId.newBuilder()
+                        .setName("beta-key").setVersion(1)).build(), new StreamObserver<>() {
+                            @Override
+                            public void onNext(GetMaterialResponse value) {
+                                answers.add(value);
+                            }
+
+                            @Override
+                            public void onError(Throwable t) {
+                                failure.set(Status.fromThrowable(t));
+                            }
+
+                            @Override
+                            public void onCompleted() {
+                            }
+                        }));
+        assertEquals(Status.Code.UNAVAILABLE, failure.get().getCode());
+        assertEquals(List.of(), answers, "no material left");
+        assertEquals(List.of("started", "ok"), outcomes);
+    }
+
+    @Test
     void aListFilteredOnAnOwnerTheCallerMayNotSeeIsRefused() {
         Status refused = call(acmeOnly, o -> endpoint.list(ListRequest.newBuilder().setFilter(
                 org.openkcm.keystore.grpc.v1.KeyFilter.newBuilder()
@@ -162,6 +232,8 @@ class KeyServiceGrantTest {
     /** The metadata half of a keystore, enough for the grant checks; anything that would change a key records it. */
     private static final class KeysInMemory implements KeystoreOperations {
         private final TreeMap<KeyId, KeyMetadata> keys = new TreeMap<>();
+        /** The reads made, in order ("metadata k:1", "get k:1"). */
+        final List<String> reads = new ArrayList<>();
 
         void put(KeyMetadata key) {
             keys.put(key.id(), key);
@@ -175,6 +247,11 @@ class KeyServiceGrantTest {
 
         @Override
         public KeyMetadata metadata(KeyId id) {
+            reads.add("metadata " + id);
+            return find(id);
+        }
+
+        private KeyMetadata find(KeyId id) {
             KeyMetadata key = keys.get(id);
             if (key == null) {
                 throw new KeyNotFoundException(id);
@@ -189,7 +266,8 @@ class KeyServiceGrantTest {
 
         @Override
         public KeyMaterial get(KeyId id) {
-            metadata(id);
+            reads.add("get " + id);
+            find(id);
             return KeyMaterial.wrap(new byte[32]);
         }
 

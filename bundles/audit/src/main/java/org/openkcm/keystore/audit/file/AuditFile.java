@@ -8,6 +8,7 @@ import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -16,6 +17,7 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The audit files of one folder: {@code audit.log}, opened for appending only, and the rotated
@@ -24,9 +26,20 @@ import java.util.Set;
  * <p>
  * Appends are serialised; with {@code force}, {@link #append} returns once the line is on the
  * disk, and callers that append while a force is under way share the next one (group commit), so
- * concurrent callers do not pay one fsync each.
+ * concurrent callers do not pay one fsync each. Lines are numbered in the order they are written;
+ * a line counts as durable once a force that began after it was written succeeded on its file.
+ * When a file is closed without its lines forced (a failed write or force), those lines are
+ * counted as lost, and every caller still waiting for one of them fails (a batch whose force
+ * fails fails every call in it: after a failed fsync, Linux may drop the pages and a later fsync
+ * succeed, so a retry proves nothing).
  */
 final class AuditFile implements AutoCloseable {
+
+    /** How a file is opened; tests substitute one whose writes or forces fail. */
+    interface Opener {
+        FileChannel open(Path file, Set<? extends OpenOption> options, FileAttribute<?>... attributes)
+                throws IOException;
+    }
 
     static final String CURRENT = "audit.log";
     static final long DEFAULT_MAX_FILE_BYTES = 16L * 1024 * 1024;
@@ -39,6 +52,7 @@ final class AuditFile implements AutoCloseable {
     private final long maxFileBytes;
     private final int maxFiles;
     private final boolean force;
+    private final Opener opener;
 
     private final Object writeLock = new Object();
     private final Object forceLock = new Object();
@@ -47,12 +61,17 @@ final class AuditFile implements AutoCloseable {
     private Object channelFileKey;
     private long size;
     private long written;
-    /** Lines a rotation forced to disk before it closed their file. */
-    private long rotatedDurable;
-    // guarded by forceLock; read without it as a fast path
-    private volatile long forced;
+    /** Lines (lostAfter, lostUpTo] were in a file closed before they were forced: not durable. */
+    private long lostAfter;
+    private long lostUpTo;
+    /** The highest line known to be on disk; only grows. */
+    private final AtomicLong forced = new AtomicLong();
 
     AuditFile(Path folder, long maxFileBytes, int maxFiles, boolean force) {
+        this(folder, maxFileBytes, maxFiles, force, FileChannel::open);
+    }
+
+    AuditFile(Path folder, long maxFileBytes, int maxFiles, boolean force, Opener opener) {
         if (maxFileBytes < 1024) {
             throw new IllegalArgumentException("max.file.bytes must be at least 1024, not " + maxFileBytes);
         }
@@ -63,6 +82,7 @@ final class AuditFile implements AutoCloseable {
         this.maxFileBytes = maxFileBytes;
         this.maxFiles = maxFiles;
         this.force = force;
+        this.opener = opener;
     }
 
     Path folder() {
@@ -78,8 +98,15 @@ final class AuditFile implements AutoCloseable {
      * A failure closes the file, so the next append opens it again (the fault may have cleared).
      */
     void append(byte[] line) throws IOException {
-        long mine;
-        FileChannel forcing;
+        long mine = write(line);
+        awaitDurable(mine, mine);
+    }
+
+    /**
+     * Appends one line without waiting for the disk and returns its number, for {@link
+     * #awaitDurable}. The line is in the operating system's page cache when this returns.
+     */
+    long write(byte[] line) throws IOException {
         synchronized (writeLock) {
             FileChannel out = open();
             try {
@@ -92,59 +119,70 @@ final class AuditFile implements AutoCloseable {
                     out.write(buffer);
                 }
             } catch (IOException | RuntimeException e) {
-                closeQuietly();
+                closeLosingUnforced();
                 throw e;
             }
             size += line.length;
-            mine = ++written;
-            forcing = out;
-        }
-        if (force) {
-            forceUpTo(mine, forcing);
+            return ++written;
         }
     }
 
     /**
-     * Forces the file unless a force that began after this caller's write already covered it. A
-     * line whose file was closed before it was forced counts as on disk only if a rotation forced
-     * it; after a failed write of another caller closed the file, it does not (the caller fails).
+     * When forcing, returns once lines first to last are on disk, forcing the file unless a force
+     * that began after they were written already covered them; fails if any of them was in a file
+     * closed before it was forced. Without forcing, returns at once.
      */
-    private void forceUpTo(long mine, FileChannel out) throws IOException {
-        if (forced >= mine) {
+    void awaitDurable(long first, long last) throws IOException {
+        if (!force) {
             return;
         }
-        synchronized (forceLock) {
-            if (forced >= mine) {
-                return;
-            }
-            long covered;
-            long durable;
-            FileChannel current;
-            synchronized (writeLock) {
-                covered = written;
-                durable = rotatedDurable;
-                current = channel;
-                if (current != out && mine > durable) {
-                    throw new IOException(
-                            "the audit file was closed after a failed write before this record was forced");
+        while (forced.get() < last) {
+            synchronized (forceLock) {
+                if (forced.get() >= last) {
+                    break;
                 }
-            }
-            if (current == null) {
-                forced = Math.max(forced, durable);
-                return;
-            }
-            try {
-                current.force(false);
-            } catch (ClosedChannelException closedMeanwhile) {
+                long covered;
+                FileChannel current;
                 synchronized (writeLock) {
-                    if (mine > rotatedDurable) {
-                        throw closedMeanwhile;
+                    covered = written;
+                    current = channel;
+                }
+                if (current == null) {
+                    break; // closed after a failure (the lines are counted lost) or at close()
+                }
+                try {
+                    current.force(false);
+                    forced.accumulateAndGet(covered, Math::max);
+                } catch (ClosedChannelException closedMeanwhile) {
+                    // rotated (its lines were forced) or closed after a failure (counted lost): look again
+                } catch (IOException | RuntimeException e) {
+                    synchronized (writeLock) {
+                        if (channel == current) {
+                            closeLosingUnforced();
+                        } else {
+                            markLost();
+                        }
                     }
-                    covered = rotatedDurable;
+                    throw e;
                 }
             }
-            forced = Math.max(forced, covered);
         }
+        synchronized (writeLock) {
+            if (first <= lostUpTo && last > lostAfter) {
+                throw new IOException("the audit file was closed after a failed write or force before this record"
+                        + " was on disk");
+            }
+        }
+        if (forced.get() < last) {
+            throw new IOException("the audit file was closed before this record was forced");
+        }
+    }
+
+    /** Counts every line written and not yet forced as lost (guarded by writeLock). */
+    private void markLost() {
+        long after = forced.get();
+        lostAfter = lostUpTo > 0 ? Math.min(lostAfter, after) : after;
+        lostUpTo = written;
     }
 
     /**
@@ -156,11 +194,21 @@ final class AuditFile implements AutoCloseable {
             if (channelFileKey == null || channelFileKey.equals(fileKey(current()))) {
                 return channel;
             }
+            // Moved away or replaced: when forcing, its lines must reach the disk before the file is let go.
+            if (force) {
+                try {
+                    channel.force(false);
+                    forced.accumulateAndGet(written, Math::max);
+                } catch (IOException | RuntimeException e) {
+                    closeLosingUnforced();
+                    throw e;
+                }
+            }
             closeQuietly();
         }
         ensureFolder();
         Path file = current();
-        FileChannel opened = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.APPEND,
+        FileChannel opened = opener.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.APPEND,
                 StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), fileAttributes());
         try {
             narrow(file, FILE_PERMISSIONS);
@@ -186,7 +234,7 @@ final class AuditFile implements AutoCloseable {
     /** audit.log becomes audit.log.1, each audit.log.i becomes .i+1, and the one past maxFiles goes. */
     private void rotate(FileChannel out) throws IOException {
         out.force(false);
-        rotatedDurable = written;
+        forced.accumulateAndGet(written, Math::max);
         out.close();
         channel = null;
         Files.deleteIfExists(rotated(maxFiles));
@@ -241,6 +289,12 @@ final class AuditFile implements AutoCloseable {
         return FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
     }
 
+    /** Closes the file after a failure; its unforced lines are counted lost (guarded by writeLock). */
+    private void closeLosingUnforced() {
+        markLost();
+        closeQuietly();
+    }
+
     private void closeQuietly() {
         FileChannel out = channel;
         channel = null;
@@ -261,6 +315,7 @@ final class AuditFile implements AutoCloseable {
             if (out != null) {
                 try {
                     out.force(false);
+                    forced.accumulateAndGet(written, Math::max);
                 } catch (NoSuchFileException ignored) {
                     // nothing left to force
                 } finally {

@@ -90,8 +90,35 @@ public final class FileAuditLog implements AuditLog {
         try {
             file.append(JsonLine.of(r));
         } catch (IOException | RuntimeException e) {
-            throw new UnavailableException("audit log " + file.current() + " cannot be written: " + reason(e), null, e);
+            throw cannotWrite(e);
         }
+    }
+
+    @Override
+    public Entry beginRead(AuditRecord started) {
+        if (started == null) {
+            throw new IllegalArgumentException("audit record is required");
+        }
+        long first;
+        try {
+            first = file.write(JsonLine.of(started));
+        } catch (IOException | RuntimeException e) {
+            throw cannotWrite(e);
+        }
+        return outcome -> {
+            if (outcome == null) {
+                throw new IllegalArgumentException("audit record is required");
+            }
+            try {
+                file.awaitDurable(first, file.write(JsonLine.of(outcome)));
+            } catch (IOException | RuntimeException e) {
+                throw cannotWrite(e);
+            }
+        };
+    }
+
+    private UnavailableException cannotWrite(Exception e) {
+        return new UnavailableException("audit log " + file.current() + " cannot be written: " + reason(e), null, e);
     }
 
     /** Why a write failed, without repeating the path the message already names. */

@@ -19,6 +19,12 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.OpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.util.Set;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
@@ -27,6 +33,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.audit.AuditLog;
 import org.openkcm.keystore.audit.AuditRecord;
 
 class AuditFileTest {
@@ -268,5 +275,167 @@ class AuditFileTest {
         assertEquals(Path.of("/opt/ks/data/audit"), FileAuditLog.folder("", "/opt/ks", tmp.toFile()));
         assertEquals(tmp, FileAuditLog.folder("", null, tmp.toFile()));
         assertThrows(IllegalStateException.class, () -> FileAuditLog.folder("", "", null));
+    }
+
+    /**
+     * Opens real files, but every force fails while {@code failing} is set (a disk that refuses
+     * fsync), and every write while {@code writesFailing} is (a full disk).
+     */
+    private static final class ForceFailing implements AuditFile.Opener {
+        volatile boolean failing;
+        volatile boolean writesFailing;
+        final AtomicInteger forces = new AtomicInteger();
+
+        @Override
+        public FileChannel open(Path file, Set<? extends OpenOption> options, FileAttribute<?>... attributes)
+                throws IOException {
+            FileChannel real = FileChannel.open(file, options, attributes);
+            return new DelegatingChannel(real) {
+                @Override
+                public void force(boolean metaData) throws IOException {
+                    forces.incrementAndGet();
+                    if (failing) {
+                        throw new IOException("Input/output error");
+                    }
+                    super.force(metaData);
+                }
+
+                @Override
+                public int write(ByteBuffer source) throws IOException {
+                    if (writesFailing) {
+                        throw new IOException("No space left on device");
+                    }
+                    return super.write(source);
+                }
+            };
+        }
+    }
+
+    @Test
+    void aReadsTwoRecordsShareOneForceAndBothAreInTheFile() throws IOException {
+        Path folder = tmp.resolve("audit");
+        ForceFailing disk = new ForceFailing();
+        FileAuditLog log = new FileAuditLog(new AuditFile(folder, 1 << 20, 3, true, disk));
+        int before = disk.forces.get();
+        AuditLog.Entry entry = log.beginRead(new AuditRecord(T, "alice", "grpc", "get", "k:1", "started", null));
+        assertEquals(before, disk.forces.get(), "started is not forced on its own");
+        entry.complete(record("alice", "get", "k:1"));
+        assertEquals(before + 1, disk.forces.get(), "one force covers both records");
+        List<String> lines = Files.readAllLines(folder.resolve("audit.log"));
+        assertEquals(List.of("started", "ok"), lines.stream().map(l -> field(l, "outcome")).toList());
+    }
+
+    @Test
+    void aFailedForceFailsEveryCallWhoseRecordItCoveredEvenIfALaterForceSucceeds() throws Exception {
+        Path folder = tmp.resolve("audit");
+        ForceFailing disk = new ForceFailing();
+        AuditFile file = new AuditFile(folder, 1 << 20, 3, true, disk);
+        FileAuditLog log = new FileAuditLog(file);
+        log.record(record("before", "get", "k:1"));
+        // Three callers' lines written, none forced yet: one batch.
+        long a = file.write(JsonLine.of(record("a", "get", "k:1")));
+        long b = file.write(JsonLine.of(record("b", "get", "k:1")));
+        AuditLog.Entry c = log.beginRead(new AuditRecord(T, "c", "grpc", "get", "k:1", "started", null));
+        disk.failing = true;
+        assertThrows(IOException.class, () -> file.awaitDurable(a, a), "the caller whose force failed");
+        disk.failing = false;
+        // The next force would succeed, but the batch's lines may be gone: the others fail too.
+        IOException other = assertThrows(IOException.class, () -> file.awaitDurable(b, b));
+        assertTrue(other.getMessage().contains("before this record was on disk"), other.getMessage());
+        UnavailableException read = assertThrows(UnavailableException.class,
+                () -> c.complete(record("c", "get", "k:1")), "a read begun before the failure");
+        assertTrue(read.getMessage().contains("cannot be written"), read.getMessage());
+
+        log.record(record("after", "get", "k:1")); // a new batch on a reopened file succeeds
+        List<String> callers = Files.readAllLines(folder.resolve("audit.log")).stream().map(l -> field(l, "caller"))
+                .toList();
+        assertEquals("before", callers.get(0));
+        assertEquals("after", callers.get(callers.size() - 1));
+    }
+
+    @Test
+    void aReadWhoseStartedLineWasInAFileLostToAFailedWriteFailsThoughItsOutcomeLands() throws IOException {
+        Path folder = tmp.resolve("audit");
+        ForceFailing disk = new ForceFailing();
+        FileAuditLog log = new FileAuditLog(new AuditFile(folder, 1 << 20, 3, true, disk));
+        AuditLog.Entry entry = log.beginRead(new AuditRecord(T, "alice", "grpc", "get", "k:1", "started", null));
+        disk.writesFailing = true;
+        assertThrows(UnavailableException.class, () -> log.record(record("bob", "get", "k:1")));
+        disk.writesFailing = false;
+
+        UnavailableException e = assertThrows(UnavailableException.class,
+                () -> entry.complete(record("alice", "get", "k:1")));
+        assertTrue(e.getMessage().contains("before this record was on disk"), e.getMessage());
+        log.record(record("carol", "get", "k:1")); // the reopened file takes new records
+    }
+
+    @Test
+    void aReadWhoseStartedLineIsInAFileMovedAwaySucceedsAndTheMovedFileWasForced() throws IOException {
+        Path folder = tmp.resolve("audit");
+        ForceFailing disk = new ForceFailing();
+        FileAuditLog log = new FileAuditLog(new AuditFile(folder, 1 << 20, 3, true, disk));
+        AuditLog.Entry entry = log.beginRead(new AuditRecord(T, "alice", "grpc", "get", "k:1", "started", null));
+        Files.move(folder.resolve("audit.log"), folder.resolve("moved-away.log"));
+        int before = disk.forces.get();
+        entry.complete(record("alice", "get", "k:1"));
+        assertEquals(before + 2, disk.forces.get(), "the moved file, then the new one");
+        assertEquals("started", field(Files.readAllLines(folder.resolve("moved-away.log")).get(0), "outcome"));
+        assertEquals("ok", field(Files.readAllLines(folder.resolve("audit.log")).get(0), "outcome"));
+    }
+
+    @Test
+    void withoutForcingAReadIsNeverForced() throws IOException {
+        Path folder = tmp.resolve("audit");
+        ForceFailing disk = new ForceFailing();
+        disk.failing = true;
+        FileAuditLog log = new FileAuditLog(new AuditFile(folder, 1 << 20, 3, false, disk));
+        log.beginRead(new AuditRecord(T, "alice", "grpc", "get", "k:1", "started", null))
+                .complete(record("alice", "get", "k:1"));
+        assertEquals(0, disk.forces.get());
+        assertEquals(2, Files.readAllLines(folder.resolve("audit.log")).size());
+    }
+
+    @Test
+    void concurrentReadsAllLandAsPairsAndNoneFails() throws Exception {
+        Path folder = tmp.resolve("audit");
+        FileAuditLog log = new FileAuditLog(new AuditFile(folder, 2048, 1000, true));
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                int thread = t;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < 50; i++) {
+                        String caller = "t" + thread + "-" + i;
+                        log.beginRead(new AuditRecord(T, caller, "grpc", "get", "k:1", "started", null))
+                                .complete(record(caller, "get", "k:1"));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
+        Map<String, List<String>> outcomes = new LinkedHashMap<>();
+        try (var files = Files.list(folder)) {
+            for (Path f : files.toList()) {
+                for (String line : Files.readAllLines(f)) {
+                    outcomes.computeIfAbsent(field(line, "caller"), k -> new ArrayList<>()).add(field(line, "outcome"));
+                }
+            }
+        }
+        assertEquals(400, outcomes.size());
+        outcomes.values().forEach(o -> assertEquals(2, o.size(), "a started and an ok line per read: " + o));
+    }
+
+    private static String field(String line, String name) {
+        try {
+            return parse(line).get(name);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }
