@@ -52,6 +52,8 @@ final class PluginProcess implements AutoCloseable {
     /** The service name go-plugin registers with the gRPC health service. */
     static final String HEALTH_SERVICE = "plugin";
     private static final int STDERR_LINES_KEPT = 5;
+    /** The HTTP/2 window of the connection to the plugin; fixed, as the Go SDK's side is. */
+    private static final int FLOW_CONTROL_WINDOW = 1 << 20;
 
     static {
         // grpc-java finds its load balancers with ServiceLoader, which a repackaged jar (a bundle,
@@ -186,6 +188,10 @@ final class PluginProcess implements AutoCloseable {
         return builder.eventLoopGroup(eventLoop)
                 .sslContext(tls)
                 .overrideAuthority(AutoMtls.HOST_NAME)
+                // Per call on a loopback link: no retry buffering (the host maps a failure itself, and
+                // a retry would repeat a compare-and-set), and a fixed window instead of BDP pings.
+                .disableRetry()
+                .flowControlWindow(FLOW_CONTROL_WINDOW)
                 .build();
     }
 
