@@ -8,7 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -43,9 +43,13 @@ func (f *folder) Configure(_ context.Context, settings map[string]string) error 
 	return nil
 }
 
-// path names a key's file: the hex of its name (any byte is safe) and its version.
+// fileName encodes a key name for a file name: any byte is safe in base64url, which has no '.' or
+// '/', and the longest name (128 bytes) stays well within the 255-byte limit of a file name.
+var fileName = base64.RawURLEncoding
+
+// path names a key's file: its encoded name and its version.
 func (f *folder) path(id sdk.KeyID) string {
-	return filepath.Join(f.dir, hex.EncodeToString([]byte(id.Name))+"."+strconv.Itoa(int(id.Version))+suffix)
+	return filepath.Join(f.dir, fileName.EncodeToString([]byte(id.Name))+"."+strconv.Itoa(int(id.Version))+suffix)
 }
 
 func (f *folder) read(id sdk.KeyID) (sdk.StoredKey, bool, error) {
@@ -206,7 +210,7 @@ func (f *folder) ids() ([]sdk.KeyID, error) {
 			continue
 		}
 		name, version, ok := strings.Cut(base, ".")
-		raw, herr := hex.DecodeString(name)
+		raw, herr := fileName.DecodeString(name)
 		v, verr := strconv.ParseInt(version, 10, 32)
 		if !ok || herr != nil || verr != nil {
 			continue // not a key file
