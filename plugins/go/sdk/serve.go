@@ -36,7 +36,7 @@ func Serve(backend Backend) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         plugin.PluginSet{PluginName: &grpcPlugin{backend: backend}},
-		GRPCServer:      plugin.DefaultGRPCServer,
+		GRPCServer:      newGRPCServer,
 		Logger:          Logger,
 	})
 	os.Exit(0)
@@ -51,6 +51,16 @@ func exitWhenParentDies(parent int, every time.Duration) {
 			os.Exit(3)
 		}
 	}
+}
+
+// windowSize is the fixed HTTP/2 flow-control window of the plugin's connection. A fixed window
+// (64 KiB or more) turns off grpc-go's BDP estimation, whose PING after each received DATA frame
+// would add two frames and a wake-up to every call over a link that has no bandwidth to probe.
+const windowSize = 1 << 20
+
+// newGRPCServer is go-plugin's default server with that fixed window.
+func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
+	return grpc.NewServer(append(opts, grpc.InitialWindowSize(windowSize), grpc.InitialConnWindowSize(windowSize))...)
 }
 
 // grpcPlugin is the go-plugin glue: it registers the backend's gRPC service.

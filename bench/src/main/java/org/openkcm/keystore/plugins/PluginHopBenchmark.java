@@ -52,7 +52,7 @@ public class PluginHopBenchmark {
         PluginSettings settings = new PluginSettings(executable, ExecutableCheck.sha256(executable), List.of(), List.of(),
                 1, Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofMillis(200), Duration.ofSeconds(10),
                 Duration.ofSeconds(2), "bench", Set.of(KeyType.L4), List.of(), false, 0, Map.of());
-        supervisor = new PluginSupervisor(settings, Map.of(), new PluginLog() {
+        PluginLog silent = new PluginLog() {
             @Override
             public void info(String message) {
             }
@@ -64,8 +64,9 @@ public class PluginHopBenchmark {
             @Override
             public void error(String message) {
             }
-        });
-        plugin = new PluginKeystore(settings, supervisor);
+        };
+        supervisor = new PluginSupervisor(settings, Map.of(), silent);
+        plugin = new PluginKeystore(supervisor, silent);
         memory = new MemoryKeystore();
         KeyMetadata metadata = KeyMetadata.builder().id(ID).type(KeyType.L4).algorithm("AES").keySize(256)
                 .owner(Owner.node("edge-1")).createdAt(Instant.parse("2026-01-01T00:00:00Z")).build();

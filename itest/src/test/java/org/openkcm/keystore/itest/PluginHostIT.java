@@ -50,12 +50,17 @@ public class PluginHostIT extends KeystoreTestSupport {
     private static final String HOST_BSN = "org.openkcm.keystore.keystore-plugins";
     private static final String PLUGIN_PID = "org.openkcm.keystore.plugin";
     private static final String PLUGIN = "itest.plugin.memory";
+    /** The persistent example plugin, built as version 1 and as version 2 (two checksums). */
+    private static final String FILE_PLUGIN = "itest.plugin.file";
+    private static final String FILE_PLUGIN_V2 = "itest.plugin.file.v2";
 
     @Configuration
     public Option[] configuration() {
         // The host logs (and copies plugin stderr) through the OSGi Log Service, which it imports.
         return options(baseConfiguration(), buildBundle("log"), buildBundle("keystore-plugins"),
-                systemProperty(PLUGIN).value(System.getProperty(PLUGIN)));
+                systemProperty(PLUGIN).value(System.getProperty(PLUGIN)),
+                systemProperty(FILE_PLUGIN).value(System.getProperty(FILE_PLUGIN)),
+                systemProperty(FILE_PLUGIN_V2).value(System.getProperty(FILE_PLUGIN_V2)));
     }
 
     @Test
@@ -92,6 +97,41 @@ public class PluginHostIT extends KeystoreTestSupport {
 
         configuration.delete();
         awaitNoKeystore("go-memory-itest");
+    }
+
+    @Test
+    public void aNewExecutableInTheConfigurationSwapsInBehindTheSameService() throws Exception {
+        Path version1 = Path.of(System.getProperty(FILE_PLUGIN));
+        Path version2 = Path.of(System.getProperty(FILE_PLUGIN_V2));
+        Path keys = Files.createTempDirectory("plugin-swap-it");
+        Map<String, Object> properties = pluginConfiguration("go-file-itest", sha256(version1));
+        properties.put("plugin.path", version1.toString());
+        properties.put("settings.dir", keys.toString());
+        org.osgi.service.cm.Configuration configuration = configure("swapped", properties);
+
+        ServiceReference<Keystore> before = awaitKeystoreReference("go-file-itest");
+        Object serviceId = before.getProperty(Constants.SERVICE_ID);
+        Keystore keystore = awaitService(before);
+        KeyId id = KeyId.of("kept-across-the-swap", 1);
+        KeyMetadata metadata = KeyMetadata.builder().id(id).type(KeyType.L4).algorithm("AES").keySize(256)
+                .owner(Owner.node("edge-1")).createdAt(Instant.parse("2026-01-01T00:00:00Z")).build();
+        SealedKey sealed = SealedKey.of(new byte[] {4, 5, 6});
+        keystore.storeKey(id, sealed, metadata);
+
+        properties.put("plugin.path", version2.toString());
+        properties.put("plugin.sha256", sha256(version2));
+        configuration.update(dictionary(properties));
+
+        awaitCondition("the service to forward to version 2", () -> {
+            List<ServiceReference<Keystore>> now = keystoreReferences("go-file-itest");
+            return now.size() == 1 && version2.toString().equals(now.get(0).getProperty("keystore.plugin.path"));
+        });
+        ServiceReference<Keystore> after = keystoreReferences("go-file-itest").get(0);
+        assertEquals("the same service, not a re-registration", serviceId, after.getProperty(Constants.SERVICE_ID));
+        assertEquals(StoredKey.of(sealed, metadata), keystore.retrieveKey(id));
+        bundleContext.ungetService(before);
+        configuration.delete();
+        awaitNoKeystore("go-file-itest");
     }
 
     @Test

@@ -103,4 +103,15 @@ final class AutoMtls {
             throw new PluginStartException("could not set up mutual TLS with the plugin: " + e.getMessage(), e);
         }
     }
+
+    /** TLS trusting the plugin's certificate but offering no client certificate: the probe that the plugin demands one. */
+    SslContext anonymousClientContext(X509Certificate serverCertificate) {
+        try {
+            return GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
+                    .trustManager(serverCertificate)
+                    .build();
+        } catch (SSLException e) {
+            throw new PluginStartException("could not set up TLS with the plugin: " + e.getMessage(), e);
+        }
+    }
 }

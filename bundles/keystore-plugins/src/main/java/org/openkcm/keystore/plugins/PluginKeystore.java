@@ -40,17 +40,18 @@ import io.grpc.StatusRuntimeException;
  * down every call fails at once as unavailable; {@link #health()} is down with the reason.
  */
 final class PluginKeystore implements Keystore {
-    private final PluginSettings settings;
     private final PluginSupervisor supervisor;
+    private final PluginLog log;
 
-    PluginKeystore(PluginSettings settings, PluginSupervisor supervisor) {
-        this.settings = settings;
+    PluginKeystore(PluginSupervisor supervisor, PluginLog log) {
         this.supervisor = supervisor;
+        this.log = log;
     }
 
     @Override
     public void storeKey(KeyId id, SealedKey sealed, KeyMetadata metadata) {
         Validation.storeRequest(id, sealed, metadata);
+        PluginSettings settings = supervisor.settings();
         if (!settings.tiers().contains(metadata.type())) {
             throw new PolicyRefusedException(id, "the plugin keystore '" + settings.name() + "' does not accept tier "
                     + metadata.type() + " (keystore.tiers=" + settings.tiers() + ")");
@@ -63,7 +64,8 @@ final class PluginKeystore implements Keystore {
     public StoredKey retrieveKey(KeyId id) {
         Validation.required("keyId", id);
         RetrieveKeyResponse r = call(id, stub -> stub.retrieveKey(RetrieveKeyRequest.newBuilder().setId(ProtoMapping.id(id)).build()));
-        return StoredKey.of(SealedKey.of(r.getSealed().toByteArray()), answer(id, () -> ProtoMapping.metadata(r.getMetadata())));
+        return answer(id, () -> StoredKey.of(SealedKey.of(r.getSealed().toByteArray()),
+                ofKey(id, ProtoMapping.metadata(r.getMetadata()))));
     }
 
     @Override
@@ -75,7 +77,7 @@ final class PluginKeystore implements Keystore {
         }
         var r = call(id, stub -> stub.updateKeyMetadata(UpdateKeyMetadataRequest.newBuilder().setId(ProtoMapping.id(id))
                 .setMetadata(ProtoMapping.metadata(metadata)).build()));
-        return answer(id, () -> ProtoMapping.metadata(r.getMetadata()));
+        return answer(id, () -> ofKey(id, ProtoMapping.metadata(r.getMetadata())));
     }
 
     @Override
@@ -107,7 +109,8 @@ final class PluginKeystore implements Keystore {
     @Override
     public KeystoreHealth health() {
         long start = System.nanoTime();
-        PluginProcess process = supervisor.current();
+        PluginSettings settings = supervisor.settings();
+        PluginProcess process = enterCurrent();
         if (process == null) {
             return KeystoreHealth.down(Duration.ofNanos(System.nanoTime() - start), supervisor.downReason());
         }
@@ -123,11 +126,26 @@ final class PluginKeystore implements Keystore {
         } catch (StatusRuntimeException e) {
             return KeystoreHealth.down(Duration.ofNanos(System.nanoTime() - start),
                     "plugin " + settings.name() + ": " + e.getStatus().getCode() + " " + e.getStatus().getDescription());
+        } finally {
+            process.leave();
+        }
+    }
+
+    /** The current process with this call counted in ({@link PluginProcess#leave()} after), or null while down. */
+    private PluginProcess enterCurrent() {
+        while (true) {
+            PluginProcess process = supervisor.current();
+            if (process == null || process.enter()) {
+                return process;
+            }
+            // swapped out just now: its successor is already current
+            Thread.onSpinWait();
         }
     }
 
     private <T> T call(KeyId id, Function<KeystorePluginBlockingStub, T> rpc) {
-        PluginProcess process = supervisor.current();
+        PluginSettings settings = supervisor.settings();
+        PluginProcess process = enterCurrent();
         if (process == null) {
             throw new UnavailableException(supervisor.downReason(), id, null);
         }
@@ -135,16 +153,31 @@ final class PluginKeystore implements Keystore {
             return rpc.apply(process.stub().withDeadlineAfter(settings.callTimeout().toMillis(), TimeUnit.MILLISECONDS));
         } catch (StatusRuntimeException e) {
             throw ErrorMapping.toKeystoreException(settings.name(), id, e);
+        } finally {
+            process.leave();
         }
     }
 
-    /** A response that breaks the api's rules is the plugin's fault: unavailable, never passed on. */
+    /**
+     * A response that breaks the api's rules is the plugin's fault: unavailable, never passed on,
+     * and logged, since it points at a broken plugin rather than at the caller.
+     */
     private <T> T answer(KeyId id, java.util.function.Supplier<T> decode) {
         try {
             return decode.get();
         } catch (KeystoreException | IllegalArgumentException | NullPointerException e) {
-            throw new UnavailableException("plugin " + settings.name() + " sent a malformed response: " + e.getMessage(),
-                    id, e);
+            String message = "plugin " + supervisor.settings().name() + " sent a malformed response"
+                    + (id == null ? "" : " for key " + id) + ": " + e.getMessage();
+            log.warn(message);
+            throw new UnavailableException(message, id, e);
         }
+    }
+
+    /** The metadata a plugin returned for {@code id}, which must be that key's. */
+    private static KeyMetadata ofKey(KeyId id, KeyMetadata metadata) {
+        if (!metadata.id().equals(id)) {
+            throw new IllegalArgumentException("it holds the metadata of key " + metadata.id());
+        }
+        return metadata;
     }
 }

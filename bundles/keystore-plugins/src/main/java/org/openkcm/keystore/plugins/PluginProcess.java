@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.openkcm.keystore.plugins.proto.goplugin.Empty;
 import org.openkcm.keystore.plugins.proto.goplugin.GRPCControllerGrpc;
@@ -34,6 +36,7 @@ import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 
 /**
  * One running plugin process, started with go-plugin's protocol: a clean environment holding the
@@ -49,6 +52,8 @@ final class PluginProcess implements AutoCloseable {
     /** The service name go-plugin registers with the gRPC health service. */
     static final String HEALTH_SERVICE = "plugin";
     private static final int STDERR_LINES_KEPT = 5;
+    /** The HTTP/2 window of the connection to the plugin; fixed, as the Go SDK's side is. */
+    private static final int FLOW_CONTROL_WINDOW = 1 << 20;
 
     static {
         // grpc-java finds its load balancers with ServiceLoader, which a repackaged jar (a bundle,
@@ -61,6 +66,9 @@ final class PluginProcess implements AutoCloseable {
     private final EventLoopGroup eventLoop;
     private final KeystorePluginGrpc.KeystorePluginBlockingStub stub;
     private final PluginSettings settings;
+    /** Calls under way on this process; see {@link #enter()} and {@link #retire}. */
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile boolean retiring;
 
     private PluginProcess(Process process, ManagedChannel channel, EventLoopGroup eventLoop, PluginSettings settings) {
         this.process = process;
@@ -122,9 +130,10 @@ final class PluginProcess implements AutoCloseable {
         try {
             Handshake handshake = Handshake.parse(awaitHandshake(firstLine, settings, stderr), settings.protocolVersion());
             eventLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-            channel = channel(handshake, mtls, eventLoop);
+            channel = channel(handshake, mtls.clientContext(handshake.serverCertificate()), eventLoop);
             PluginProcess started = new PluginProcess(process, channel, eventLoop, settings);
             started.awaitServing();
+            refuseUnlessClientCertificateDemanded(handshake, mtls, eventLoop, settings);
             started.configure();
             log.info(prefix + "serving on " + handshake.network() + " " + handshake.address());
             return started;
@@ -160,7 +169,7 @@ final class PluginProcess implements AutoCloseable {
         }
     }
 
-    private static ManagedChannel channel(Handshake handshake, AutoMtls mtls, EventLoopGroup eventLoop) {
+    private static ManagedChannel channel(Handshake handshake, SslContext tls, EventLoopGroup eventLoop) {
         SocketAddress address;
         NettyChannelBuilder builder;
         if (handshake.network().equals("unix")) {
@@ -177,9 +186,34 @@ final class PluginProcess implements AutoCloseable {
             builder = NettyChannelBuilder.forAddress(address).channelType(NioSocketChannel.class);
         }
         return builder.eventLoopGroup(eventLoop)
-                .sslContext(mtls.clientContext(handshake.serverCertificate()))
+                .sslContext(tls)
                 .overrideAuthority(AutoMtls.HOST_NAME)
+                // Per call on a loopback link: no retry buffering (the host maps a failure itself, and
+                // a retry would repeat a compare-and-set), and a fixed window instead of BDP pings.
+                .disableRetry()
+                .flowControlWindow(FLOW_CONTROL_WINDOW)
                 .build();
+    }
+
+    /**
+     * AutoMTLS protects the plugin only if it refuses callers without the client certificate it
+     * was handed: a connection that offers none must fail. (go-plugin's server demands it.)
+     */
+    private static void refuseUnlessClientCertificateDemanded(Handshake handshake, AutoMtls mtls,
+            EventLoopGroup eventLoop, PluginSettings settings) {
+        ManagedChannel anonymous = channel(handshake, mtls.anonymousClientContext(handshake.serverCertificate()),
+                eventLoop);
+        try {
+            HealthGrpc.newBlockingStub(anonymous)
+                    .withDeadlineAfter(settings.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                    .check(HealthCheckRequest.newBuilder().setService(HEALTH_SERVICE).build());
+        } catch (StatusRuntimeException refused) {
+            return; // as it should be: no certificate, no service
+        } finally {
+            anonymous.shutdownNow();
+        }
+        throw new PluginStartException("the plugin answers callers that present no client certificate: it does not"
+                + " demand the one AutoMTLS hands it (PLUGIN_CLIENT_CERT); refused");
     }
 
     private void awaitServing() {
@@ -223,6 +257,41 @@ final class PluginProcess implements AutoCloseable {
 
     boolean isAlive() {
         return process.isAlive();
+    }
+
+    /**
+     * Counts a call in, unless this process is being retired (swapped out): the caller then asks
+     * the supervisor for the current process again. Every true answer needs one {@link #leave()}.
+     */
+    boolean enter() {
+        inFlight.incrementAndGet();
+        if (retiring) {
+            inFlight.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    void leave() {
+        inFlight.decrementAndGet();
+    }
+
+    /**
+     * Stops this process once the calls it has let in have finished (or {@code bound} has passed:
+     * each call has its own deadline anyway); it lets no new call in meanwhile.
+     */
+    void retire(Duration bound) {
+        retiring = true;
+        long deadline = System.nanoTime() + bound.toNanos();
+        try {
+            while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            close();
+        }
     }
 
     /**

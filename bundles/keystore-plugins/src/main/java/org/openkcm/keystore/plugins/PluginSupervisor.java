@@ -10,10 +10,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * Keeps one plugin running: starts it, and when it exits restarts it with a backoff that doubles
  * per failed or short-lived start. Meanwhile {@link #current()} is null and {@link #downReason()}
- * says why, so calls fail at once as unavailable instead of waiting.
+ * says why, so calls fail at once as unavailable instead of waiting. {@link #replace} swaps in a
+ * new executable without a gap, as a bundle update does.
  */
 final class PluginSupervisor implements AutoCloseable {
-    private final PluginSettings settings;
+    private volatile PluginSettings settings;
     private final Map<String, String> environment;
     private final PluginLog log;
     private final ScheduledExecutorService restarts;
@@ -50,6 +51,38 @@ final class PluginSupervisor implements AutoCloseable {
         return current;
     }
 
+    /** The settings the running plugin was started with. */
+    PluginSettings settings() {
+        return settings;
+    }
+
+    /**
+     * Swaps in the plugin {@code next} describes (a new executable, arguments or settings): starts
+     * it and waits until it serves, then makes it the current one in one step, then stops the old
+     * one once the calls it is serving have finished. Calls never see a gap.
+     *
+     * @throws PluginStartException if the new plugin cannot start; the old one keeps serving then
+     */
+    void replace(PluginSettings next) {
+        PluginProcess started = PluginProcess.start(next, environment, log);
+        PluginProcess old;
+        synchronized (this) {
+            if (closed) {
+                started.close();
+                throw new PluginStartException("the plugin host is stopping");
+            }
+            old = current;
+            settings = next;
+            backoff = next.restartBackoff();
+            running(started);
+        }
+        log.info("plugin " + next.name() + " swapped to " + next.executable() + " (pid " + started.pid() + ")"
+                + (old == null ? "" : "; stopping pid " + old.pid() + " once its calls are done"));
+        if (old != null) {
+            old.retire(next.callTimeout().plus(next.shutdownTimeout()));
+        }
+    }
+
     String downReason() {
         return downReason;
     }
@@ -60,9 +93,9 @@ final class PluginSupervisor implements AutoCloseable {
         process.onExit().thenRun(() -> exited(process, since));
     }
 
-    private void exited(PluginProcess process, Instant since) {
-        if (closed) {
-            return;
+    private synchronized void exited(PluginProcess process, Instant since) {
+        if (closed || process != current) {
+            return; // stopped, or swapped out by replace
         }
         current = null;
         int code = process.onExit().join().exitValue();
@@ -81,17 +114,20 @@ final class PluginSupervisor implements AutoCloseable {
     }
 
     private void restart() {
-        if (closed) {
-            return;
+        if (closed || current != null) {
+            return; // stopped, or a replace has started a plugin meanwhile
         }
+        PluginSettings settings = this.settings;
         try {
             PluginProcess process = PluginProcess.start(settings, environment, log);
-            if (closed) {
-                process.close();
-                return;
+            synchronized (this) {
+                if (closed || current != null) {
+                    process.close();
+                    return;
+                }
+                running(process);
             }
             log.info("plugin " + settings.name() + " restarted (pid " + process.pid() + ")");
-            running(process);
         } catch (RuntimeException e) {
             downReason = "plugin " + settings.name() + " could not be restarted: " + e.getMessage();
             log.error(downReason);
@@ -106,10 +142,13 @@ final class PluginSupervisor implements AutoCloseable {
     /** Stops the plugin (shutdown, then a kill after the bound) and every restart. */
     @Override
     public void close() {
-        closed = true;
+        PluginProcess process;
+        synchronized (this) {
+            closed = true;
+            process = current;
+            current = null;
+        }
         restarts.shutdownNow();
-        PluginProcess process = current;
-        current = null;
         downReason = "plugin " + settings.name() + " is stopped";
         if (process != null) {
             process.close();

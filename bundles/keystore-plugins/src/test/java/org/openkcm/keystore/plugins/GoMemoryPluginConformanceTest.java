@@ -13,8 +13,9 @@ class GoMemoryPluginConformanceTest extends KeystoreConformanceSuite {
     @Override
     protected Keystore createKeystore() {
         PluginSettings settings = TestPlugins.settings(TestPlugins.memoryPlugin());
-        supervisor = new PluginSupervisor(settings, System.getenv(), new TestPlugins.RecordingLog());
-        return new PluginKeystore(settings, supervisor);
+        TestPlugins.RecordingLog log = new TestPlugins.RecordingLog();
+        supervisor = new PluginSupervisor(settings, System.getenv(), log);
+        return new PluginKeystore(supervisor, log);
     }
 
     @Override

@@ -24,7 +24,7 @@ class PluginLifecycleTest {
     void crashedPluginIsRestartedAndUnavailableMeanwhile() throws Exception {
         PluginSettings settings = TestPlugins.settings(TestPlugins.memoryPlugin());
         try (PluginSupervisor supervisor = new PluginSupervisor(settings, Map.of(), log)) {
-            PluginKeystore keystore = new PluginKeystore(settings, supervisor);
+            PluginKeystore keystore = new PluginKeystore(supervisor, log);
             KeyId id = KeyId.of("before-crash", 1);
             keystore.storeKey(id, sealed(1), minimal(id).build());
             PluginProcess first = supervisor.current();
@@ -51,7 +51,7 @@ class PluginLifecycleTest {
     void closeShutsThePluginDownAndNoProcessRemains() throws Exception {
         PluginSettings settings = TestPlugins.settings(TestPlugins.memoryPlugin());
         PluginSupervisor supervisor = new PluginSupervisor(settings, Map.of(), log);
-        PluginKeystore keystore = new PluginKeystore(settings, supervisor);
+        PluginKeystore keystore = new PluginKeystore(supervisor, log);
         long pid = supervisor.current().pid();
 
         supervisor.close();

@@ -31,6 +31,7 @@ import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
 
 /**
  * The {@code keystore:} administration commands: the backends and their health, the routing
@@ -49,6 +50,10 @@ public class AdminCommands {
     /** Optional and dynamic: the read-only commands work without it; the audited ones refuse (fail closed). */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile AuditLog auditLog;
+
+    /** Optional: without it keystore:backends lists the registered backends only. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile ServiceComponentRuntime componentRuntime;
 
     private final ShellAudit audit = new ShellAudit(() -> auditLog, Clock.systemUTC());
 
@@ -72,7 +77,8 @@ public class AdminCommands {
         shell.close();
     }
 
-    @Descriptor("list the backends: state (ACTIVE, SHADOWED, DOWN, UNAVAILABLE), bundle and health")
+    @Descriptor("list the backends: state (ACTIVE, SHADOWED, DOWN, UNAVAILABLE; NOT STARTED for a configuration whose"
+            + " backend failed to start, with why), bundle and health")
     public String backends() {
         Table table = new Table("NAME", "STATE", "RANKING", "SERVICE", "BUNDLE", "VERSION", "TIERS", "REGIONS",
                 "FAILURES", "LAST FAILURE");
@@ -81,6 +87,10 @@ public class AdminCommands {
                     s.tiers().isEmpty() ? "any" : String.join(",", s.tiers()),
                     s.regions().isEmpty() ? "any" : String.join(",", s.regions()), s.consecutiveFailures(),
                     s.lastReason().orElse(null));
+        }
+        for (NotStartedBackends.NotStarted n : NotStartedBackends.of(componentRuntime)) {
+            table.row(n.name(), "NOT STARTED", null, null, n.bundle(), n.bundleVersion(), null, null, null,
+                    n.configuration() + ": " + n.reason());
         }
         return table + count(table.size(), "backend");
     }
