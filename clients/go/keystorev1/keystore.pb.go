@@ -1,4 +1,4 @@
-// The OpenKCM Keystore network contract, version 1.0.0 (see proto/README.md for how it is versioned).
+// The OpenKCM Keystore network contract, version 1.1.0 (see proto/README.md for how it is versioned).
 //
 // KeyService is for applications; AdminService is for operators. Both are served by the
 // bundles/grpc bundle over mutual TLS, on top of the keystore's KeystoreOperations and
@@ -2595,6 +2595,149 @@ func (x *MigrationReport) GetFinished() bool {
 	return false
 }
 
+type LocateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 1000 key versions.
+	Ids           []*KeyId `protobuf:"bytes,1,rep,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocateRequest) Reset() {
+	*x = LocateRequest{}
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocateRequest) ProtoMessage() {}
+
+func (x *LocateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocateRequest.ProtoReflect.Descriptor instead.
+func (*LocateRequest) Descriptor() ([]byte, []int) {
+	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *LocateRequest) GetIds() []*KeyId {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+type KeyLocation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    *KeyId                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The backend's name (its keystore.name); absent when the keystore has no record of the key.
+	Backend       *string `protobuf:"bytes,2,opt,name=backend,proto3,oneof" json:"backend,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeyLocation) Reset() {
+	*x = KeyLocation{}
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyLocation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyLocation) ProtoMessage() {}
+
+func (x *KeyLocation) ProtoReflect() protoreflect.Message {
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyLocation.ProtoReflect.Descriptor instead.
+func (*KeyLocation) Descriptor() ([]byte, []int) {
+	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *KeyLocation) GetId() *KeyId {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+func (x *KeyLocation) GetBackend() string {
+	if x != nil && x.Backend != nil {
+		return *x.Backend
+	}
+	return ""
+}
+
+type LocateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per requested id, in the request's order.
+	Locations     []*KeyLocation `protobuf:"bytes,1,rep,name=locations,proto3" json:"locations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocateResponse) Reset() {
+	*x = LocateResponse{}
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocateResponse) ProtoMessage() {}
+
+func (x *LocateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocateResponse.ProtoReflect.Descriptor instead.
+func (*LocateResponse) Descriptor() ([]byte, []int) {
+	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *LocateResponse) GetLocations() []*KeyLocation {
+	if x != nil {
+		return x.Locations
+	}
+	return nil
+}
+
 var File_openkcm_keystore_v1_keystore_proto protoreflect.FileDescriptor
 
 const file_openkcm_keystore_v1_keystore_proto_rawDesc = "" +
@@ -2811,7 +2954,16 @@ const file_openkcm_keystore_v1_keystore_proto_rawDesc = "" +
 	"\x05moved\x18\x02 \x01(\rR\x05moved\x12\x19\n" +
 	"\bin_place\x18\x03 \x01(\rR\ainPlace\x127\n" +
 	"\x06failed\x18\x04 \x03(\v2\x1f.openkcm.keystore.v1.KeyFailureR\x06failed\x12\x1a\n" +
-	"\bfinished\x18\x05 \x01(\bR\bfinished*V\n" +
+	"\bfinished\x18\x05 \x01(\bR\bfinished\"=\n" +
+	"\rLocateRequest\x12,\n" +
+	"\x03ids\x18\x01 \x03(\v2\x1a.openkcm.keystore.v1.KeyIdR\x03ids\"d\n" +
+	"\vKeyLocation\x12*\n" +
+	"\x02id\x18\x01 \x01(\v2\x1a.openkcm.keystore.v1.KeyIdR\x02id\x12\x1d\n" +
+	"\abackend\x18\x02 \x01(\tH\x00R\abackend\x88\x01\x01B\n" +
+	"\n" +
+	"\b_backend\"P\n" +
+	"\x0eLocateResponse\x12>\n" +
+	"\tlocations\x18\x01 \x03(\v2 .openkcm.keystore.v1.KeyLocationR\tlocations*V\n" +
 	"\aKeyType\x12\x18\n" +
 	"\x14KEY_TYPE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vKEY_TYPE_L2\x10\x01\x12\x0f\n" +
@@ -2838,7 +2990,7 @@ const file_openkcm_keystore_v1_keystore_proto_rawDesc = "" +
 	"\tSetExpiry\x12%.openkcm.keystore.v1.SetExpiryRequest\x1a .openkcm.keystore.v1.KeyMetadata\x12P\n" +
 	"\aSetTags\x12#.openkcm.keystore.v1.SetTagsRequest\x1a .openkcm.keystore.v1.KeyMetadata\x12Q\n" +
 	"\x06Delete\x12\".openkcm.keystore.v1.DeleteRequest\x1a#.openkcm.keystore.v1.DeleteResponse\x12K\n" +
-	"\x04List\x12 .openkcm.keystore.v1.ListRequest\x1a!.openkcm.keystore.v1.ListResponse2\xce\x04\n" +
+	"\x04List\x12 .openkcm.keystore.v1.ListRequest\x1a!.openkcm.keystore.v1.ListResponse2\xa1\x05\n" +
 	"\fAdminService\x12c\n" +
 	"\fListBackends\x12(.openkcm.keystore.v1.ListBackendsRequest\x1a).openkcm.keystore.v1.ListBackendsResponse\x12]\n" +
 	"\n" +
@@ -2846,7 +2998,8 @@ const file_openkcm_keystore_v1_keystore_proto_rawDesc = "" +
 	"\x12GetCacheStatistics\x12..openkcm.keystore.v1.GetCacheStatisticsRequest\x1a/.openkcm.keystore.v1.GetCacheStatisticsResponse\x12O\n" +
 	"\x06Rewrap\x12\".openkcm.keystore.v1.RewrapRequest\x1a!.openkcm.keystore.v1.RewrapReport\x12Z\n" +
 	"\tReconcile\x12%.openkcm.keystore.v1.ReconcileRequest\x1a&.openkcm.keystore.v1.ReconcileResponse\x12V\n" +
-	"\aMigrate\x12#.openkcm.keystore.v1.MigrateRequest\x1a$.openkcm.keystore.v1.MigrationReport0\x01Bm\n" +
+	"\aMigrate\x12#.openkcm.keystore.v1.MigrateRequest\x1a$.openkcm.keystore.v1.MigrationReport0\x01\x12Q\n" +
+	"\x06Locate\x12\".openkcm.keystore.v1.LocateRequest\x1a#.openkcm.keystore.v1.LocateResponseBm\n" +
 	"\x1corg.openkcm.keystore.grpc.v1B\rKeystoreProtoP\x01Z<github.com/openkcm/keystore/clients/go/keystorev1;keystorev1b\x06proto3"
 
 var (
@@ -2862,7 +3015,7 @@ func file_openkcm_keystore_v1_keystore_proto_rawDescGZIP() []byte {
 }
 
 var file_openkcm_keystore_v1_keystore_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_openkcm_keystore_v1_keystore_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_openkcm_keystore_v1_keystore_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_openkcm_keystore_v1_keystore_proto_goTypes = []any{
 	(KeyType)(0),                       // 0: openkcm.keystore.v1.KeyType
 	(KeyStatus)(0),                     // 1: openkcm.keystore.v1.KeyStatus
@@ -2904,34 +3057,37 @@ var file_openkcm_keystore_v1_keystore_proto_goTypes = []any{
 	(*ReconcileResponse)(nil),          // 37: openkcm.keystore.v1.ReconcileResponse
 	(*MigrateRequest)(nil),             // 38: openkcm.keystore.v1.MigrateRequest
 	(*MigrationReport)(nil),            // 39: openkcm.keystore.v1.MigrationReport
-	nil,                                // 40: openkcm.keystore.v1.KeySpec.TagsEntry
-	nil,                                // 41: openkcm.keystore.v1.KeyMetadata.TagsEntry
-	nil,                                // 42: openkcm.keystore.v1.KeyFilter.TagsEntry
-	nil,                                // 43: openkcm.keystore.v1.SetTagsRequest.TagsEntry
-	nil,                                // 44: openkcm.keystore.v1.BackendStatus.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),      // 45: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),        // 46: google.protobuf.Duration
+	(*LocateRequest)(nil),              // 40: openkcm.keystore.v1.LocateRequest
+	(*KeyLocation)(nil),                // 41: openkcm.keystore.v1.KeyLocation
+	(*LocateResponse)(nil),             // 42: openkcm.keystore.v1.LocateResponse
+	nil,                                // 43: openkcm.keystore.v1.KeySpec.TagsEntry
+	nil,                                // 44: openkcm.keystore.v1.KeyMetadata.TagsEntry
+	nil,                                // 45: openkcm.keystore.v1.KeyFilter.TagsEntry
+	nil,                                // 46: openkcm.keystore.v1.SetTagsRequest.TagsEntry
+	nil,                                // 47: openkcm.keystore.v1.BackendStatus.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),      // 48: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),        // 49: google.protobuf.Duration
 }
 var file_openkcm_keystore_v1_keystore_proto_depIdxs = []int32{
 	2,  // 0: openkcm.keystore.v1.Owner.kind:type_name -> openkcm.keystore.v1.OwnerKind
 	0,  // 1: openkcm.keystore.v1.KeySpec.type:type_name -> openkcm.keystore.v1.KeyType
 	6,  // 2: openkcm.keystore.v1.KeySpec.owner:type_name -> openkcm.keystore.v1.Owner
 	5,  // 3: openkcm.keystore.v1.KeySpec.parent:type_name -> openkcm.keystore.v1.KeyId
-	45, // 4: openkcm.keystore.v1.KeySpec.expiry:type_name -> google.protobuf.Timestamp
-	40, // 5: openkcm.keystore.v1.KeySpec.tags:type_name -> openkcm.keystore.v1.KeySpec.TagsEntry
+	48, // 4: openkcm.keystore.v1.KeySpec.expiry:type_name -> google.protobuf.Timestamp
+	43, // 5: openkcm.keystore.v1.KeySpec.tags:type_name -> openkcm.keystore.v1.KeySpec.TagsEntry
 	5,  // 6: openkcm.keystore.v1.KeyMetadata.id:type_name -> openkcm.keystore.v1.KeyId
 	0,  // 7: openkcm.keystore.v1.KeyMetadata.type:type_name -> openkcm.keystore.v1.KeyType
 	1,  // 8: openkcm.keystore.v1.KeyMetadata.status:type_name -> openkcm.keystore.v1.KeyStatus
-	45, // 9: openkcm.keystore.v1.KeyMetadata.expiry:type_name -> google.protobuf.Timestamp
+	48, // 9: openkcm.keystore.v1.KeyMetadata.expiry:type_name -> google.protobuf.Timestamp
 	6,  // 10: openkcm.keystore.v1.KeyMetadata.owner:type_name -> openkcm.keystore.v1.Owner
 	5,  // 11: openkcm.keystore.v1.KeyMetadata.parent:type_name -> openkcm.keystore.v1.KeyId
-	41, // 12: openkcm.keystore.v1.KeyMetadata.tags:type_name -> openkcm.keystore.v1.KeyMetadata.TagsEntry
-	45, // 13: openkcm.keystore.v1.KeyMetadata.created:type_name -> google.protobuf.Timestamp
-	45, // 14: openkcm.keystore.v1.KeyMetadata.updated:type_name -> google.protobuf.Timestamp
+	44, // 12: openkcm.keystore.v1.KeyMetadata.tags:type_name -> openkcm.keystore.v1.KeyMetadata.TagsEntry
+	48, // 13: openkcm.keystore.v1.KeyMetadata.created:type_name -> google.protobuf.Timestamp
+	48, // 14: openkcm.keystore.v1.KeyMetadata.updated:type_name -> google.protobuf.Timestamp
 	2,  // 15: openkcm.keystore.v1.KeyFilter.owner_kind:type_name -> openkcm.keystore.v1.OwnerKind
 	0,  // 16: openkcm.keystore.v1.KeyFilter.type:type_name -> openkcm.keystore.v1.KeyType
 	1,  // 17: openkcm.keystore.v1.KeyFilter.status:type_name -> openkcm.keystore.v1.KeyStatus
-	42, // 18: openkcm.keystore.v1.KeyFilter.tags:type_name -> openkcm.keystore.v1.KeyFilter.TagsEntry
+	45, // 18: openkcm.keystore.v1.KeyFilter.tags:type_name -> openkcm.keystore.v1.KeyFilter.TagsEntry
 	7,  // 19: openkcm.keystore.v1.GenerateRequest.spec:type_name -> openkcm.keystore.v1.KeySpec
 	7,  // 20: openkcm.keystore.v1.ImportRequest.spec:type_name -> openkcm.keystore.v1.KeySpec
 	5,  // 21: openkcm.keystore.v1.GetMaterialRequest.id:type_name -> openkcm.keystore.v1.KeyId
@@ -2940,16 +3096,16 @@ var file_openkcm_keystore_v1_keystore_proto_depIdxs = []int32{
 	5,  // 24: openkcm.keystore.v1.SetStatusRequest.id:type_name -> openkcm.keystore.v1.KeyId
 	1,  // 25: openkcm.keystore.v1.SetStatusRequest.status:type_name -> openkcm.keystore.v1.KeyStatus
 	5,  // 26: openkcm.keystore.v1.SetExpiryRequest.id:type_name -> openkcm.keystore.v1.KeyId
-	45, // 27: openkcm.keystore.v1.SetExpiryRequest.expiry:type_name -> google.protobuf.Timestamp
+	48, // 27: openkcm.keystore.v1.SetExpiryRequest.expiry:type_name -> google.protobuf.Timestamp
 	5,  // 28: openkcm.keystore.v1.SetTagsRequest.id:type_name -> openkcm.keystore.v1.KeyId
-	43, // 29: openkcm.keystore.v1.SetTagsRequest.tags:type_name -> openkcm.keystore.v1.SetTagsRequest.TagsEntry
+	46, // 29: openkcm.keystore.v1.SetTagsRequest.tags:type_name -> openkcm.keystore.v1.SetTagsRequest.TagsEntry
 	5,  // 30: openkcm.keystore.v1.DeleteRequest.id:type_name -> openkcm.keystore.v1.KeyId
 	9,  // 31: openkcm.keystore.v1.ListRequest.filter:type_name -> openkcm.keystore.v1.KeyFilter
 	8,  // 32: openkcm.keystore.v1.ListResponse.keys:type_name -> openkcm.keystore.v1.KeyMetadata
 	3,  // 33: openkcm.keystore.v1.BackendStatus.state:type_name -> openkcm.keystore.v1.BackendStatus.State
-	44, // 34: openkcm.keystore.v1.BackendStatus.properties:type_name -> openkcm.keystore.v1.BackendStatus.PropertiesEntry
-	45, // 35: openkcm.keystore.v1.BackendStatus.last_probe:type_name -> google.protobuf.Timestamp
-	46, // 36: openkcm.keystore.v1.BackendStatus.last_latency:type_name -> google.protobuf.Duration
+	47, // 34: openkcm.keystore.v1.BackendStatus.properties:type_name -> openkcm.keystore.v1.BackendStatus.PropertiesEntry
+	48, // 35: openkcm.keystore.v1.BackendStatus.last_probe:type_name -> google.protobuf.Timestamp
+	49, // 36: openkcm.keystore.v1.BackendStatus.last_latency:type_name -> google.protobuf.Duration
 	24, // 37: openkcm.keystore.v1.ListBackendsResponse.backends:type_name -> openkcm.keystore.v1.BackendStatus
 	27, // 38: openkcm.keystore.v1.ListRoutesResponse.routes:type_name -> openkcm.keystore.v1.Route
 	4,  // 39: openkcm.keystore.v1.CacheStatistics.layer:type_name -> openkcm.keystore.v1.CacheStatistics.Layer
@@ -2967,43 +3123,48 @@ var file_openkcm_keystore_v1_keystore_proto_depIdxs = []int32{
 	36, // 51: openkcm.keystore.v1.ReconcileResponse.reports:type_name -> openkcm.keystore.v1.ReconciliationReport
 	9,  // 52: openkcm.keystore.v1.MigrateRequest.filter:type_name -> openkcm.keystore.v1.KeyFilter
 	33, // 53: openkcm.keystore.v1.MigrationReport.failed:type_name -> openkcm.keystore.v1.KeyFailure
-	10, // 54: openkcm.keystore.v1.KeyService.Generate:input_type -> openkcm.keystore.v1.GenerateRequest
-	11, // 55: openkcm.keystore.v1.KeyService.Import:input_type -> openkcm.keystore.v1.ImportRequest
-	12, // 56: openkcm.keystore.v1.KeyService.GetMaterial:input_type -> openkcm.keystore.v1.GetMaterialRequest
-	14, // 57: openkcm.keystore.v1.KeyService.GetMetadata:input_type -> openkcm.keystore.v1.GetMetadataRequest
-	15, // 58: openkcm.keystore.v1.KeyService.Rotate:input_type -> openkcm.keystore.v1.RotateRequest
-	16, // 59: openkcm.keystore.v1.KeyService.SetStatus:input_type -> openkcm.keystore.v1.SetStatusRequest
-	17, // 60: openkcm.keystore.v1.KeyService.SetExpiry:input_type -> openkcm.keystore.v1.SetExpiryRequest
-	18, // 61: openkcm.keystore.v1.KeyService.SetTags:input_type -> openkcm.keystore.v1.SetTagsRequest
-	19, // 62: openkcm.keystore.v1.KeyService.Delete:input_type -> openkcm.keystore.v1.DeleteRequest
-	21, // 63: openkcm.keystore.v1.KeyService.List:input_type -> openkcm.keystore.v1.ListRequest
-	23, // 64: openkcm.keystore.v1.AdminService.ListBackends:input_type -> openkcm.keystore.v1.ListBackendsRequest
-	26, // 65: openkcm.keystore.v1.AdminService.ListRoutes:input_type -> openkcm.keystore.v1.ListRoutesRequest
-	29, // 66: openkcm.keystore.v1.AdminService.GetCacheStatistics:input_type -> openkcm.keystore.v1.GetCacheStatisticsRequest
-	32, // 67: openkcm.keystore.v1.AdminService.Rewrap:input_type -> openkcm.keystore.v1.RewrapRequest
-	35, // 68: openkcm.keystore.v1.AdminService.Reconcile:input_type -> openkcm.keystore.v1.ReconcileRequest
-	38, // 69: openkcm.keystore.v1.AdminService.Migrate:input_type -> openkcm.keystore.v1.MigrateRequest
-	8,  // 70: openkcm.keystore.v1.KeyService.Generate:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 71: openkcm.keystore.v1.KeyService.Import:output_type -> openkcm.keystore.v1.KeyMetadata
-	13, // 72: openkcm.keystore.v1.KeyService.GetMaterial:output_type -> openkcm.keystore.v1.GetMaterialResponse
-	8,  // 73: openkcm.keystore.v1.KeyService.GetMetadata:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 74: openkcm.keystore.v1.KeyService.Rotate:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 75: openkcm.keystore.v1.KeyService.SetStatus:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 76: openkcm.keystore.v1.KeyService.SetExpiry:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 77: openkcm.keystore.v1.KeyService.SetTags:output_type -> openkcm.keystore.v1.KeyMetadata
-	20, // 78: openkcm.keystore.v1.KeyService.Delete:output_type -> openkcm.keystore.v1.DeleteResponse
-	22, // 79: openkcm.keystore.v1.KeyService.List:output_type -> openkcm.keystore.v1.ListResponse
-	25, // 80: openkcm.keystore.v1.AdminService.ListBackends:output_type -> openkcm.keystore.v1.ListBackendsResponse
-	28, // 81: openkcm.keystore.v1.AdminService.ListRoutes:output_type -> openkcm.keystore.v1.ListRoutesResponse
-	31, // 82: openkcm.keystore.v1.AdminService.GetCacheStatistics:output_type -> openkcm.keystore.v1.GetCacheStatisticsResponse
-	34, // 83: openkcm.keystore.v1.AdminService.Rewrap:output_type -> openkcm.keystore.v1.RewrapReport
-	37, // 84: openkcm.keystore.v1.AdminService.Reconcile:output_type -> openkcm.keystore.v1.ReconcileResponse
-	39, // 85: openkcm.keystore.v1.AdminService.Migrate:output_type -> openkcm.keystore.v1.MigrationReport
-	70, // [70:86] is the sub-list for method output_type
-	54, // [54:70] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	5,  // 54: openkcm.keystore.v1.LocateRequest.ids:type_name -> openkcm.keystore.v1.KeyId
+	5,  // 55: openkcm.keystore.v1.KeyLocation.id:type_name -> openkcm.keystore.v1.KeyId
+	41, // 56: openkcm.keystore.v1.LocateResponse.locations:type_name -> openkcm.keystore.v1.KeyLocation
+	10, // 57: openkcm.keystore.v1.KeyService.Generate:input_type -> openkcm.keystore.v1.GenerateRequest
+	11, // 58: openkcm.keystore.v1.KeyService.Import:input_type -> openkcm.keystore.v1.ImportRequest
+	12, // 59: openkcm.keystore.v1.KeyService.GetMaterial:input_type -> openkcm.keystore.v1.GetMaterialRequest
+	14, // 60: openkcm.keystore.v1.KeyService.GetMetadata:input_type -> openkcm.keystore.v1.GetMetadataRequest
+	15, // 61: openkcm.keystore.v1.KeyService.Rotate:input_type -> openkcm.keystore.v1.RotateRequest
+	16, // 62: openkcm.keystore.v1.KeyService.SetStatus:input_type -> openkcm.keystore.v1.SetStatusRequest
+	17, // 63: openkcm.keystore.v1.KeyService.SetExpiry:input_type -> openkcm.keystore.v1.SetExpiryRequest
+	18, // 64: openkcm.keystore.v1.KeyService.SetTags:input_type -> openkcm.keystore.v1.SetTagsRequest
+	19, // 65: openkcm.keystore.v1.KeyService.Delete:input_type -> openkcm.keystore.v1.DeleteRequest
+	21, // 66: openkcm.keystore.v1.KeyService.List:input_type -> openkcm.keystore.v1.ListRequest
+	23, // 67: openkcm.keystore.v1.AdminService.ListBackends:input_type -> openkcm.keystore.v1.ListBackendsRequest
+	26, // 68: openkcm.keystore.v1.AdminService.ListRoutes:input_type -> openkcm.keystore.v1.ListRoutesRequest
+	29, // 69: openkcm.keystore.v1.AdminService.GetCacheStatistics:input_type -> openkcm.keystore.v1.GetCacheStatisticsRequest
+	32, // 70: openkcm.keystore.v1.AdminService.Rewrap:input_type -> openkcm.keystore.v1.RewrapRequest
+	35, // 71: openkcm.keystore.v1.AdminService.Reconcile:input_type -> openkcm.keystore.v1.ReconcileRequest
+	38, // 72: openkcm.keystore.v1.AdminService.Migrate:input_type -> openkcm.keystore.v1.MigrateRequest
+	40, // 73: openkcm.keystore.v1.AdminService.Locate:input_type -> openkcm.keystore.v1.LocateRequest
+	8,  // 74: openkcm.keystore.v1.KeyService.Generate:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 75: openkcm.keystore.v1.KeyService.Import:output_type -> openkcm.keystore.v1.KeyMetadata
+	13, // 76: openkcm.keystore.v1.KeyService.GetMaterial:output_type -> openkcm.keystore.v1.GetMaterialResponse
+	8,  // 77: openkcm.keystore.v1.KeyService.GetMetadata:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 78: openkcm.keystore.v1.KeyService.Rotate:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 79: openkcm.keystore.v1.KeyService.SetStatus:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 80: openkcm.keystore.v1.KeyService.SetExpiry:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 81: openkcm.keystore.v1.KeyService.SetTags:output_type -> openkcm.keystore.v1.KeyMetadata
+	20, // 82: openkcm.keystore.v1.KeyService.Delete:output_type -> openkcm.keystore.v1.DeleteResponse
+	22, // 83: openkcm.keystore.v1.KeyService.List:output_type -> openkcm.keystore.v1.ListResponse
+	25, // 84: openkcm.keystore.v1.AdminService.ListBackends:output_type -> openkcm.keystore.v1.ListBackendsResponse
+	28, // 85: openkcm.keystore.v1.AdminService.ListRoutes:output_type -> openkcm.keystore.v1.ListRoutesResponse
+	31, // 86: openkcm.keystore.v1.AdminService.GetCacheStatistics:output_type -> openkcm.keystore.v1.GetCacheStatisticsResponse
+	34, // 87: openkcm.keystore.v1.AdminService.Rewrap:output_type -> openkcm.keystore.v1.RewrapReport
+	37, // 88: openkcm.keystore.v1.AdminService.Reconcile:output_type -> openkcm.keystore.v1.ReconcileResponse
+	39, // 89: openkcm.keystore.v1.AdminService.Migrate:output_type -> openkcm.keystore.v1.MigrationReport
+	42, // 90: openkcm.keystore.v1.AdminService.Locate:output_type -> openkcm.keystore.v1.LocateResponse
+	74, // [74:91] is the sub-list for method output_type
+	57, // [57:74] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_openkcm_keystore_v1_keystore_proto_init() }
@@ -3020,13 +3181,14 @@ func file_openkcm_keystore_v1_keystore_proto_init() {
 	}
 	file_openkcm_keystore_v1_keystore_proto_msgTypes[19].OneofWrappers = []any{}
 	file_openkcm_keystore_v1_keystore_proto_msgTypes[22].OneofWrappers = []any{}
+	file_openkcm_keystore_v1_keystore_proto_msgTypes[36].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_openkcm_keystore_v1_keystore_proto_rawDesc), len(file_openkcm_keystore_v1_keystore_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   40,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
