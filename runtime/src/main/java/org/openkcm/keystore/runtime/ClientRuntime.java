@@ -56,10 +56,19 @@ final class ClientRuntime implements AutoCloseable {
     static final String AUDIT = "org.openkcm.keystore.audit";
     /** The grpc bundle's component that reaches a daemon, and its service property. */
     static final String REMOTE_PID = "org.openkcm.keystore.grpc.remote";
-    static final String REMOTE_SERVICES = "(&(objectClass=org.openkcm.keystore.api.KeystoreOperations)"
-            + "(openkcm.keystore.remote=*))";
+    /**
+     * What is registered once the commands can run: the remote services, and one command of each of
+     * the shell's command components (which register theirs once those services are there).
+     */
+    static final List<String> READY = List.of(
+            "(&(objectClass=org.openkcm.keystore.api.KeystoreOperations)(openkcm.keystore.remote=*))",
+            "(&(objectClass=org.openkcm.keystore.api.KeystoreAdministration)(openkcm.keystore.remote=*))",
+            "(&(osgi.command.scope=keystore)(osgi.command.function=list))",
+            "(&(osgi.command.scope=keystore)(osgi.command.function=backends))",
+            "(&(osgi.command.scope=keystore)(osgi.command.function=cache))");
 
     private static final String CM = "org.osgi.service.cm.";
+    private static final String UNAVAILABLE = "unavailable: ";
     private static final long POLL_MS = 50;
 
     /** The daemon could not be reached; the message is one line. */
@@ -75,7 +84,7 @@ final class ClientRuntime implements AutoCloseable {
     private final DaemonEndpoint endpoint;
     private final PrintStream err;
     private final CountDownLatch started = new CountDownLatch(1);
-    private Path storage;
+    private volatile Path storage;
     private volatile Framework framework;
 
     ClientRuntime(Home home, DaemonEndpoint endpoint, PrintStream err) {
@@ -161,12 +170,15 @@ final class ClientRuntime implements AutoCloseable {
             NotConnectedException, BundleException {
         while (true) {
             ServiceReference<?> processor = context.getServiceReference(Readiness.COMMAND_PROCESSOR);
-            if (processor != null && !references(context, REMOTE_SERVICES).isEmpty()) {
+            if (processor != null && READY.stream().noneMatch(filter -> references(context, filter).isEmpty())) {
                 return processor;
             }
             for (Readiness.FailedComponent failed : Readiness.failedComponents(context)) {
                 if (failed.name().equals(REMOTE_PID)) {
-                    throw new NotConnectedException(failed.reason());
+                    String reason = failed.reason();
+                    // the api's UnavailableException says "unavailable: " first; here the line says it already
+                    throw new NotConnectedException(reason.startsWith(UNAVAILABLE) ? reason.substring(UNAVAILABLE.length())
+                            : reason);
                 }
             }
             if (System.nanoTime() >= deadline) {
@@ -201,13 +213,18 @@ final class ClientRuntime implements AutoCloseable {
     }
 
     Framework framework() {
-        return framework;
+        Framework fw = framework;
+        if (fw == null) {
+            throw new IllegalStateException("the client framework is stopped");
+        }
+        return fw;
     }
 
-    /** Stops the framework (bounded) and removes its temporary cache. */
+    /** Stops the framework (bounded) and removes its temporary cache; once (the shutdown hook may call it too). */
     @Override
-    public void close() {
+    public synchronized void close() {
         Framework fw = framework;
+        framework = null;
         if (fw != null) {
             try {
                 fw.stop();
@@ -218,11 +235,13 @@ final class ClientRuntime implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        if (storage != null) {
+        Path cache = storage;
+        storage = null;
+        if (cache != null) {
             try {
-                deleteTree(storage);
+                deleteTree(cache);
             } catch (IOException e) {
-                err.println("warning: " + storage + " not removed: " + Messages.oneLine(e));
+                err.println("warning: " + cache + " not removed: " + Messages.oneLine(e));
             }
         }
     }

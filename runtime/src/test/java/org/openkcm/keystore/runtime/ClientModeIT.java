@@ -75,7 +75,7 @@ class ClientModeIT {
         Distribution.Result remote = client(distribution, command);
         assertEquals(0, remote.exit(), () -> command + "\n" + remote);
         assertEquals("", remote.err(), () -> command + "\n" + remote);
-        String local = runtime.shell(command, COMMAND);
+        String local = runtime.shell(command, COMMAND).replace("\r\n", "\n");
         assertTrue(remote.out().strip().length() > 0, () -> command + "\n" + remote);
         assertTrue(local.contains(remote.out().strip()),
                 () -> command + ": client mode printed\n" + remote.out() + "\nthe runtime's shell printed\n" + local);

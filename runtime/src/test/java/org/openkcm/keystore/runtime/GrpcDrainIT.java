@@ -195,6 +195,14 @@ class GrpcDrainIT {
         }
     }
 
+    private static void pause() {
+        try {
+            Thread.sleep(20);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private static Status.Code code(Runnable call) {
         return assertThrows(StatusRuntimeException.class, call::run).getStatus().getCode();
     }
@@ -207,6 +215,7 @@ class GrpcDrainIT {
         bigKeys(admin);
 
         StalledList stalled = new StalledList(channel(WINDOW), Duration.ofSeconds(20));
+        stalled.awaitTaken();
         // the one call slot is the stalled call's: every other call is refused, not queued
         Distribution.eventually(WAIT, () -> {
             StatusRuntimeException refused = assertThrows(StatusRuntimeException.class,
@@ -246,6 +255,7 @@ class GrpcDrainIT {
                     } catch (StatusRuntimeException e) {
                         if (e.getStatus().getCode() == Status.Code.UNAVAILABLE) {
                             unavailable.incrementAndGet();
+                            pause(); // a client's retry delay: no busy loop while the server restarts
                         } else {
                             unexpected.merge(e.getStatus().getCode() + ": " + e.getStatus().getDescription(), 1,
                                     Integer::sum);

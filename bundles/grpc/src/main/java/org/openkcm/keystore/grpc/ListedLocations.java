@@ -57,7 +57,7 @@ final class ListedLocations {
     private Map<KeyId, Optional<String>> locateOrUnknown(List<KeyId> ids) {
         try {
             return locate(ids);
-        } catch (RemoteFailures.RemoteRefusal notGranted) {
+        } catch (RemoteFailures.RemoteRefusalException notGranted) {
             Map<KeyId, Optional<String>> unknown = new java.util.HashMap<>();
             ids.forEach(id -> unknown.put(id, Optional.empty()));
             return unknown;

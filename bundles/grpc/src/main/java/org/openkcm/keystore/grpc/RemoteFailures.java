@@ -17,7 +17,7 @@ import io.grpc.StatusRuntimeException;
  * its server side was made from, carrying the daemon's message unchanged, so a command run through
  * {@link RemoteKeystore} fails with the same type and the same one-line message as in the daemon's
  * own shell. A status that no keystore exception maps to (the transport's, a refusal of the
- * caller's certificate or grants) is a {@link RemoteRefusal} or an {@link UnavailableException}.
+ * caller's certificate or grants) is a {@link RemoteRefusalException} or an {@link UnavailableException}.
  */
 final class RemoteFailures {
     private RemoteFailures() {
@@ -42,10 +42,10 @@ final class RemoteFailures {
                     + " did not answer in time (" + message + ")");
             case RESOURCE_EXHAUSTED -> new Unavailable("unavailable: the keystore daemon at " + target
                     + " refused the call: " + message);
-            case PERMISSION_DENIED -> new RemoteRefusal("not granted by the keystore daemon: " + message);
-            case UNAUTHENTICATED -> new RemoteRefusal("the keystore daemon at " + target
+            case PERMISSION_DENIED -> new RemoteRefusalException("not granted by the keystore daemon: " + message);
+            case UNAUTHENTICATED -> new RemoteRefusalException("the keystore daemon at " + target
                     + " did not accept the client certificate: " + message);
-            default -> new RemoteRefusal("the keystore daemon at " + target + " failed the call ("
+            default -> new RemoteRefusalException("the keystore daemon at " + target + " failed the call ("
                     + status.getCode() + "): " + message);
         };
     }
@@ -64,10 +64,10 @@ final class RemoteFailures {
     }
 
     /** The caller is not allowed what it asked, or the daemon failed in a way no keystore exception names. */
-    static final class RemoteRefusal extends KeystoreException {
+    static final class RemoteRefusalException extends KeystoreException {
         private static final long serialVersionUID = 1L;
 
-        RemoteRefusal(String message) {
+        RemoteRefusalException(String message) {
             super(message, null, null);
         }
     }

@@ -80,10 +80,12 @@ public final class RemoteKeystore {
         ListedLocations locations = new ListedLocations(daemon);
         Hashtable<String, Object> properties = new Hashtable<>();
         properties.put(REMOTE_PROPERTY, daemon.target());
-        registrations.add(context.registerService(KeystoreOperations.class, new RemoteOperations(daemon, locations), properties));
-        registrations.add(context.registerService(KeystoreAdministration.class, new RemoteAdministration(daemon, locations),
-                properties));
+        // The audit log first: the shell's commands bind it only if it is there when they activate.
         registrations.add(context.registerService(AuditLog.class, new DaemonAudit(), properties));
+        registrations.add(context.registerService(KeystoreAdministration.class,
+                new RemoteAdministration(daemon, locations), properties));
+        registrations.add(context.registerService(KeystoreOperations.class, new RemoteOperations(daemon, locations),
+                properties));
     }
 
     @Deactivate
