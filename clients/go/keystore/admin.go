@@ -47,6 +47,13 @@ func (c *Client) ReconcileRemove(ctx context.Context, ids ...string) ([]*keystor
 	return resp.GetReports(), mapError(err)
 }
 
+// Locate says which backend holds each key version (at most 1000), as the keystore recorded it;
+// a location without a backend is a key the keystore has no record of.
+func (c *Client) Locate(ctx context.Context, ids ...*keystorev1.KeyId) ([]*keystorev1.KeyLocation, error) {
+	resp, err := c.Admin.Locate(ctx, &keystorev1.LocateRequest{Ids: ids})
+	return resp.GetLocations(), mapError(err)
+}
+
 // Migrate moves the matching keys (nil: all) to where the routing policy sends them, calling
 // progress for every interim report, and returns the final one.
 func (c *Client) Migrate(ctx context.Context, filter *keystorev1.KeyFilter,

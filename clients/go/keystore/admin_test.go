@@ -43,6 +43,31 @@ func TestRoutesIncludeTheShippedL4Route(t *testing.T) {
 	}
 }
 
+func TestLocateNamesTheBackendOfEachKeyInOrder(t *testing.T) {
+	owner := tenant(name("locate-acme"))
+	l3Key := mustGenerate(t, l3(name("locate-l3"), owner))
+	l4Key := mustGenerate(t, &keystorev1.KeySpec{Name: name("locate-l4"), Type: keystorev1.KeyType_KEY_TYPE_L4,
+		Algorithm: "AES", KeySize: 256, Owner: owner})
+	absent := &keystorev1.KeyId{Name: name("locate-absent"), Version: 1}
+	locations, err := admin.Locate(ctx(t), l4Key.GetId(), absent, l3Key.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(locations) != 3 {
+		t.Fatalf("%d locations for 3 ids: %v", len(locations), locations)
+	}
+	for i, want := range []struct {
+		id      *keystorev1.KeyId
+		backend string
+	}{{l4Key.GetId(), "memory"}, {absent, ""}, {l3Key.GetId(), "file"}} {
+		got := locations[i]
+		if got.GetId().GetName() != want.id.GetName() || got.GetBackend() != want.backend ||
+			(got.Backend != nil) != (want.backend != "") {
+			t.Errorf("location %d: %v, want %s in %q", i, got, want.id.GetName(), want.backend)
+		}
+	}
+}
+
 func TestCacheStatisticsCountAMaterialRead(t *testing.T) {
 	md := mustGenerate(t, &keystorev1.KeySpec{Name: name("cache"), Type: keystorev1.KeyType_KEY_TYPE_L4,
 		Algorithm: "AES", KeySize: 256, Owner: tenant("cache-acme")})

@@ -84,6 +84,12 @@ func TestEveryRPCWithAnInvalidFieldIsInvalidInputNamingItAndChangesNothing(t *te
 			_, err := admin.Keys.Delete(ctx(t), &keystorev1.DeleteRequest{})
 			return keystore.MapError(err)
 		}},
+		{"Locate", "ids", func() error { _, err := admin.Locate(ctx(t)); return err }},
+		{"Locate", "version", func() error { _, err := admin.Locate(ctx(t), id, keystore.ID(id.GetName(), 0)); return err }},
+		{"Migrate", "type", func() error {
+			_, err := admin.Migrate(ctx(t), &keystorev1.KeyFilter{Type: keystorev1.KeyType(99)}, nil)
+			return err
+		}},
 		{"List", "pagesize", func() error {
 			_, err := admin.List(ctx(t), &keystorev1.KeyFilter{PageSize: 100000})
 			return err

@@ -1,4 +1,4 @@
-// The OpenKCM Keystore network contract, version 1.1.0 (see proto/README.md for how it is versioned).
+// The OpenKCM Keystore network contract, version 1.2.0 (see proto/README.md for how it is versioned).
 //
 // KeyService is for applications; AdminService is for operators. Both are served by the
 // bundles/grpc bundle over mutual TLS, on top of the keystore's KeystoreOperations and
@@ -2677,6 +2677,149 @@ func (x *MigrationReport) GetFinished() bool {
 	return false
 }
 
+type LocateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 1000 key versions.
+	Ids           []*KeyId `protobuf:"bytes,1,rep,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocateRequest) Reset() {
+	*x = LocateRequest{}
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocateRequest) ProtoMessage() {}
+
+func (x *LocateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocateRequest.ProtoReflect.Descriptor instead.
+func (*LocateRequest) Descriptor() ([]byte, []int) {
+	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *LocateRequest) GetIds() []*KeyId {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+type KeyLocation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    *KeyId                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The backend's name (its keystore.name); absent when the keystore has no record of the key.
+	Backend       *string `protobuf:"bytes,2,opt,name=backend,proto3,oneof" json:"backend,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeyLocation) Reset() {
+	*x = KeyLocation{}
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyLocation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyLocation) ProtoMessage() {}
+
+func (x *KeyLocation) ProtoReflect() protoreflect.Message {
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyLocation.ProtoReflect.Descriptor instead.
+func (*KeyLocation) Descriptor() ([]byte, []int) {
+	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *KeyLocation) GetId() *KeyId {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+func (x *KeyLocation) GetBackend() string {
+	if x != nil && x.Backend != nil {
+		return *x.Backend
+	}
+	return ""
+}
+
+type LocateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per requested id, in the request's order.
+	Locations     []*KeyLocation `protobuf:"bytes,1,rep,name=locations,proto3" json:"locations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocateResponse) Reset() {
+	*x = LocateResponse{}
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocateResponse) ProtoMessage() {}
+
+func (x *LocateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openkcm_keystore_v1_keystore_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocateResponse.ProtoReflect.Descriptor instead.
+func (*LocateResponse) Descriptor() ([]byte, []int) {
+	return file_openkcm_keystore_v1_keystore_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *LocateResponse) GetLocations() []*KeyLocation {
+	if x != nil {
+		return x.Locations
+	}
+	return nil
+}
+
 var File_openkcm_keystore_v1_keystore_proto protoreflect.FileDescriptor
 
 const file_openkcm_keystore_v1_keystore_proto_rawDesc = "" +
@@ -2900,7 +3043,16 @@ const file_openkcm_keystore_v1_keystore_proto_rawDesc = "" +
 	"\x05moved\x18\x02 \x01(\rR\x05moved\x12\x19\n" +
 	"\bin_place\x18\x03 \x01(\rR\ainPlace\x127\n" +
 	"\x06failed\x18\x04 \x03(\v2\x1f.openkcm.keystore.v1.KeyFailureR\x06failed\x12\x1a\n" +
-	"\bfinished\x18\x05 \x01(\bR\bfinished*V\n" +
+	"\bfinished\x18\x05 \x01(\bR\bfinished\"=\n" +
+	"\rLocateRequest\x12,\n" +
+	"\x03ids\x18\x01 \x03(\v2\x1a.openkcm.keystore.v1.KeyIdR\x03ids\"d\n" +
+	"\vKeyLocation\x12*\n" +
+	"\x02id\x18\x01 \x01(\v2\x1a.openkcm.keystore.v1.KeyIdR\x02id\x12\x1d\n" +
+	"\abackend\x18\x02 \x01(\tH\x00R\abackend\x88\x01\x01B\n" +
+	"\n" +
+	"\b_backend\"P\n" +
+	"\x0eLocateResponse\x12>\n" +
+	"\tlocations\x18\x01 \x03(\v2 .openkcm.keystore.v1.KeyLocationR\tlocations*V\n" +
 	"\aKeyType\x12\x18\n" +
 	"\x14KEY_TYPE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vKEY_TYPE_L2\x10\x01\x12\x0f\n" +
@@ -2927,7 +3079,7 @@ const file_openkcm_keystore_v1_keystore_proto_rawDesc = "" +
 	"\tSetExpiry\x12%.openkcm.keystore.v1.SetExpiryRequest\x1a .openkcm.keystore.v1.KeyMetadata\x12P\n" +
 	"\aSetTags\x12#.openkcm.keystore.v1.SetTagsRequest\x1a .openkcm.keystore.v1.KeyMetadata\x12Q\n" +
 	"\x06Delete\x12\".openkcm.keystore.v1.DeleteRequest\x1a#.openkcm.keystore.v1.DeleteResponse\x12K\n" +
-	"\x04List\x12 .openkcm.keystore.v1.ListRequest\x1a!.openkcm.keystore.v1.ListResponse2\xce\x04\n" +
+	"\x04List\x12 .openkcm.keystore.v1.ListRequest\x1a!.openkcm.keystore.v1.ListResponse2\xa1\x05\n" +
 	"\fAdminService\x12c\n" +
 	"\fListBackends\x12(.openkcm.keystore.v1.ListBackendsRequest\x1a).openkcm.keystore.v1.ListBackendsResponse\x12]\n" +
 	"\n" +
@@ -2935,7 +3087,8 @@ const file_openkcm_keystore_v1_keystore_proto_rawDesc = "" +
 	"\x12GetCacheStatistics\x12..openkcm.keystore.v1.GetCacheStatisticsRequest\x1a/.openkcm.keystore.v1.GetCacheStatisticsResponse\x12O\n" +
 	"\x06Rewrap\x12\".openkcm.keystore.v1.RewrapRequest\x1a!.openkcm.keystore.v1.RewrapReport\x12Z\n" +
 	"\tReconcile\x12%.openkcm.keystore.v1.ReconcileRequest\x1a&.openkcm.keystore.v1.ReconcileResponse\x12V\n" +
-	"\aMigrate\x12#.openkcm.keystore.v1.MigrateRequest\x1a$.openkcm.keystore.v1.MigrationReport0\x01Bm\n" +
+	"\aMigrate\x12#.openkcm.keystore.v1.MigrateRequest\x1a$.openkcm.keystore.v1.MigrationReport0\x01\x12Q\n" +
+	"\x06Locate\x12\".openkcm.keystore.v1.LocateRequest\x1a#.openkcm.keystore.v1.LocateResponseBm\n" +
 	"\x1corg.openkcm.keystore.grpc.v1B\rKeystoreProtoP\x01Z<github.com/openkcm/keystore/clients/go/keystorev1;keystorev1b\x06proto3"
 
 var (
@@ -2951,7 +3104,7 @@ func file_openkcm_keystore_v1_keystore_proto_rawDescGZIP() []byte {
 }
 
 var file_openkcm_keystore_v1_keystore_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_openkcm_keystore_v1_keystore_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_openkcm_keystore_v1_keystore_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_openkcm_keystore_v1_keystore_proto_goTypes = []any{
 	(KeyType)(0),                       // 0: openkcm.keystore.v1.KeyType
 	(KeyStatus)(0),                     // 1: openkcm.keystore.v1.KeyStatus
@@ -2994,34 +3147,37 @@ var file_openkcm_keystore_v1_keystore_proto_goTypes = []any{
 	(*ReconcileResponse)(nil),          // 38: openkcm.keystore.v1.ReconcileResponse
 	(*MigrateRequest)(nil),             // 39: openkcm.keystore.v1.MigrateRequest
 	(*MigrationReport)(nil),            // 40: openkcm.keystore.v1.MigrationReport
-	nil,                                // 41: openkcm.keystore.v1.KeySpec.TagsEntry
-	nil,                                // 42: openkcm.keystore.v1.KeyMetadata.TagsEntry
-	nil,                                // 43: openkcm.keystore.v1.KeyFilter.TagsEntry
-	nil,                                // 44: openkcm.keystore.v1.SetTagsRequest.TagsEntry
-	nil,                                // 45: openkcm.keystore.v1.BackendStatus.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),      // 46: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),        // 47: google.protobuf.Duration
+	(*LocateRequest)(nil),              // 41: openkcm.keystore.v1.LocateRequest
+	(*KeyLocation)(nil),                // 42: openkcm.keystore.v1.KeyLocation
+	(*LocateResponse)(nil),             // 43: openkcm.keystore.v1.LocateResponse
+	nil,                                // 44: openkcm.keystore.v1.KeySpec.TagsEntry
+	nil,                                // 45: openkcm.keystore.v1.KeyMetadata.TagsEntry
+	nil,                                // 46: openkcm.keystore.v1.KeyFilter.TagsEntry
+	nil,                                // 47: openkcm.keystore.v1.SetTagsRequest.TagsEntry
+	nil,                                // 48: openkcm.keystore.v1.BackendStatus.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),      // 49: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),        // 50: google.protobuf.Duration
 }
 var file_openkcm_keystore_v1_keystore_proto_depIdxs = []int32{
 	2,  // 0: openkcm.keystore.v1.Owner.kind:type_name -> openkcm.keystore.v1.OwnerKind
 	0,  // 1: openkcm.keystore.v1.KeySpec.type:type_name -> openkcm.keystore.v1.KeyType
 	6,  // 2: openkcm.keystore.v1.KeySpec.owner:type_name -> openkcm.keystore.v1.Owner
 	5,  // 3: openkcm.keystore.v1.KeySpec.parent:type_name -> openkcm.keystore.v1.KeyId
-	46, // 4: openkcm.keystore.v1.KeySpec.expiry:type_name -> google.protobuf.Timestamp
-	41, // 5: openkcm.keystore.v1.KeySpec.tags:type_name -> openkcm.keystore.v1.KeySpec.TagsEntry
+	49, // 4: openkcm.keystore.v1.KeySpec.expiry:type_name -> google.protobuf.Timestamp
+	44, // 5: openkcm.keystore.v1.KeySpec.tags:type_name -> openkcm.keystore.v1.KeySpec.TagsEntry
 	5,  // 6: openkcm.keystore.v1.KeyMetadata.id:type_name -> openkcm.keystore.v1.KeyId
 	0,  // 7: openkcm.keystore.v1.KeyMetadata.type:type_name -> openkcm.keystore.v1.KeyType
 	1,  // 8: openkcm.keystore.v1.KeyMetadata.status:type_name -> openkcm.keystore.v1.KeyStatus
-	46, // 9: openkcm.keystore.v1.KeyMetadata.expiry:type_name -> google.protobuf.Timestamp
+	49, // 9: openkcm.keystore.v1.KeyMetadata.expiry:type_name -> google.protobuf.Timestamp
 	6,  // 10: openkcm.keystore.v1.KeyMetadata.owner:type_name -> openkcm.keystore.v1.Owner
 	5,  // 11: openkcm.keystore.v1.KeyMetadata.parent:type_name -> openkcm.keystore.v1.KeyId
-	42, // 12: openkcm.keystore.v1.KeyMetadata.tags:type_name -> openkcm.keystore.v1.KeyMetadata.TagsEntry
-	46, // 13: openkcm.keystore.v1.KeyMetadata.created:type_name -> google.protobuf.Timestamp
-	46, // 14: openkcm.keystore.v1.KeyMetadata.updated:type_name -> google.protobuf.Timestamp
+	45, // 12: openkcm.keystore.v1.KeyMetadata.tags:type_name -> openkcm.keystore.v1.KeyMetadata.TagsEntry
+	49, // 13: openkcm.keystore.v1.KeyMetadata.created:type_name -> google.protobuf.Timestamp
+	49, // 14: openkcm.keystore.v1.KeyMetadata.updated:type_name -> google.protobuf.Timestamp
 	2,  // 15: openkcm.keystore.v1.KeyFilter.owner_kind:type_name -> openkcm.keystore.v1.OwnerKind
 	0,  // 16: openkcm.keystore.v1.KeyFilter.type:type_name -> openkcm.keystore.v1.KeyType
 	1,  // 17: openkcm.keystore.v1.KeyFilter.status:type_name -> openkcm.keystore.v1.KeyStatus
-	43, // 18: openkcm.keystore.v1.KeyFilter.tags:type_name -> openkcm.keystore.v1.KeyFilter.TagsEntry
+	46, // 18: openkcm.keystore.v1.KeyFilter.tags:type_name -> openkcm.keystore.v1.KeyFilter.TagsEntry
 	7,  // 19: openkcm.keystore.v1.GenerateRequest.spec:type_name -> openkcm.keystore.v1.KeySpec
 	7,  // 20: openkcm.keystore.v1.ImportRequest.spec:type_name -> openkcm.keystore.v1.KeySpec
 	5,  // 21: openkcm.keystore.v1.GetMaterialRequest.id:type_name -> openkcm.keystore.v1.KeyId
@@ -3030,16 +3186,16 @@ var file_openkcm_keystore_v1_keystore_proto_depIdxs = []int32{
 	5,  // 24: openkcm.keystore.v1.SetStatusRequest.id:type_name -> openkcm.keystore.v1.KeyId
 	1,  // 25: openkcm.keystore.v1.SetStatusRequest.status:type_name -> openkcm.keystore.v1.KeyStatus
 	5,  // 26: openkcm.keystore.v1.SetExpiryRequest.id:type_name -> openkcm.keystore.v1.KeyId
-	46, // 27: openkcm.keystore.v1.SetExpiryRequest.expiry:type_name -> google.protobuf.Timestamp
+	49, // 27: openkcm.keystore.v1.SetExpiryRequest.expiry:type_name -> google.protobuf.Timestamp
 	5,  // 28: openkcm.keystore.v1.SetTagsRequest.id:type_name -> openkcm.keystore.v1.KeyId
-	44, // 29: openkcm.keystore.v1.SetTagsRequest.tags:type_name -> openkcm.keystore.v1.SetTagsRequest.TagsEntry
+	47, // 29: openkcm.keystore.v1.SetTagsRequest.tags:type_name -> openkcm.keystore.v1.SetTagsRequest.TagsEntry
 	5,  // 30: openkcm.keystore.v1.DeleteRequest.id:type_name -> openkcm.keystore.v1.KeyId
 	9,  // 31: openkcm.keystore.v1.ListRequest.filter:type_name -> openkcm.keystore.v1.KeyFilter
 	8,  // 32: openkcm.keystore.v1.ListResponse.keys:type_name -> openkcm.keystore.v1.KeyMetadata
 	3,  // 33: openkcm.keystore.v1.BackendStatus.state:type_name -> openkcm.keystore.v1.BackendStatus.State
-	45, // 34: openkcm.keystore.v1.BackendStatus.properties:type_name -> openkcm.keystore.v1.BackendStatus.PropertiesEntry
-	46, // 35: openkcm.keystore.v1.BackendStatus.last_probe:type_name -> google.protobuf.Timestamp
-	47, // 36: openkcm.keystore.v1.BackendStatus.last_latency:type_name -> google.protobuf.Duration
+	48, // 34: openkcm.keystore.v1.BackendStatus.properties:type_name -> openkcm.keystore.v1.BackendStatus.PropertiesEntry
+	49, // 35: openkcm.keystore.v1.BackendStatus.last_probe:type_name -> google.protobuf.Timestamp
+	50, // 36: openkcm.keystore.v1.BackendStatus.last_latency:type_name -> google.protobuf.Duration
 	24, // 37: openkcm.keystore.v1.ListBackendsResponse.backends:type_name -> openkcm.keystore.v1.BackendStatus
 	27, // 38: openkcm.keystore.v1.ListRoutesResponse.routes:type_name -> openkcm.keystore.v1.Route
 	4,  // 39: openkcm.keystore.v1.CacheStatistics.layer:type_name -> openkcm.keystore.v1.CacheStatistics.Layer
@@ -3060,43 +3216,48 @@ var file_openkcm_keystore_v1_keystore_proto_depIdxs = []int32{
 	37, // 54: openkcm.keystore.v1.ReconcileResponse.reports:type_name -> openkcm.keystore.v1.ReconciliationReport
 	9,  // 55: openkcm.keystore.v1.MigrateRequest.filter:type_name -> openkcm.keystore.v1.KeyFilter
 	33, // 56: openkcm.keystore.v1.MigrationReport.failed:type_name -> openkcm.keystore.v1.KeyFailure
-	10, // 57: openkcm.keystore.v1.KeyService.Generate:input_type -> openkcm.keystore.v1.GenerateRequest
-	11, // 58: openkcm.keystore.v1.KeyService.Import:input_type -> openkcm.keystore.v1.ImportRequest
-	12, // 59: openkcm.keystore.v1.KeyService.GetMaterial:input_type -> openkcm.keystore.v1.GetMaterialRequest
-	14, // 60: openkcm.keystore.v1.KeyService.GetMetadata:input_type -> openkcm.keystore.v1.GetMetadataRequest
-	15, // 61: openkcm.keystore.v1.KeyService.Rotate:input_type -> openkcm.keystore.v1.RotateRequest
-	16, // 62: openkcm.keystore.v1.KeyService.SetStatus:input_type -> openkcm.keystore.v1.SetStatusRequest
-	17, // 63: openkcm.keystore.v1.KeyService.SetExpiry:input_type -> openkcm.keystore.v1.SetExpiryRequest
-	18, // 64: openkcm.keystore.v1.KeyService.SetTags:input_type -> openkcm.keystore.v1.SetTagsRequest
-	19, // 65: openkcm.keystore.v1.KeyService.Delete:input_type -> openkcm.keystore.v1.DeleteRequest
-	21, // 66: openkcm.keystore.v1.KeyService.List:input_type -> openkcm.keystore.v1.ListRequest
-	23, // 67: openkcm.keystore.v1.AdminService.ListBackends:input_type -> openkcm.keystore.v1.ListBackendsRequest
-	26, // 68: openkcm.keystore.v1.AdminService.ListRoutes:input_type -> openkcm.keystore.v1.ListRoutesRequest
-	29, // 69: openkcm.keystore.v1.AdminService.GetCacheStatistics:input_type -> openkcm.keystore.v1.GetCacheStatisticsRequest
-	32, // 70: openkcm.keystore.v1.AdminService.Rewrap:input_type -> openkcm.keystore.v1.RewrapRequest
-	35, // 71: openkcm.keystore.v1.AdminService.Reconcile:input_type -> openkcm.keystore.v1.ReconcileRequest
-	39, // 72: openkcm.keystore.v1.AdminService.Migrate:input_type -> openkcm.keystore.v1.MigrateRequest
-	8,  // 73: openkcm.keystore.v1.KeyService.Generate:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 74: openkcm.keystore.v1.KeyService.Import:output_type -> openkcm.keystore.v1.KeyMetadata
-	13, // 75: openkcm.keystore.v1.KeyService.GetMaterial:output_type -> openkcm.keystore.v1.GetMaterialResponse
-	8,  // 76: openkcm.keystore.v1.KeyService.GetMetadata:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 77: openkcm.keystore.v1.KeyService.Rotate:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 78: openkcm.keystore.v1.KeyService.SetStatus:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 79: openkcm.keystore.v1.KeyService.SetExpiry:output_type -> openkcm.keystore.v1.KeyMetadata
-	8,  // 80: openkcm.keystore.v1.KeyService.SetTags:output_type -> openkcm.keystore.v1.KeyMetadata
-	20, // 81: openkcm.keystore.v1.KeyService.Delete:output_type -> openkcm.keystore.v1.DeleteResponse
-	22, // 82: openkcm.keystore.v1.KeyService.List:output_type -> openkcm.keystore.v1.ListResponse
-	25, // 83: openkcm.keystore.v1.AdminService.ListBackends:output_type -> openkcm.keystore.v1.ListBackendsResponse
-	28, // 84: openkcm.keystore.v1.AdminService.ListRoutes:output_type -> openkcm.keystore.v1.ListRoutesResponse
-	31, // 85: openkcm.keystore.v1.AdminService.GetCacheStatistics:output_type -> openkcm.keystore.v1.GetCacheStatisticsResponse
-	34, // 86: openkcm.keystore.v1.AdminService.Rewrap:output_type -> openkcm.keystore.v1.RewrapReport
-	38, // 87: openkcm.keystore.v1.AdminService.Reconcile:output_type -> openkcm.keystore.v1.ReconcileResponse
-	40, // 88: openkcm.keystore.v1.AdminService.Migrate:output_type -> openkcm.keystore.v1.MigrationReport
-	73, // [73:89] is the sub-list for method output_type
-	57, // [57:73] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	5,  // 57: openkcm.keystore.v1.LocateRequest.ids:type_name -> openkcm.keystore.v1.KeyId
+	5,  // 58: openkcm.keystore.v1.KeyLocation.id:type_name -> openkcm.keystore.v1.KeyId
+	42, // 59: openkcm.keystore.v1.LocateResponse.locations:type_name -> openkcm.keystore.v1.KeyLocation
+	10, // 60: openkcm.keystore.v1.KeyService.Generate:input_type -> openkcm.keystore.v1.GenerateRequest
+	11, // 61: openkcm.keystore.v1.KeyService.Import:input_type -> openkcm.keystore.v1.ImportRequest
+	12, // 62: openkcm.keystore.v1.KeyService.GetMaterial:input_type -> openkcm.keystore.v1.GetMaterialRequest
+	14, // 63: openkcm.keystore.v1.KeyService.GetMetadata:input_type -> openkcm.keystore.v1.GetMetadataRequest
+	15, // 64: openkcm.keystore.v1.KeyService.Rotate:input_type -> openkcm.keystore.v1.RotateRequest
+	16, // 65: openkcm.keystore.v1.KeyService.SetStatus:input_type -> openkcm.keystore.v1.SetStatusRequest
+	17, // 66: openkcm.keystore.v1.KeyService.SetExpiry:input_type -> openkcm.keystore.v1.SetExpiryRequest
+	18, // 67: openkcm.keystore.v1.KeyService.SetTags:input_type -> openkcm.keystore.v1.SetTagsRequest
+	19, // 68: openkcm.keystore.v1.KeyService.Delete:input_type -> openkcm.keystore.v1.DeleteRequest
+	21, // 69: openkcm.keystore.v1.KeyService.List:input_type -> openkcm.keystore.v1.ListRequest
+	23, // 70: openkcm.keystore.v1.AdminService.ListBackends:input_type -> openkcm.keystore.v1.ListBackendsRequest
+	26, // 71: openkcm.keystore.v1.AdminService.ListRoutes:input_type -> openkcm.keystore.v1.ListRoutesRequest
+	29, // 72: openkcm.keystore.v1.AdminService.GetCacheStatistics:input_type -> openkcm.keystore.v1.GetCacheStatisticsRequest
+	32, // 73: openkcm.keystore.v1.AdminService.Rewrap:input_type -> openkcm.keystore.v1.RewrapRequest
+	35, // 74: openkcm.keystore.v1.AdminService.Reconcile:input_type -> openkcm.keystore.v1.ReconcileRequest
+	39, // 75: openkcm.keystore.v1.AdminService.Migrate:input_type -> openkcm.keystore.v1.MigrateRequest
+	41, // 76: openkcm.keystore.v1.AdminService.Locate:input_type -> openkcm.keystore.v1.LocateRequest
+	8,  // 77: openkcm.keystore.v1.KeyService.Generate:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 78: openkcm.keystore.v1.KeyService.Import:output_type -> openkcm.keystore.v1.KeyMetadata
+	13, // 79: openkcm.keystore.v1.KeyService.GetMaterial:output_type -> openkcm.keystore.v1.GetMaterialResponse
+	8,  // 80: openkcm.keystore.v1.KeyService.GetMetadata:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 81: openkcm.keystore.v1.KeyService.Rotate:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 82: openkcm.keystore.v1.KeyService.SetStatus:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 83: openkcm.keystore.v1.KeyService.SetExpiry:output_type -> openkcm.keystore.v1.KeyMetadata
+	8,  // 84: openkcm.keystore.v1.KeyService.SetTags:output_type -> openkcm.keystore.v1.KeyMetadata
+	20, // 85: openkcm.keystore.v1.KeyService.Delete:output_type -> openkcm.keystore.v1.DeleteResponse
+	22, // 86: openkcm.keystore.v1.KeyService.List:output_type -> openkcm.keystore.v1.ListResponse
+	25, // 87: openkcm.keystore.v1.AdminService.ListBackends:output_type -> openkcm.keystore.v1.ListBackendsResponse
+	28, // 88: openkcm.keystore.v1.AdminService.ListRoutes:output_type -> openkcm.keystore.v1.ListRoutesResponse
+	31, // 89: openkcm.keystore.v1.AdminService.GetCacheStatistics:output_type -> openkcm.keystore.v1.GetCacheStatisticsResponse
+	34, // 90: openkcm.keystore.v1.AdminService.Rewrap:output_type -> openkcm.keystore.v1.RewrapReport
+	38, // 91: openkcm.keystore.v1.AdminService.Reconcile:output_type -> openkcm.keystore.v1.ReconcileResponse
+	40, // 92: openkcm.keystore.v1.AdminService.Migrate:output_type -> openkcm.keystore.v1.MigrationReport
+	43, // 93: openkcm.keystore.v1.AdminService.Locate:output_type -> openkcm.keystore.v1.LocateResponse
+	77, // [77:94] is the sub-list for method output_type
+	60, // [60:77] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_openkcm_keystore_v1_keystore_proto_init() }
@@ -3113,13 +3274,14 @@ func file_openkcm_keystore_v1_keystore_proto_init() {
 	}
 	file_openkcm_keystore_v1_keystore_proto_msgTypes[19].OneofWrappers = []any{}
 	file_openkcm_keystore_v1_keystore_proto_msgTypes[22].OneofWrappers = []any{}
+	file_openkcm_keystore_v1_keystore_proto_msgTypes[37].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_openkcm_keystore_v1_keystore_proto_rawDesc), len(file_openkcm_keystore_v1_keystore_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   41,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -1,4 +1,4 @@
-// The OpenKCM Keystore network contract, version 1.1.0 (see proto/README.md for how it is versioned).
+// The OpenKCM Keystore network contract, version 1.2.0 (see proto/README.md for how it is versioned).
 //
 // KeyService is for applications; AdminService is for operators. Both are served by the
 // bundles/grpc bundle over mutual TLS, on top of the keystore's KeystoreOperations and
@@ -503,6 +503,7 @@ const (
 	AdminService_Rewrap_FullMethodName             = "/openkcm.keystore.v1.AdminService/Rewrap"
 	AdminService_Reconcile_FullMethodName          = "/openkcm.keystore.v1.AdminService/Reconcile"
 	AdminService_Migrate_FullMethodName            = "/openkcm.keystore.v1.AdminService/Migrate"
+	AdminService_Locate_FullMethodName             = "/openkcm.keystore.v1.AdminService/Locate"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -524,6 +525,9 @@ type AdminServiceClient interface {
 	// Moves the matching keys to where the routing policy now sends them. Streams interim progress
 	// reports; the last message has finished = true.
 	Migrate(ctx context.Context, in *MigrateRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[MigrationReport], error)
+	// The backend holding each key version, as the keystore recorded it when the key was stored, moved
+	// or last found (what it believes, not a read of the backend). Since 1.1.0.
+	Locate(ctx context.Context, in *LocateRequest, opts ...grpc.CallOption) (*LocateResponse, error)
 }
 
 type adminServiceClient struct {
@@ -603,6 +607,16 @@ func (c *adminServiceClient) Migrate(ctx context.Context, in *MigrateRequest, op
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AdminService_MigrateClient = grpc.ServerStreamingClient[MigrationReport]
 
+func (c *adminServiceClient) Locate(ctx context.Context, in *LocateRequest, opts ...grpc.CallOption) (*LocateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LocateResponse)
+	err := c.cc.Invoke(ctx, AdminService_Locate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -622,6 +636,9 @@ type AdminServiceServer interface {
 	// Moves the matching keys to where the routing policy now sends them. Streams interim progress
 	// reports; the last message has finished = true.
 	Migrate(*MigrateRequest, grpc.ServerStreamingServer[MigrationReport]) error
+	// The backend holding each key version, as the keystore recorded it when the key was stored, moved
+	// or last found (what it believes, not a read of the backend). Since 1.1.0.
+	Locate(context.Context, *LocateRequest) (*LocateResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -649,6 +666,9 @@ func (UnimplementedAdminServiceServer) Reconcile(context.Context, *ReconcileRequ
 }
 func (UnimplementedAdminServiceServer) Migrate(*MigrateRequest, grpc.ServerStreamingServer[MigrationReport]) error {
 	return status.Error(codes.Unimplemented, "method Migrate not implemented")
+}
+func (UnimplementedAdminServiceServer) Locate(context.Context, *LocateRequest) (*LocateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Locate not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -772,6 +792,24 @@ func _AdminService_Migrate_Handler(srv interface{}, stream grpc.ServerStream) er
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AdminService_MigrateServer = grpc.ServerStreamingServer[MigrationReport]
 
+func _AdminService_Locate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LocateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).Locate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_Locate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).Locate(ctx, req.(*LocateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -798,6 +836,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Reconcile",
 			Handler:    _AdminService_Reconcile_Handler,
+		},
+		{
+			MethodName: "Locate",
+			Handler:    _AdminService_Locate_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -9,7 +9,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
+import org.osgi.framework.BundleContext;
 import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.ServiceReference;
 
 /**
  * The entry point of {@code bin/keystore}: starts the embedded framework in the {@link Mode} the
@@ -17,7 +19,9 @@ import org.osgi.framework.FrameworkEvent;
  * their status.
  * <p>
  * Before anything in the home is written, the launcher takes the {@link HomeLock}: a second
- * runtime on a home that a running one holds prints one line and exits with {@link #NOT_STARTED}.
+ * long-lived runtime on a home that a running one holds prints one line and exits with
+ * {@link #NOT_STARTED}; {@code -c} and scripts then run on the running one over gRPC, in client
+ * mode ({@link ClientRuntime}), as they do on any daemon with {@code --connect HOST:PORT}.
  * A shutdown hook stops the framework, waiting at most {@code openkcm.stop.timeout} seconds, so a
  * SIGTERM (or Ctrl-C) stops every bundle before the process exits.
  * <p>
@@ -38,6 +42,7 @@ public final class Main {
     private final PrintStream out;
     private final PrintStream err;
     private volatile KeystoreRuntime current;
+    private volatile ClientRuntime client;
     /** Held until the process exits (see {@link HomeLock}): never released by the launcher itself. */
     private HomeLock homeLock;
     private volatile boolean exiting;
@@ -84,17 +89,76 @@ public final class Main {
                 return USAGE;
             }
         }
+        if (invocation.connect() != null) {
+            return runOnDaemon(DaemonEndpoint.given(invocation.connect(), home), script);
+        }
         try {
             homeLock = HomeLock.acquire(home);
         } catch (HomeLock.HeldException e) {
-            err.println("error: not started: " + e.getMessage());
-            return NOT_STARTED;
+            if (invocation.mode().longLived()) {
+                err.println("error: not started: " + e.getMessage());
+                return NOT_STARTED;
+            }
+            return runOnHoldingDaemon(e, script);
         } catch (IOException e) {
             err.println("error: the runtime did not start: " + Messages.oneLine(e));
             return NOT_STARTED;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "openkcm-keystore-shutdown"));
         return invocation.mode().longLived() ? serve() : runCommands(script);
+    }
+
+    /** A daemon holds the home: {@code -c} and scripts run on it over gRPC, where its gRPC server says. */
+    private int runOnHoldingDaemon(HomeLock.HeldException held, List<String> script) {
+        DaemonEndpoint endpoint;
+        try {
+            endpoint = DaemonEndpoint.of(home);
+        } catch (IOException e) {
+            err.println("error: not connected: a runtime runs on this home"
+                    + (held.pid().isPresent() ? " (pid " + held.pid().getAsLong() + ")" : "") + " but "
+                    + Messages.oneLine(e));
+            return NOT_STARTED;
+        }
+        return runOnDaemon(endpoint, script);
+    }
+
+    /**
+     * Client mode: the commands run in a framework of their own ({@link ClientRuntime}) on the
+     * daemon's services, reached over gRPC; nothing in the home is written.
+     */
+    private int runOnDaemon(DaemonEndpoint endpoint, List<String> script) {
+        ClientRuntime runtime = new ClientRuntime(home, endpoint, err);
+        client = runtime;
+        Runtime.getRuntime().addShutdownHook(new Thread(this::shutdownClient, "openkcm-keystore-client-shutdown"));
+        try {
+            ServiceReference<?> processor = runtime.start(Readiness.timeout());
+            return runCommands(runtime.framework().getBundleContext(), processor, script);
+        } catch (ClientRuntime.NotConnectedException e) {
+            err.println("error: not connected: " + e.getMessage());
+            return NOT_STARTED;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return exiting ? EXITING : NOT_STARTED;
+        } catch (Exception e) {
+            if (exiting) {
+                return EXITING;
+            }
+            err.println("error: not connected: " + Messages.oneLine(Messages.cause(e)));
+            return NOT_STARTED;
+        } finally {
+            if (!exiting) {
+                runtime.close();
+            }
+        }
+    }
+
+    /** The shutdown hook of client mode: stops the client framework and removes its cache. */
+    private void shutdownClient() {
+        exiting = true;
+        ClientRuntime runtime = client;
+        if (runtime != null) {
+            runtime.close();
+        }
     }
 
     /** Interactive and daemon modes: runs until the framework stops, restarting it when it asks to. */
@@ -251,19 +315,7 @@ public final class Main {
                 err.println("warning: not ready after " + report.waited().toSeconds() + " s: " + report.missing()
                         + "; running anyway");
             }
-            try (GogoSession session = GogoSession.open(runtime.framework().getBundleContext(),
-                    report.commandProcessor(), in, out, err)) {
-                CommandRunner runner = new CommandRunner(session, out, err);
-                if (script == null) {
-                    return runner.run(invocation.command().lines().toList(), null);
-                }
-                session.put("0", invocation.script().toString());
-                session.put("args", invocation.scriptArgs());
-                for (int i = 0; i < invocation.scriptArgs().size(); i++) {
-                    session.put(Integer.toString(i + 1), invocation.scriptArgs().get(i));
-                }
-                return runner.run(script, invocation.script().toString());
-            }
+            return runCommands(runtime.framework().getBundleContext(), report.commandProcessor(), script);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return exiting ? EXITING : NOT_STARTED;
@@ -278,6 +330,23 @@ public final class Main {
                 err.println("warning: the runtime did not stop within " + KeystoreRuntime.stopTimeout().toSeconds()
                         + " s");
             }
+        }
+    }
+
+    /** Runs the command line or the script in a Gogo session of the framework; returns the exit status. */
+    private int runCommands(BundleContext context, ServiceReference<?> processor, List<String> script)
+            throws Exception {
+        try (GogoSession session = GogoSession.open(context, processor, in, out, err)) {
+            CommandRunner runner = new CommandRunner(session, out, err);
+            if (script == null) {
+                return runner.run(invocation.command().lines().toList(), null);
+            }
+            session.put("0", invocation.script().toString());
+            session.put("args", invocation.scriptArgs());
+            for (int i = 0; i < invocation.scriptArgs().size(); i++) {
+                session.put(Integer.toString(i + 1), invocation.scriptArgs().get(i));
+            }
+            return runner.run(script, invocation.script().toString());
         }
     }
 

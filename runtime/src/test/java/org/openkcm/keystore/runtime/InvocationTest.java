@@ -49,4 +49,30 @@ class InvocationTest {
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> Invocation.parse("-x"));
         assertEquals("unknown option -x", unknown.getMessage());
     }
+
+    @Test
+    void connectRunsTheCommandOrScriptOnADaemon() {
+        Invocation command = Invocation.parse("--connect", "127.0.0.1:7443", "-c", "keystore:list", "--type", "L4");
+        assertEquals(Mode.COMMAND, command.mode());
+        assertEquals("keystore:list --type L4", command.command());
+        assertEquals("127.0.0.1:7443", command.connect());
+        Invocation script = Invocation.parse("--connect", "[::1]:7443", "setup.gosh", "a");
+        assertEquals(Mode.SCRIPT, script.mode());
+        assertEquals(List.of("a"), script.scriptArgs());
+        assertEquals("[::1]:7443", script.connect());
+        assertEquals(null, Invocation.parse("-c", "lb").connect());
+    }
+
+    @Test
+    void connectNeedsATargetAndACommandOrScript() {
+        assertEquals("--connect needs HOST:PORT, e.g. --connect 127.0.0.1:7443",
+                assertThrows(IllegalArgumentException.class, () -> Invocation.parse("--connect")).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Invocation.parse("--connect", "-c", "lb"));
+        for (String[] args : List.of(new String[] {"--connect", "h:1"}, new String[] {"--connect", "h:1", "--daemon"},
+                new String[] {"--connect", "h:1", "--help"}, new String[] {"--connect", "h:1", "--connect", "h:2", "-c", "lb"})) {
+            assertEquals("--connect takes -c <command> or a script",
+                    assertThrows(IllegalArgumentException.class, () -> Invocation.parse(args)).getMessage(),
+                    String.join(" ", args));
+        }
+    }
 }

@@ -338,7 +338,8 @@ class RuntimeDistributionIT {
             assertTrue(Files.isDirectory(distribution.path("data/cache/bundle0")), "the first runtime's bundle cache");
             Map<String, String> before = snapshot(distribution.path("data"));
 
-            for (String[] args : List.of(new String[] {"-c", "keystore:list"}, new String[] {"--daemon"}, new String[0])) {
+            // (-c and scripts run on the running runtime over gRPC instead: ClientModeIT)
+            for (String[] args : List.of(new String[] {"--daemon"}, new String[0])) {
                 Distribution.Result second = distribution.run(args);
                 assertEquals(Main.NOT_STARTED, second.exit(), second::toString);
                 assertEquals(List.of(heldLine(distribution, first)), second.errLines(), second::toString);
@@ -364,17 +365,21 @@ class RuntimeDistributionIT {
     }
 
     @Test
-    void commandsRunWhileTheDaemonRunsAreRefusedNamingItsPid(TestInfo test) throws Exception {
+    void commandsRunWhileTheDaemonRunsRunOnItOverGrpc(TestInfo test) throws Exception {
         Distribution distribution = fresh(test);
         try (Distribution.Running daemon = distribution.start("--daemon")) {
             daemon.awaitOut("openkcm-keystore: started in ", COMMAND);
             daemon.awaitOut(DEFAULT_PLACEMENT + "\n", COMMAND);
             assertTrue(daemon.out().contains("pid " + daemon.process().pid() + ")"), daemon::toString);
 
-            Distribution.Result refused = keystore(distribution, "keystore:health");
+            Distribution.Result health = keystore(distribution, "keystore:health");
 
-            assertEquals(Main.NOT_STARTED, refused.exit(), refused::toString);
-            assertEquals(List.of(heldLine(distribution, daemon)), refused.errLines(), refused::toString);
+            assertEquals(0, health.exit(), health::toString);
+            assertTrue(health.out().contains("health: every tier (L2, L3, L4) can be served"), health::toString);
+            assertEquals("", health.err(), health::toString);
+            Distribution.Result second = distribution.run("--daemon");
+            assertEquals(Main.NOT_STARTED, second.exit(), second::toString);
+            assertEquals(List.of(heldLine(distribution, daemon)), second.errLines(), second::toString);
             assertEquals(143, daemon.terminate(Duration.ofSeconds(KeystoreRuntime.stopTimeout().toSeconds() + 10)),
                     daemon::toString);
             assertTrue(daemon.out().contains("openkcm-keystore: stopped in "), daemon::toString);

@@ -133,10 +133,15 @@ public final class GrpcServerComponent {
         int health_refresh_seconds() default 2;
     }
 
-    @Reference
+    /** The keystore's own services, never those of another daemon reached over gRPC ({@link RemoteKeystore}). */
+    static final String LOCAL = "(!(" + RemoteKeystore.REMOTE_PROPERTY + "=*))";
+    /** In {@code <openkcm.home>/data/}: where this server listens and its TLS folder, for {@code bin/keystore -c}. */
+    static final String ENDPOINT_FILE = "grpc.endpoint";
+
+    @Reference(target = LOCAL)
     private KeystoreOperations operations;
 
-    @Reference
+    @Reference(target = LOCAL)
     private KeystoreAdministration administration;
 
     @Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL)
@@ -149,6 +154,7 @@ public final class GrpcServerComponent {
     private final List<ClientGrantComponent> grants = new CopyOnWriteArrayList<>();
 
     private Path tlsFolder;
+    private Path endpointFile;
     private int drainSeconds;
     private DrainGate gate;
     private HealthReporter health;
@@ -245,6 +251,37 @@ public final class GrpcServerComponent {
             logger.info("gRPC server listening on {}:{} (mutual TLS, certificates in {})",
                     address.getHostAddress(), server.getPort(), tlsFolder);
         }
+        String home = context.getProperty("openkcm.home");
+        if (home != null && !home.isBlank()) {
+            endpointFile = Path.of(home, "data", ENDPOINT_FILE);
+            writeEndpoint(address, server.getPort());
+        }
+    }
+
+    /**
+     * Says where this server listens (an address to connect to: loopback when it listens on every
+     * address) and where its TLS folder is, so that {@code bin/keystore -c} on the same home reaches
+     * it with the admin certificate, whatever port (0 included) and folder the configuration chose.
+     * A failure to write it is logged: the server serves regardless.
+     */
+    private void writeEndpoint(InetAddress address, int port) {
+        InetAddress reachable = address.isAnyLocalAddress() ? InetAddress.getLoopbackAddress() : address;
+        String host = reachable.getHostAddress();
+        String target = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+        String text = "# written by the gRPC server while it runs; read by bin/keystore -c\n"
+                + "target=" + target + "\n" + "tls.directory=" + tlsFolder.toAbsolutePath() + "\n";
+        Path temporary = endpointFile.resolveSibling(ENDPOINT_FILE + ".tmp");
+        try {
+            Files.writeString(temporary, text);
+            Files.move(temporary, endpointFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            endpointFile = null;
+            if (logger != null) {
+                logger.warn("gRPC server: {} not written, bin/keystore -c will need --connect: {}",
+                        ENDPOINT_FILE, e.getMessage());
+            }
+        }
     }
 
     /**
@@ -254,6 +291,13 @@ public final class GrpcServerComponent {
     @Deactivate
     void deactivate() throws InterruptedException {
         gate.close();
+        if (endpointFile != null) {
+            try {
+                Files.deleteIfExists(endpointFile);
+            } catch (IOException e) {
+                // a stale file names a port nobody answers on: the client says so
+            }
+        }
         healthRefresh.shutdownNow();
         health.stopping();
         server.shutdown();
