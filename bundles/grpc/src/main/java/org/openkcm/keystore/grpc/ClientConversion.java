@@ -180,7 +180,17 @@ final class ClientConversion {
     static ReconciliationReport reconciliation(org.openkcm.keystore.grpc.v1.ReconciliationReport r) {
         return new ReconciliationReport(r.getBackend(), r.getHeld(), r.getKnown(), keyIds(r.getOrphansList()),
                 keyIds(r.getRecentList()), keyIds(r.getInDoubtList()), keyIds(r.getMissingList()),
-                keyIds(r.getRemovedList()), failures(r.getFailuresList()), keyIds(r.getForgottenList()));
+                keyIds(r.getRemovedList()), failures(r.getFailuresList()), keyIds(r.getForgottenList()),
+                keyIds(r.getUnknownList()), findingIds(r.getFindingsList()));
+    }
+
+    /** The finding ids a daemon's report carries, by key, in the report's order. */
+    private static Map<KeyId, String> findingIds(List<org.openkcm.keystore.grpc.v1.ReconcileFinding> findings) {
+        Map<KeyId, String> ids = new LinkedHashMap<>();
+        for (org.openkcm.keystore.grpc.v1.ReconcileFinding f : findings) {
+            ids.put(keyId(f.getKey()), f.getId());
+        }
+        return ids;
     }
 
     static MigrationReport migration(org.openkcm.keystore.grpc.v1.MigrationReport r) {

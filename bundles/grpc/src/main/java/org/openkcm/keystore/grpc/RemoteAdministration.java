@@ -1,5 +1,6 @@
 package org.openkcm.keystore.grpc;
 
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
@@ -100,6 +101,12 @@ final class RemoteAdministration implements KeystoreAdministration {
     @Override
     public List<ReconciliationReport> reconcile(boolean remove) {
         return daemon.call(c -> admin(c).reconcile(ReconcileRequest.newBuilder().setRemove(remove).build())
+                .getReportsList().stream().map(ClientConversion::reconciliation).toList());
+    }
+
+    @Override
+    public List<ReconciliationReport> reconcile(Collection<String> remove) {
+        return daemon.call(c -> admin(c).reconcile(ReconcileRequest.newBuilder().addAllRemoveIds(remove).build())
                 .getReportsList().stream().map(ClientConversion::reconciliation).toList());
     }
 }
