@@ -80,7 +80,7 @@ public class RedisPluginBenchmark {
                 1, Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofMillis(200), Duration.ofSeconds(10),
                 Duration.ofSeconds(2), "bench-redis", Set.of(KeyType.L4), List.of(), true, 0,
                 Map.of("address", redis.address(), "prefix", PREFIX));
-        supervisor = new PluginSupervisor(settings, Map.of(), new PluginLog() {
+        PluginLog quiet = new PluginLog() {
             @Override
             public void info(String message) {
             }
@@ -92,8 +92,9 @@ public class RedisPluginBenchmark {
             @Override
             public void error(String message) {
             }
-        });
-        plugin = new PluginKeystore(settings, supervisor);
+        };
+        supervisor = new PluginSupervisor(settings, Map.of(), quiet);
+        plugin = new PluginKeystore(supervisor, quiet);
         KeyMetadata metadata = KeyMetadata.builder().id(ID).type(KeyType.L4).algorithm("AES").keySize(256)
                 .owner(Owner.node("edge-1")).createdAt(Instant.parse("2026-01-01T00:00:00Z")).build();
         plugin.storeKey(ID, SealedKey.of(new byte[sealedBytes]), metadata);

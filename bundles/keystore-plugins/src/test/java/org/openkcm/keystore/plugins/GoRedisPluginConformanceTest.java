@@ -29,8 +29,9 @@ class GoRedisPluginConformanceTest extends KeystoreConformanceSuite {
     @Override
     protected Keystore createKeystore() {
         PluginSettings settings = RedisPlugins.settings(redis, Map.of());
-        supervisor = new PluginSupervisor(settings, Map.of(), new TestPlugins.RecordingLog());
-        return new PluginKeystore(settings, supervisor);
+        TestPlugins.RecordingLog log = new TestPlugins.RecordingLog();
+        supervisor = new PluginSupervisor(settings, Map.of(), log);
+        return new PluginKeystore(supervisor, log);
     }
 
     @Override

@@ -37,8 +37,9 @@ class RedisPluginRestartTest {
     void redisRestartedUnderLoadIsUnavailableThenServes() throws Exception {
         try (RedisServer redis = RedisServer.start()) {
             PluginSettings settings = RedisPlugins.settings(redis, Map.of("timeout", "300ms"));
-            try (PluginSupervisor supervisor = new PluginSupervisor(settings, Map.of(), new TestPlugins.RecordingLog())) {
-                PluginKeystore keystore = new PluginKeystore(settings, supervisor);
+            TestPlugins.RecordingLog log = new TestPlugins.RecordingLog();
+            try (PluginSupervisor supervisor = new PluginSupervisor(settings, Map.of(), log)) {
+                PluginKeystore keystore = new PluginKeystore(supervisor, log);
                 Set<KeyId> acknowledged = ConcurrentHashMap.newKeySet();
                 AtomicInteger unavailable = new AtomicInteger();
                 List<Throwable> unexpected = new CopyOnWriteArrayList<>();
