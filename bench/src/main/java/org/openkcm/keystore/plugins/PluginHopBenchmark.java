@@ -52,19 +52,7 @@ public class PluginHopBenchmark {
         PluginSettings settings = new PluginSettings(executable, ExecutableCheck.sha256(executable), List.of(), List.of(),
                 1, Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofMillis(200), Duration.ofSeconds(10),
                 Duration.ofSeconds(2), "bench", Set.of(KeyType.L4), List.of(), false, 0, Map.of());
-        PluginLog silent = new PluginLog() {
-            @Override
-            public void info(String message) {
-            }
-
-            @Override
-            public void warn(String message) {
-            }
-
-            @Override
-            public void error(String message) {
-            }
-        };
+        PluginLog silent = new SilentPluginLog();
         supervisor = new PluginSupervisor(settings, Map.of(), silent);
         plugin = new PluginKeystore(supervisor, silent);
         memory = new MemoryKeystore();

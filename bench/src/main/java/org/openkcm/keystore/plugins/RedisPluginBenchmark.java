@@ -80,19 +80,7 @@ public class RedisPluginBenchmark {
                 1, Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofMillis(200), Duration.ofSeconds(10),
                 Duration.ofSeconds(2), "bench-redis", Set.of(KeyType.L4), List.of(), true, 0,
                 Map.of("address", redis.address(), "prefix", PREFIX));
-        PluginLog quiet = new PluginLog() {
-            @Override
-            public void info(String message) {
-            }
-
-            @Override
-            public void warn(String message) {
-            }
-
-            @Override
-            public void error(String message) {
-            }
-        };
+        PluginLog quiet = new SilentPluginLog();
         supervisor = new PluginSupervisor(settings, Map.of(), quiet);
         plugin = new PluginKeystore(supervisor, quiet);
         KeyMetadata metadata = KeyMetadata.builder().id(ID).type(KeyType.L4).algorithm("AES").keySize(256)
