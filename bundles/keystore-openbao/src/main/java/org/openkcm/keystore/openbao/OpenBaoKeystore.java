@@ -332,7 +332,11 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
                 auth.replaceWithin(session, remaining(start)); // AppRole logs in again; a static token cannot
             }
             return KeystoreHealth.up(elapsed(start));
-        } catch (TimeoutException e) {
+        } catch (java.net.http.HttpConnectTimeoutException e) {
+            return down(start, "OpenBao at " + settings.address + " is unreachable: " + Transport.describe(e));
+        } catch (TimeoutException | java.net.http.HttpTimeoutException e) {
+            // the probe's own deadline and the HTTP client's timeout (set to what is left of it) are the same
+            // bound; whichever fires first, a server that stalls is reported as stalled, not unreachable
             return down(start, "OpenBao at " + settings.address + " did not answer within "
                     + settings.healthTimeout.toMillis() + " ms");
         } catch (IOException e) {
