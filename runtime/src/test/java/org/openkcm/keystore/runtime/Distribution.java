@@ -223,6 +223,9 @@ final class Distribution {
 
     /** A long-lived {@code bin/keystore}: its output collected as it comes, its input a pipe. */
     static final class Running implements AutoCloseable {
+        /** How much longer than its own bound the first shell command may take: it waits for the start. */
+        private static final Duration FIRST_COMMAND_STARTUP = Duration.ofSeconds(90);
+
         private final Process process;
         private final Output out;
         private final Output err;
@@ -259,14 +262,16 @@ final class Distribution {
          * the command's.
          */
         String shell(String command, Duration timeout) throws IOException, InterruptedException {
+            // The first command also waits for the framework to start, which a loaded machine slows.
+            Duration wait = markers == 0 ? timeout.plus(FIRST_COMMAND_STARTUP) : timeout;
             String marker = "~~done-" + (++markers) + "~~";
             int from = out.length();
             var stdin = process.getOutputStream();
             stdin.write((command + "\necho " + marker + "\n").getBytes(StandardCharsets.UTF_8));
             stdin.flush();
-            int at = out.await(marker, from, timeout);
+            int at = out.await(marker, from, wait);
             if (at < 0) {
-                fail("'" + command + "' did not finish within " + timeout + "\n" + this);
+                fail("'" + command + "' did not finish within " + wait + "\n" + this);
             }
             return out.text().substring(from, at);
         }
