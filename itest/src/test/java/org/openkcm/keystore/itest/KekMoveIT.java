@@ -3,7 +3,6 @@ package org.openkcm.keystore.itest;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
-import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
 import static org.ops4j.pax.exam.CoreOptions.options;
 
 import java.io.IOException;
@@ -66,9 +65,7 @@ public class KekMoveIT extends KekTestSupport {
      */
     @Configuration
     public Option[] configuration() throws IOException {
-        Path home = Files.createTempDirectory(Files.createDirectories(Path.of("target", "kek-move-it").toAbsolutePath()),
-                "home", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        return options(routingConfiguration(), frameworkProperty("openkcm.home").value(home.toString()));
+        return options(routingConfiguration(freshHome("kek-move-it")));
     }
 
     @Before
