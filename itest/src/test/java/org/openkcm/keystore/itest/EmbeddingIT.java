@@ -48,7 +48,8 @@ public class EmbeddingIT extends KeystoreTestSupport {
 
     @Configuration
     public Option[] configuration() {
-        return options(baseConfiguration(), buildBundle("log"), buildBundle("caffeine"), buildBundle("core"));
+        return options(baseConfiguration(), buildBundle("log"), buildBundle("caffeine"), buildBundle("core"),
+                homeProperty(freshHome("embedding-it")));
     }
 
     @Test

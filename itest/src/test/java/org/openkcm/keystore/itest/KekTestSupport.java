@@ -8,8 +8,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.junit.After;
 import org.openkcm.keystore.api.KekProvider;
@@ -21,6 +24,8 @@ import org.openkcm.keystore.api.Keystore;
 import org.openkcm.keystore.api.KeystoreOperations;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.UnavailableException;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 
 /**
  * What the tests of moving between KEK providers share: configurations deleted after each test,
@@ -143,5 +148,37 @@ public abstract class KekTestSupport extends RoutingTestSupport {
         Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(file, value);
         return file;
+    }
+
+    /** The keys among {@code ids} whose stored record names {@code kekId}. */
+    protected static Set<KeyId> underKek(Keystore raw, Set<KeyId> ids, String kekId) {
+        Set<KeyId> under = new HashSet<>();
+        for (KeyId id : ids) {
+            if (kekId.equals(recordKekId(raw, id))) {
+                under.add(id);
+            }
+        }
+        return under;
+    }
+
+    /**
+     * Waits until the operations component runs with these values of seal.kek.id and open.kek.ids
+     * (null: not set), as Declarative Services reports its configuration.
+     */
+    protected void awaitOperations(String seal, String[] open) throws InterruptedException {
+        awaitCondition("the operations with seal.kek.id=" + seal + ", open.kek.ids=" + Arrays.toString(open), () -> {
+            for (ComponentDescriptionDTO d : serviceComponentRuntime.getComponentDescriptionDTOs()) {
+                if (!d.name.equals(OPERATIONS_PID)) {
+                    continue;
+                }
+                for (ComponentConfigurationDTO c : serviceComponentRuntime.getComponentConfigurationDTOs(d)) {
+                    Object openValue = c.properties.get("open.kek.ids");
+                    return c.state == ComponentConfigurationDTO.ACTIVE && seal.equals(c.properties.get("seal.kek.id"))
+                            && (open == null ? openValue == null
+                                    : openValue instanceof String[] values && Arrays.equals(open, values));
+                }
+            }
+            return false;
+        });
     }
 }

@@ -10,7 +10,10 @@ import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.Hashtable;
@@ -95,6 +98,25 @@ public abstract class KeystoreTestSupport {
                 // under test
                 buildBundle("api"),
                 buildBundle("keystore-memory"));
+    }
+
+    /**
+     * A new owner-only folder under {@code target/homes/} for a framework's {@code openkcm.home}:
+     * the core keeps its KEK file and known-KEK record there (never in its bundle data area), as
+     * it does in the runtime's home.
+     */
+    protected static Path freshHome(String prefix) {
+        try {
+            return Files.createTempDirectory(Files.createDirectories(Path.of("target", "homes").toAbsolutePath()),
+                    prefix + "-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The framework property {@code openkcm.home}, as the runtime sets it. */
+    protected static Option homeProperty(Path home) {
+        return frameworkProperty("openkcm.home").value(home.toString());
     }
 
     /** A bundle file Maven resolved for this build, by its key in the failsafe configuration. */

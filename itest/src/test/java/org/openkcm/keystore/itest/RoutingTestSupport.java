@@ -6,6 +6,7 @@ import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Hashtable;
@@ -29,8 +30,8 @@ import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.cm.Configuration;
 
 /**
- * What the routing tests share: the core bundle (router, operations, the file KEK provider in its
- * default data area) with Caffeine (its required key caches), the SDK bundle (FaultyKeystore) and
+ * What the routing tests share: the core bundle (router, operations, the file KEK provider in
+ * {@code ${openkcm.home}/data/kek}) with Caffeine (its required key caches), the SDK bundle (FaultyKeystore) and
  * the Felix Health Check API, plus helpers
  * to configure backends, routes and the router, and to register a backend from the test itself.
  */
@@ -44,9 +45,16 @@ public abstract class RoutingTestSupport extends KeystoreTestSupport {
     private final List<Configuration> routingConfigurations = new ArrayList<>();
     private final List<ServiceRegistration<?>> registrations = new ArrayList<>();
 
+    /** The routing framework with a fresh {@code openkcm.home} of its own (see {@link #freshHome}). */
     protected static Option routingConfiguration() {
-        return composite(baseConfiguration(), buildBundle("sdk"), buildBundle("healthcheck-api"),
+        return routingConfiguration(freshHome("routing-it"));
+    }
+
+    /** The routing framework with {@code openkcm.home} at {@code home}; null: without the property. */
+    protected static Option routingConfiguration(Path home) {
+        Option core = composite(baseConfiguration(), buildBundle("sdk"), buildBundle("healthcheck-api"),
                 buildBundle("caffeine"), buildBundle("core"));
+        return home == null ? core : composite(core, homeProperty(home));
     }
 
     /**

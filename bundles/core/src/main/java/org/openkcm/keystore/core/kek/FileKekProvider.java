@@ -6,6 +6,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Map;
 
+import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.KekProvider;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.crypto.Bytes;
@@ -28,11 +29,13 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
  * The KEK ring in a local key file ({@link KekRingText} form, owner-only). Runs without any
- * configuration: the file is then {@code ${openkcm.home}/data/kek/local.kek} (or, without
- * {@code openkcm.home}, {@code kek/local.kek} in this bundle's data area, which an uninstall
- * deletes), created with a fresh 256-bit KEK (mode 0600) on first start. A file left in the data
- * area by an earlier version is moved to the home. {@link KekFile#read} says which files are
- * refused; a refused file stops the component from starting.
+ * configuration: the file is then {@code local.kek} in the {@link KekFolder} beside the known-KEK
+ * record ({@code ${openkcm.home}/data/kek/}, else {@code ${karaf.data}/openkcm/kek/}), created
+ * with a fresh 256-bit KEK (mode 0600) on first start. With neither property and no configured
+ * path the component refuses to start: the bundle's data area, which an uninstall deletes, is
+ * never used, and nothing is sealed under a KEK kept there. A file left in the data area by an
+ * earlier version is moved to the folder. {@link KekFile#read} says which files are refused; a
+ * refused file stops the component from starting.
  * <p>
  * A fresh KEK is never created for a KEK id the {@link KnownKeks} record knows: a missing file is
  * then an error (its path changed, or it was deleted), since a new key would make every record
@@ -46,10 +49,12 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 @Designate(ocd = FileKekProvider.Config.class)
 public final class FileKekProvider extends RingKekProvider {
     public static final String PID = "org.openkcm.keystore.kek.file";
-    /** Where the key file lives, in the bundle's data area, when no path is configured. */
+    /** Where earlier versions kept the key file, in the bundle's data area: only ever moved out. */
     public static final String DEFAULT_FILE = "kek/local.kek";
     /** Where the key file lives, under {@code openkcm.home}, when no path is configured. */
     public static final String HOME_FILE = "data/kek/local.kek";
+    /** The key file's name in the {@link KekFolder}. */
+    static final String NAME = "local.kek";
 
     @ObjectClassDefinition(name = "OpenKCM Keystore KEK: local key file",
             description = "A key-encryption-key ring in a local, owner-only file (mode 0600). "
@@ -60,8 +65,9 @@ public final class FileKekProvider extends RingKekProvider {
         String kek_id() default "local";
 
         @AttributeDefinition(name = "Key file",
-                description = "Path of the KEK ring file. Empty: ${openkcm.home}/" + HOME_FILE + ", or without "
-                        + "openkcm.home " + DEFAULT_FILE + " in this bundle's data area (deleted by an uninstall).")
+                description = "Path of the KEK ring file. Empty: ${openkcm.home}/" + HOME_FILE + ", else (Karaf) "
+                        + "${karaf.data}/openkcm/kek/" + NAME + "; with neither property set, a path is required "
+                        + "(the bundle's data area, which an uninstall deletes, is never used).")
         String path() default "";
 
         @AttributeDefinition(name = "Create when absent",
@@ -156,36 +162,30 @@ public final class FileKekProvider extends RingKekProvider {
     }
 
     private Path resolve(BundleContext context, Config config) {
-        return resolve(config.path(), context.getProperty(KnownKeksComponent.HOME_PROPERTY),
-                context.getDataFile(DEFAULT_FILE), logger);
+        return resolve(config.path(), KekFolder.of(context::getProperty), context.getDataFile(DEFAULT_FILE), logger);
     }
 
     /**
-     * The key file: the configured path; else {@value #HOME_FILE} in the home (an earlier
-     * version's file in the data area moved there first); else the data area's.
+     * The key file: the configured path; else {@value #NAME} in the KEK folder (an earlier
+     * version's file in the data area moved there first); else refused.
      *
+     * @param folder the {@link KekFolder}, or null if the framework names none
      * @param data the file in the bundle's data area, or null if the framework has none
+     * @throws InvalidInputException if no path is configured and there is no folder
      */
-    static Path resolve(String configured, String home, File data, Logger logger) {
+    static Path resolve(String configured, Path folder, File data, Logger logger) {
         if (configured != null && !configured.isBlank()) {
             return Path.of(configured.trim());
         }
-        if (home != null && !home.isBlank()) {
-            Path file = Path.of(home.trim()).resolve(HOME_FILE);
-            if (data != null) {
-                moveToHome(data.toPath(), file, logger);
-            }
-            return file;
+        if (folder == null) {
+            throw KekFolder.noFolder(PID, "KEK file", NAME);
         }
-        if (data == null) {
-            throw new UnavailableException("the framework offers no persistent data area and openkcm.home is not set: "
-                    + "configure the 'path' of " + PID);
+        Path file = folder.resolve(NAME);
+        if (data != null) {
+            moveToHome(data.toPath(), file, logger);
         }
-        Logs.warn(logger, "The KEK file is in the core bundle's data area ({}), which an uninstall of the bundle "
-                + "deletes: set openkcm.home or the 'path' of {}, and back the file up", data, PID);
-        return data.toPath();
+        return file;
     }
-
     /**
      * The default KEK file of earlier versions lived in the bundle's data area: if it is there and
      * the home has none, it is moved (owner-only, written and forced before the old one goes), so

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -87,6 +88,31 @@ public final class KnownKeks {
         KnownKeks known = new KnownKeks(file.toAbsolutePath());
         known.load();
         return known;
+    }
+
+    /**
+     * Moves a record an earlier version kept elsewhere (the bundle's data area) to {@code target},
+     * if it is there and {@code target} is not: read and checked, written (forced) at the target,
+     * then the old file deleted, so the pins stay with the KEK file that moves beside them.
+     *
+     * @return whether it was moved
+     * @throws InvalidInputException if the old record is malformed (nothing moved)
+     * @throws UnavailableException if it cannot be read, written or deleted
+     */
+    static boolean moveIfAbsent(Path old, Path target) {
+        if (!Files.exists(old, LinkOption.NOFOLLOW_LINKS) || Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        KnownKeks moved = new KnownKeks(target.toAbsolutePath());
+        moved.entries.putAll(open(old).entries);
+        moved.save();
+        try {
+            Files.delete(old);
+        } catch (IOException e) {
+            throw new UnavailableException("the known-KEK record " + old + " was copied to " + target
+                    + " but cannot be deleted (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", null, e);
+        }
+        return true;
     }
 
     /** The file, or null for a record in memory. */

@@ -17,26 +17,31 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
  * The {@link KnownKeks} record in the framework (PID {@value #PID}). It must outlive the core
- * bundle: by default it is {@code ${openkcm.home}/data/kek/known-keks}, beside the default KEK
- * file. Without {@code openkcm.home} and without a configured path it falls back to the core
- * bundle's data area, with a warning: that area is deleted when the bundle is uninstalled, and the
- * pins with it. A service of the core bundle alone.
+ * bundle: by default it is {@code known-keks} in the {@link KekFolder}, beside the default KEK
+ * file ({@code ${openkcm.home}/data/kek/}, else {@code ${karaf.data}/openkcm/kek/}). With neither
+ * property and no configured path it refuses to start, and so does everything that needs it (the
+ * file KEK, the keystore operations): the core bundle's data area, which an uninstall deletes with
+ * the pins, is never used. A record an earlier version left there is moved to the folder. A
+ * service of the core bundle alone.
  */
 @Component(name = KnownKeksComponent.PID, service = KnownKeksComponent.class)
 @Designate(ocd = KnownKeksComponent.Config.class)
 public final class KnownKeksComponent {
     public static final String PID = "org.openkcm.keystore.kek.known";
     /** The framework property naming the runtime's home folder. */
-    public static final String HOME_PROPERTY = "openkcm.home";
-    static final String RELATIVE = "data/kek/known-keks";
-    static final String DATA_AREA_RELATIVE = "kek/known-keks";
+    public static final String HOME_PROPERTY = KekFolder.HOME_PROPERTY;
+    static final String NAME = "known-keks";
+    static final String RELATIVE = "data/kek/" + NAME;
+    /** Where earlier versions kept the record, in the bundle's data area: only ever moved out. */
+    static final String DATA_AREA_RELATIVE = "kek/" + NAME;
 
     @ObjectClassDefinition(name = "OpenKCM Keystore: the record of known KEKs",
             description = "Where the key check values of every KEK version used are kept; it pins each KEK's identity.")
     public @interface Config {
         @AttributeDefinition(name = "Record file",
-                description = "Empty: ${openkcm.home}/" + RELATIVE + ". Without openkcm.home: the core bundle's data "
-                        + "area, which an uninstall deletes; configure a path there.")
+                description = "Empty: ${openkcm.home}/" + RELATIVE + ", else (Karaf) ${karaf.data}/openkcm/kek/" + NAME
+                        + "; with neither property set, a path is required (the bundle's data area, which an "
+                        + "uninstall deletes, is never used). Keep it beside the KEK file.")
         String path() default "";
     }
 
@@ -47,16 +52,10 @@ public final class KnownKeksComponent {
 
     @Activate
     void activate(BundleContext context, Config config) {
-        Path file = resolve(config.path(), context.getProperty(HOME_PROPERTY));
-        if (file == null) {
-            java.io.File data = context.getDataFile(DATA_AREA_RELATIVE);
-            if (data == null) {
-                throw new InvalidInputException(PID + " path", "is not set, openkcm.home is not set and the framework "
-                        + "gives the core bundle no data area: configure where the known-KEK record lives");
-            }
-            file = data.toPath();
-            Logs.warn(logger, "The known-KEK record is in the core bundle's data area ({}), which an uninstall of the "
-                    + "bundle deletes; configure 'path' of {} to keep it", file, PID);
+        Path file = resolve(config.path(), KekFolder.of(context::getProperty));
+        java.io.File old = context.getDataFile(DATA_AREA_RELATIVE);
+        if (config.path().isBlank() && old != null && KnownKeks.moveIfAbsent(old.toPath(), file)) {
+            Logs.info(logger, "Moved the known-KEK record from the core bundle's data area ({}) to {}", old, file);
         }
         known = KnownKeks.open(file);
         Logs.info(logger, "Known-KEK record {}: KEK ids {}", file, known.kekIds());
@@ -66,14 +65,19 @@ public final class KnownKeksComponent {
         return known;
     }
 
-    /** The configured path, else the one in the home; null if neither is set. */
-    static Path resolve(String configured, String home) {
+    /**
+     * The configured path, else {@value #NAME} in the KEK folder.
+     *
+     * @param folder the {@link KekFolder}, or null if the framework names none
+     * @throws InvalidInputException if no path is configured and there is no folder
+     */
+    static Path resolve(String configured, Path folder) {
         if (configured != null && !configured.isBlank()) {
             return Path.of(configured.trim());
         }
-        if (home != null && !home.isBlank()) {
-            return Path.of(home.trim()).resolve(RELATIVE);
+        if (folder == null) {
+            throw KekFolder.noFolder(PID, "known-KEK record", NAME);
         }
-        return null;
+        return folder.resolve(NAME);
     }
 }

@@ -51,6 +51,7 @@ import org.openkcm.keystore.core.cache.TierStats;
 import org.openkcm.keystore.core.crypto.Bytes;
 import org.openkcm.keystore.core.crypto.RandomSource;
 import org.openkcm.keystore.core.envelope.Envelope;
+import org.openkcm.keystore.core.envelope.KekRef;
 import org.openkcm.keystore.core.kek.KekSelection;
 import org.openkcm.keystore.core.kek.KnownKeks;
 import org.openkcm.keystore.core.kek.KnownKeksComponent;
@@ -655,15 +656,22 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     /** The core's own report of a re-wrap run. */
     public RewrapReport rewrapAllKeys() {
-        envelope().keks().sealing(); // no sealing KEK (refused, or not chosen): refused before anything is journaled
-        // journaled: a run a crash interrupted is run again by recovery (current keys are skipped)
-        AtomicReference<RewrapReport> report = new AtomicReference<>();
-        SagaResult result = runner.run(sagas.kekRewrap(), List.of(), Map.of(), Map.of(KeystoreSagas.REPORT, report));
+        // no sealing KEK (refused, or not chosen): refused before anything is journaled
+        KekProvider sealing = envelope().keks().sealing();
+        String target = new KekRef(sealing.kekId(), sealing.currentVersion()).toString();
+        // journaled with its target: a run a crash interrupted is run again by recovery (current keys are
+        // skipped), but only while that target still seals
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        SagaResult result = runner.run(sagas.kekRewrap(), List.of(), Map.of(KeystoreSagas.TARGET, target),
+                Map.of(KeystoreSagas.REPORT, outcome));
         invalidateAll();
         if (result.state() != SagaResult.State.COMMITTED) {
             throw result.failure();
         }
-        RewrapReport done = report.get();
+        if (outcome.get() instanceof RuntimeException refused) {
+            throw refused; // the KEK choice changed after the check above: nothing was done, nothing is left open
+        }
+        RewrapReport done = (RewrapReport) outcome.get();
         if (done.complete()) {
             // nothing is sealed under any other KEK version now: each may leave its ring
             knownKeks().released(done.target());
@@ -1073,8 +1081,20 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         }
 
         @Override
-        public Object rewrapAll() {
-            return new KekRewrapper(DefaultKeystoreOperations.this.keystore(), envelope(), checkedReads(), logger).run();
+        public Object rewrapAll(String target) {
+            Envelope envelope = envelope();
+            KekProvider sealing;
+            try {
+                sealing = envelope.keks().sealing();
+            } catch (UnavailableException refused) {
+                return refused;
+            }
+            String now = new KekRef(sealing.kekId(), sealing.currentVersion()).toString();
+            if (target != null && !target.equals(now)) {
+                return new UnavailableException("KEK refused: the re-wrap to " + target + " was not run: " + now
+                        + " seals now; run the re-wrap again to move the records to it");
+            }
+            return new KekRewrapper(DefaultKeystoreOperations.this.keystore(), envelope, checkedReads(), logger).run();
         }
 
         @Override

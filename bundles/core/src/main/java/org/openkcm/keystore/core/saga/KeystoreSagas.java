@@ -45,7 +45,10 @@ import org.openkcm.keystore.core.journal.Intent;
  * records were named (no {@code record.<n>} parameters) deletes nothing: it cannot tell the
  * planned versions from newer ones, so it keeps them all and reports them.</li>
  * <li><b>kek-rewrap</b>: {@code rewrap-all} (RETRIABLE; each key is re-wrapped by compare-and-set
- * and keys already current are skipped): a run a crash interrupted is run again at the next start.</li>
+ * and keys already current are skipped): a run a crash interrupted is run again at the next start.
+ * The intent names its target KEK version ({@value #TARGET}); a run (or a recovery pass) that finds
+ * sealing refused, or another version sealing, does nothing and ends the intent, so a re-wrap the
+ * caller was told was refused is never run later in the background under another KEK choice.</li>
  * </ul>
  */
 public final class KeystoreSagas {
@@ -59,6 +62,8 @@ public final class KeystoreSagas {
     public static final String DELETED = "deleted";
     /** An optional attachment: an {@code AtomicReference} receiving what the re-wrap reported. */
     public static final String REPORT = "report";
+    /** The kek-rewrap parameter naming the KEK version the run moves records to (absent in earlier journals). */
+    public static final String TARGET = "target";
 
     /** What the sagas need of the operations layer. */
     public interface Port {
@@ -83,8 +88,13 @@ public final class KeystoreSagas {
         /** Forgets everything the runtime remembers of a key it deleted (cache entries, revision marks). */
         void deleted(KeyId id);
 
-        /** Re-wraps every key under the sealing KEK's current version; returns its report. */
-        Object rewrapAll();
+        /**
+         * Re-wraps every key under the sealing KEK's current version if that is {@code target}
+         * (null: whichever it is); returns its report. If sealing is refused, or another KEK version
+         * seals now, nothing is done and the refusal is returned, not thrown: the run the intent
+         * recorded no longer applies, and there is nothing left for recovery to finish.
+         */
+        Object rewrapAll(String target);
 
         /** A version an operation planned to delete was kept: it no longer holds the record planned (logged). */
         default void kept(KeyId id, String why) {
@@ -273,9 +283,9 @@ public final class KeystoreSagas {
     }
 
     public Saga kekRewrap() {
-        // once per call: a failed run is not repeated at once (recovery repeats it at the next start)
+        // once per call: a run that failed is not retried within it (recovery finishes it later)
         return new Saga(KEK_REWRAP, List.of(Step.retriable("rewrap-all", c -> {
-            Object report = port.rewrapAll();
+            Object report = port.rewrapAll(c.optionalParam(TARGET).orElse(null));
             c.optionalAttachment(REPORT, java.util.concurrent.atomic.AtomicReference.class)
                     .ifPresent(holder -> uncheckedSet(holder, report));
         }).attempts(1)));

@@ -30,14 +30,57 @@ class FileKekLocationTest {
     Path tmp;
 
     @Test
-    void theDefaultFileIsInTheHome() {
+    void theDefaultFileIsInTheHomeElseKarafsDataFolderNeverTheBundleDataArea() {
         Path home = tmp.resolve("home");
+        Path karafData = tmp.resolve("karaf/data");
         Path data = tmp.resolve("bundle-data/kek/local.kek");
-        assertEquals(home.resolve("data/kek/local.kek"), FileKekProvider.resolve("", home.toString(), data.toFile(), null));
-        assertEquals(Path.of("/etc/kek.ring"), FileKekProvider.resolve(" /etc/kek.ring ", home.toString(), data.toFile(),
+        Path homeFolder = KekFolder.of(Map.of("openkcm.home", home.toString(), "karaf.data", karafData.toString())::get);
+        assertEquals(home.resolve("data/kek").toAbsolutePath(), homeFolder, "openkcm.home wins over karaf.data");
+        Path karafFolder = KekFolder.of(Map.of("karaf.data", karafData.toString())::get);
+        assertEquals(karafData.resolve("openkcm/kek").toAbsolutePath(), karafFolder);
+        assertEquals(null, KekFolder.of(Map.of("openkcm.home", " ")::get));
+
+        assertEquals(homeFolder.resolve("local.kek"), FileKekProvider.resolve("", homeFolder, data.toFile(), null));
+        assertEquals(karafFolder.resolve("local.kek"), FileKekProvider.resolve("", karafFolder, data.toFile(), null));
+        assertEquals(homeFolder.resolve("known-keks"), KnownKeksComponent.resolve("", homeFolder));
+        assertEquals(karafFolder.resolve("known-keks"), KnownKeksComponent.resolve(null, karafFolder),
+                "the KEK file and its pins live together");
+        assertEquals(Path.of("/etc/kek.ring"), FileKekProvider.resolve(" /etc/kek.ring ", homeFolder, data.toFile(),
                 null), "a configured path wins");
-        assertEquals(data, FileKekProvider.resolve("", null, data.toFile(), null), "without a home: the data area");
-        assertThrows(UnavailableException.class, () -> FileKekProvider.resolve("", null, null, null));
+        assertEquals(Path.of("/etc/known"), KnownKeksComponent.resolve("/etc/known", null));
+    }
+
+    @Test
+    void withoutHomeKarafDataOrPathBothAreRefusedNamingOpenkcmHomeAndThePathAndNothingIsWritten() throws IOException {
+        Path data = tmp.resolve("bundle-data/kek/local.kek");
+        InvalidInputException file = assertThrows(InvalidInputException.class,
+                () -> FileKekProvider.resolve("", null, data.toFile(), null));
+        assertEquals("invalid org.openkcm.keystore.kek.file path: is not set, and neither the framework property "
+                + "openkcm.home nor karaf.data is: set openkcm.home (the KEK file is then ${openkcm.home}/data/kek/"
+                + "local.kek) or the 'path' of org.openkcm.keystore.kek.file; it is never kept in the core bundle's "
+                + "data area, which an uninstall of the bundle deletes", file.getMessage());
+        InvalidInputException known = assertThrows(InvalidInputException.class,
+                () -> KnownKeksComponent.resolve(" ", null));
+        assertTrue(known.getMessage().startsWith("invalid org.openkcm.keystore.kek.known path: is not set, and "
+                + "neither the framework property openkcm.home nor karaf.data is: set openkcm.home (the known-KEK "
+                + "record is then ${openkcm.home}/data/kek/known-keks) or the 'path' of org.openkcm.keystore.kek.known"),
+                known.getMessage());
+        try (var left = Files.list(tmp)) {
+            assertEquals(0, left.count(), "nothing written");
+        }
+    }
+
+    @Test
+    void aKnownKekRecordInTheDataAreaMovesToTheFolderAndKeepsItsPins() {
+        Path old = tmp.resolve("bundle-data/kek/known-keks");
+        KnownKeks before = KnownKeks.open(old);
+        before.pin(FileKekProvider.open(tmp.resolve("a/local.kek"), "local", true), true);
+        Path target = tmp.resolve("home/data/kek/known-keks");
+
+        assertTrue(KnownKeks.moveIfAbsent(old, target));
+        assertFalse(Files.exists(old));
+        assertEquals(List.of(1), KnownKeks.open(target).usedVersions("local"));
+        assertFalse(KnownKeks.moveIfAbsent(old, target), "nothing left to move");
     }
 
     @Test
@@ -49,7 +92,7 @@ class FileKekLocationTest {
         byte[] wrapped = old.wrap(1, DATA_KEY);
 
         Path home = tmp.resolve("home");
-        Path moved = FileKekProvider.resolve("", home.toString(), data.toFile(), null);
+        Path moved = FileKekProvider.resolve("", home.resolve("data/kek"), data.toFile(), null);
         assertEquals(home.resolve("data/kek/local.kek"), moved);
         assertFalse(Files.exists(data), "the data area's copy is gone");
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(moved)));
@@ -66,7 +109,7 @@ class FileKekLocationTest {
         TestKeks.writeRing(inHome, "rw-------", Map.of(1, TestKeks.kek(1)));
         Path data = tmp.resolve("data.kek");
         TestKeks.writeRing(data, "rw-------", Map.of(1, TestKeks.kek(2)));
-        assertEquals(inHome, FileKekProvider.resolve("", home.toString(), data.toFile(), null));
+        assertEquals(inHome, FileKekProvider.resolve("", inHome.getParent(), data.toFile(), null));
         assertArrayEquals(TestKeks.kek(1), KekFile.read(inHome).get(1), "the home's file is not overwritten");
         assertTrue(Files.exists(data));
     }

@@ -101,7 +101,7 @@ class KeystoreSagasTest {
         }
 
         @Override
-        public Object rewrapAll() {
+        public Object rewrapAll(String target) {
             return rewraps.incrementAndGet();
         }
 
