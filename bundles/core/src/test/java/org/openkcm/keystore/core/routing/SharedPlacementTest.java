@@ -168,6 +168,21 @@ class SharedPlacementTest {
     }
 
     @Test
+    void reconciliationNeitherReportsNorRemovesPlacementRecords() {
+        List<KeyId> ids = generate(a, 2);
+        for (var report : b.reconcile(true)) {
+            assertTrue(report.unknown().stream().noneMatch(SharedPlacement::reserved), report.toString());
+            assertTrue(report.orphans().isEmpty(), report.toString());
+            if (report.backend().equals("memory")) {
+                assertEquals(0, report.held(), "the placement records are no keys held: " + report);
+            }
+        }
+        for (KeyId id : ids) {
+            assertEquals("vault", routerA.placement().lookup(id), "the placement is still there");
+        }
+    }
+
+    @Test
     void aKeyStoredBeforePlacementWasSharedIsProbedOnceAndThenFoundByEveryRuntime() {
         Router legacy = router("");
         DefaultKeystoreOperations old = DefaultKeystoreOperations.of(legacy, List.<KekProvider>of(kek));
