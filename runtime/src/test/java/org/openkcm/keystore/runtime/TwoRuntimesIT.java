@@ -1,5 +1,6 @@
 package org.openkcm.keystore.runtime;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -35,6 +36,7 @@ class TwoRuntimesIT {
     /** How long the second runtime is watched for a refusal: far below the 300 s record time to live. */
     static final Duration PATIENCE = Duration.ofSeconds(30);
     static final List<String> MEASURED = new ArrayList<>();
+    static final String SECOND = "openbao-b";
     static Distribution first;
     static Distribution second;
     static Distribution.Running a;
@@ -56,6 +58,8 @@ class TwoRuntimesIT {
         Files.copy(ring, second.path("data/kek/local.kek"), StandardCopyOption.COPY_ATTRIBUTES);
         b = second.start();
         awaitOpenBao(b);
+        awaitActive(a, SECOND);
+        awaitActive(b, SECOND);
     }
 
     /** A copy whose every tier goes to the shared OpenBao, judging unknown keys at once (no grace period). */
@@ -67,7 +71,16 @@ class TwoRuntimesIT {
                         + "path.prefix = \"" + prefix + "\"\n"
                         + "keystore.name = \"openbao\"\n"
                         + "keystore.tiers = [ \"L2\", \"L3\", \"L4\" ]\n");
-        Files.writeString(d.path("config/org.openkcm.keystore.router.cfg"), "default.target = \"openbao\"\n");
+        // a second OpenBao backend (another path prefix on the same server) that keys can be migrated to
+        Files.writeString(d.path("config/org.openkcm.keystore.openbao-second.cfg"),
+                "address = \"" + bao.address + "\"\n"
+                        + "token.source = \"file:" + bao.tokenFile.toAbsolutePath() + "\"\n"
+                        + "path.prefix = \"" + prefix + "-b\"\n"
+                        + "keystore.name = \"" + SECOND + "\"\n"
+                        + "keystore.tiers = [ \"L2\", \"L3\", \"L4\" ]\n");
+        // both runtimes keep each key's placement in the shared OpenBao backend as well as in their own index
+        Files.writeString(d.path("config/org.openkcm.keystore.router.cfg"),
+                "default.target = \"openbao\"\nplacement.backend = \"openbao\"\n");
         Files.delete(d.path("config/org.openkcm.keystore.route-l4-to-memory.cfg"));
         // without a grace period a key the other runtime just stored is judged at once: the case that used to be deleted
         Files.writeString(d.path("config/org.openkcm.keystore.operations.cfg"), "reconcile.grace.seconds = L\"0\"\n");
@@ -151,6 +164,74 @@ class TwoRuntimesIT {
             MEASURED.add(String.format("expiry set on A to +2 s, refused on B %d ms after the expiry instant (key %s:1)",
                     TimeUnit.NANOSECONDS.toMillis(refused - expiresAt), name));
         }
+    }
+
+    @Test
+    void keysOneRuntimeMigratedBetweenTwoOpenBaoBackendsAreAllReadByTheOther() throws Exception {
+        List<String> names = List.of("pm1", "pm2", "pm3", "pm4");
+        java.util.Map<String, String> material = new java.util.HashMap<>();
+        for (String name : names) {
+            ok(a, "keystore:generate --type L3 --owner tenant/movers " + name);
+        }
+        for (String name : names.subList(0, 3)) {
+            material.put(name, hex(ok(b, "keystore:reveal " + name + ":1"))); // B has read (and indexed) three of them
+        }
+        for (Distribution d : new Distribution[] {first, second}) {
+            Files.writeString(d.path("config/org.openkcm.keystore.route-movers.cfg"),
+                    "ownerKind = \"TENANT\"\nownerId = \"movers\"\ntarget = \"" + SECOND + "\"\n");
+        }
+        awaitRoute(a, "movers");
+        awaitRoute(b, "movers");
+        String report = ok(a, "keystore:migrate --owner tenant/movers");
+        assertTrue(report.contains("4 examined, 4 moved, 0 in place, 0 failed"), report);
+        // past B's revalidation bound, so that B reads each record again instead of serving its cache
+        Thread.sleep(1500);
+        for (String name : names) {
+            String shown = ok(b, "keystore:reveal " + name + ":1");
+            if (material.containsKey(name)) {
+                assertEquals(material.get(name), hex(shown), name + ": the same key, read where A moved it");
+            }
+            assertEquals(hex(ok(a, "keystore:reveal " + name + ":1")), hex(shown), name);
+        }
+        // A deleted the source copies: B's index names the second backend for each, and nothing is left in the first
+        String onB = ok(b, "keystore:reconcile");
+        for (String name : names) {
+            assertFalse(onB.contains(" openbao " + name + ":1"), name + " still held by the first backend:\n" + onB);
+        }
+    }
+
+    static String hex(String shown) {
+        java.util.regex.Matcher m = Pattern.compile("(?m)(?:^|\\s)([0-9a-f]{64})$").matcher(shown);
+        assertTrue(m.find(), "no key material shown: " + shown);
+        return m.group(1);
+    }
+
+    /** Waits until the route is in force on the runtime. */
+    static void awaitRoute(Distribution.Running runtime, String route) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        Pattern inForce = Pattern.compile(route + "\\s.*" + SECOND + "\\s+in force");
+        String out = "";
+        while (System.nanoTime() < deadline) {
+            out = runtime.shell("keystore:routes", COMMAND);
+            if (inForce.matcher(out).find()) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        fail("the route " + route + " -> " + SECOND + " is not in force: " + out + "\n" + runtime);
+    }
+
+    static void awaitActive(Distribution.Running runtime, String backend) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        String out = "";
+        while (System.nanoTime() < deadline) {
+            out = runtime.shell("keystore:backends", COMMAND);
+            if (Pattern.compile(Pattern.quote(backend) + "\\s+ACTIVE").matcher(out).find()) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        fail("backend " + backend + " did not become ACTIVE: " + out + "\n" + runtime);
     }
 
     /** Reveals the key on the runtime until it is refused with the reason; returns when (nanoTime). */

@@ -123,6 +123,9 @@ public final class Reconciler {
         do {
             KeyPage page = backend.listKeys(cursor == null ? filter : filter.withCursor(cursor));
             for (KeyMetadata m : page.keys()) {
+                if (org.openkcm.keystore.core.routing.Router.placementRecord(m.id())) {
+                    continue; // a shared placement record, not a key: never an orphan
+                }
                 held++;
                 seen.put(m.id(), m);
                 if (doubtful.contains(m.id())) {

@@ -99,6 +99,14 @@ public final class KeystoreRouter implements Router.Listener {
                 + "key was stored in. Empty: ${openkcm.home}/data/routing/locations.idx when the framework property "
                 + "openkcm.home is set, else the bundle's data area (lost when the framework cache is cleaned).")
         String location_index_path() default "";
+
+        @AttributeDefinition(name = "Shared placement backend", description = "The keystore.name of a backend "
+                + "that every runtime sharing the backends can reach, where each key's placement is kept as well "
+                + "as in the local index: a runtime that does not know a key, or whose index names a backend the "
+                + "key was migrated away from by another runtime, finds it with one read there. Set the same value "
+                + "on every runtime. Empty: placement is local, and a key the index does not know is looked for in "
+                + "every backend.")
+        String placement_backend() default "";
     }
 
     @Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL,
@@ -141,6 +149,7 @@ public final class KeystoreRouter implements Router.Listener {
         LocationIndex index = LocationIndex.open(indexPath(context, config));
         router = new Router(settings(config), index, events, this);
         router.abandoned(AbandonedRecords.open(indexPath(context, config).resolveSibling("abandoned.log")));
+        router.sharedPlacement(config.placement_backend());
         router.meter(() -> meter);
         routeComponents.values().forEach(this::apply);
         healthChecks = HealthCheckSupport.checks(context, this::status);
@@ -152,14 +161,16 @@ public final class KeystoreRouter implements Router.Listener {
         checkFailedBackends();
         scheduler.scheduleWithFixedDelay(this::checkFailedBackends, FAILED_CHECK_MS, FAILED_CHECK_MS,
                 TimeUnit.MILLISECONDS);
-        Logs.info(logger, "Router active: default target '{}', key location index {} ({} keys)",
-                config.default_target(), index.file(), index.size());
+        Logs.info(logger, "Router active: default target '{}', key location index {} ({} keys), shared placement {}",
+                config.default_target(), index.file(), index.size(),
+                config.placement_backend().isBlank() ? "off" : "in " + config.placement_backend().trim());
     }
 
     @Modified
     void modified(Config config) {
         this.config = config;
         router.settings(settings(config));
+        router.sharedPlacement(config.placement_backend());
         scheduleProbes(config);
     }
 

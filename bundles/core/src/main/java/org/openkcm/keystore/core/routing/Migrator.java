@@ -40,7 +40,8 @@ import org.osgi.service.log.Logger;
  * integrity failure and nothing is written), and store them at the target;</li>
  * <li><b>verify</b>: read them back from the target, check they are the same, and open the record
  * with the KEK (the material is wiped at once);</li>
- * <li><b>switch</b>: record the target in the location index; reads go there from now on;</li>
+ * <li><b>switch</b>: record the target in the location index and, when placement is shared, in the
+ * shared placement ({@link Router#place}); reads go there from now on, on every runtime;</li>
  * <li><b>check</b>: read the source again; if the key changed there meanwhile, undo;</li>
  * <li><b>delete</b> the source.</li>
  * </ol>
@@ -82,7 +83,7 @@ public final class Migrator {
      * @param forget forgets what the runtime caches of a key
      */
     public Migrator(Router router, Envelope envelope, Logger logger, SagaRunner runner, Consumer<KeyId> forget) {
-        this(router, envelope, logger, router.index()::put, runner, forget, CheckedReads.unchecked());
+        this(router, envelope, logger, router::place, runner, forget, CheckedReads.unchecked());
     }
 
     /**
@@ -91,7 +92,7 @@ public final class Migrator {
      */
     public Migrator(Router router, Envelope envelope, Logger logger, SagaRunner runner, Consumer<KeyId> forget,
             CheckedReads reads) {
-        this(router, envelope, logger, router.index()::put, runner, forget, reads);
+        this(router, envelope, logger, router::place, runner, forget, reads);
     }
 
     Migrator(Router router, Envelope envelope, Logger logger, LocationSwitch locations) {
@@ -131,6 +132,9 @@ public final class Migrator {
             do {
                 KeyPage page = backend.listKeys(cursor == null ? f : f.withCursor(cursor));
                 for (KeyMetadata m : page.keys()) {
+                    if (Router.placementRecord(m.id())) {
+                        continue; // the shared placement's own records stay where they are
+                    }
                     String location = router.index().get(m.id());
                     if (location != null && !location.equals(name)) {
                         continue; // a copy the index does not point at: not this run's business
@@ -267,7 +271,7 @@ public final class Migrator {
      * @param forget forgets what the runtime caches of a key
      */
     public static Saga saga(Router router, Consumer<KeyId> forget) {
-        return saga(router, null, router.index()::put, forget);
+        return saga(router, null, router::place, forget);
     }
 
     /**
@@ -353,7 +357,7 @@ public final class Migrator {
                     } catch (KeyNotFoundException gone) {
                         return; // the copy is all there is: the index stays on it
                     }
-                    router.index().put(id, sourceName);
+                    router.place(id, sourceName);
                     forget.accept(id);
                 }),
                 Step.retriable("delete-source", c -> {
@@ -386,7 +390,7 @@ public final class Migrator {
 
     private void restoreLocation(KeyId id, String sourceName, RuntimeException cause) {
         try {
-            router.index().put(id, sourceName);
+            router.place(id, sourceName);
         } catch (RuntimeException e) {
             cause.addSuppressed(e);
         }

@@ -28,7 +28,9 @@ import org.openkcm.keystore.core.metrics.Measured;
  * The {@link Keystore} the operations layer talks to: each call goes to one backend. A new key
  * goes where the policy routes it now, and its location is recorded; every later call for that
  * key goes to the recorded backend, so a policy change never hides a stored key. A key the index
- * does not know is looked for in every backend, the default target first, and then recorded.
+ * does not know is looked up in the shared placement when runtimes share one ({@link SharedPlacement}:
+ * one read there, one at the backend it names), and only if that names none is it looked for in
+ * every backend, the default target first; where it is found is then recorded.
  */
 final class RoutedKeystore implements Keystore {
     private final Router router;
@@ -41,7 +43,14 @@ final class RoutedKeystore implements Keystore {
 
     @Override
     public void storeKey(KeyId id, SealedKey sealed, KeyMetadata metadata) {
+        if (SharedPlacement.reserved(id)) {
+            throw new InvalidInputException("keyId.name", "names starting with " + SharedPlacement.PREFIX
+                    + " are reserved for the shared placement records", id);
+        }
         String stored = index.get(id);
+        if (stored == null) {
+            stored = shared(id); // stored by another runtime sharing the backends
+        }
         if (stored != null) {
             // create-only across backends: an id already stored somewhere is stored (or refused) there
             call("storeKey", stored, id, ks -> {
@@ -67,15 +76,16 @@ final class RoutedKeystore implements Keystore {
             throw uncertain;
         }
         try {
-            index.put(id, route.target());
+            router.place(id, route.target()); // the local index, and the shared placement other runtimes read
         } catch (RuntimeException e) {
+            index.remove(id, route.target());
             try {
                 backend.deleteKey(id);
             } catch (RuntimeException compensation) {
                 e.addSuppressed(compensation);
                 abandon(route.target(), id, sealed, metadata, e);
             }
-            throw new UnavailableException("the key location index cannot record the key", id, e);
+            throw new UnavailableException("the key's placement cannot be recorded", id, e);
         }
     }
 
@@ -96,7 +106,18 @@ final class RoutedKeystore implements Keystore {
                 return call("retrieveKey", location, id, ks -> ks.retrieveKey(id));
             } catch (KeyNotFoundException e) {
                 index.remove(id, location); // a stale entry (an in-memory backend restarted): forget it
-                throw e;
+                String moved = movedFrom(id, location, e);
+                return call("retrieveKey", moved, id, ks -> ks.retrieveKey(id));
+            }
+        }
+        String placed = shared(id);
+        if (placed != null) {
+            try {
+                StoredKey found = call("retrieveKey", placed, id, ks -> ks.retrieveKey(id));
+                index.put(id, placed);
+                return found;
+            } catch (KeyNotFoundException stale) {
+                // placed there, not there (deleted meanwhile, or a placement left by a failed delete): look everywhere
             }
         }
         return probe(id);
@@ -104,12 +125,12 @@ final class RoutedKeystore implements Keystore {
 
     @Override
     public KeyMetadata updateKeyMetadata(KeyId id, KeyMetadata metadata) {
-        return call("updateKeyMetadata", locate(id), id, ks -> ks.updateKeyMetadata(id, metadata));
+        return atKey("updateKeyMetadata", id, ks -> ks.updateKeyMetadata(id, metadata));
     }
 
     @Override
     public void rewrapKey(KeyId id, SealedKey sealed, long expectedRevision) {
-        call("rewrapKey", locate(id), id, ks -> {
+        atKey("rewrapKey", id, ks -> {
             ks.rewrapKey(id, sealed, expectedRevision);
             return null;
         });
@@ -124,8 +145,61 @@ final class RoutedKeystore implements Keystore {
             return false;
         }
         boolean deleted = call("deleteKey", location, id, ks -> ks.deleteKey(id));
+        if (!deleted) {
+            String moved = shared(id); // moved away by another runtime's migration: delete it where it is now
+            if (moved != null && !moved.equals(location)) {
+                index.remove(id, location);
+                location = moved;
+                deleted = call("deleteKey", location, id, ks -> ks.deleteKey(id));
+            }
+        }
         index.remove(id, location);
+        SharedPlacement placement = router.placement();
+        if (placement != null) {
+            try {
+                placement.forget(id, location);
+            } catch (RuntimeException left) {
+                // the key is deleted; a placement left behind names a backend that answers "not found",
+                // after which a read looks everywhere: it never hides nor revives a key
+            }
+        }
         return deleted;
+    }
+
+    /**
+     * Calls the backend the key is placed in; if it answers "not found" because another runtime
+     * migrated the key away, calls the backend the shared placement names now.
+     */
+    private <T> T atKey(String what, KeyId id, Function<Keystore, T> op) {
+        String location = locate(id);
+        try {
+            return call(what, location, id, op);
+        } catch (KeyNotFoundException e) {
+            String moved = movedFrom(id, location, e);
+            return call(what, moved, id, op);
+        }
+    }
+
+    /**
+     * The backend a key went to after it left {@code location} (another runtime's migration), as
+     * the shared placement says, recorded in the index; else {@code notFound} is thrown.
+     */
+    private String movedFrom(KeyId id, String location, KeyNotFoundException notFound) {
+        String moved = shared(id);
+        if (moved == null || moved.equals(location)) {
+            throw notFound;
+        }
+        index.put(id, moved);
+        return moved;
+    }
+
+    /** Where the shared placement puts the key, or null (not shared, or no placement recorded). */
+    private String shared(KeyId id) {
+        SharedPlacement placement = router.placement();
+        if (placement == null) {
+            return null;
+        }
+        return measured("placement", placement.backend(), null, ks -> placement.lookup(id));
     }
 
     /**
@@ -162,13 +236,18 @@ final class RoutedKeystore implements Keystore {
             // nothing could be read: an empty page would read as "no keys" to re-wrap, migrate or reconcile
             throw new UnavailableException("no backend can be read: " + String.join("; ", unreadable));
         }
-        if (pages.size() == 1 && unreadable.isEmpty()) {
+        if (pages.size() == 1 && unreadable.isEmpty() && pages.get(0).keys().stream()
+                .noneMatch(m -> SharedPlacement.reserved(m.id()))) {
             return pages.get(0);
         }
         TreeMap<KeyId, KeyMetadata> merged = new TreeMap<>();
         boolean more = false;
         for (KeyPage page : pages) {
-            page.keys().forEach(m -> merged.putIfAbsent(m.id(), m));
+            page.keys().forEach(m -> {
+                if (!SharedPlacement.reserved(m.id())) {
+                    merged.putIfAbsent(m.id(), m); // placement records are no keys
+                }
+            });
             more |= page.nextCursor().isPresent();
         }
         List<KeyMetadata> keys = new ArrayList<>();
@@ -179,8 +258,21 @@ final class RoutedKeystore implements Keystore {
             }
             keys.add(e.getValue());
         }
-        String next = more && !keys.isEmpty() ? KeyPage.cursorAfter(keys.get(keys.size() - 1).id()) : null;
+        String next = !more ? null : !keys.isEmpty() ? KeyPage.cursorAfter(keys.get(keys.size() - 1).id())
+                : resumeAfter(pages); // every key read was a placement record: go on past them
         return KeyPage.of(keys, next, unreadable);
+    }
+
+    /** Where a listing goes on when a page held only placement records: after the least of each page's last id. */
+    private static String resumeAfter(List<KeyPage> pages) {
+        KeyId least = null;
+        for (KeyPage page : pages) {
+            if (page.nextCursor().isPresent() && !page.keys().isEmpty()) {
+                KeyId last = page.keys().get(page.keys().size() - 1).id();
+                least = least == null || last.compareTo(least) < 0 ? last : least;
+            }
+        }
+        return least == null ? null : KeyPage.cursorAfter(least);
     }
 
     @Override
@@ -231,6 +323,11 @@ final class RoutedKeystore implements Keystore {
         if (location != null) {
             return location;
         }
+        String placed = shared(id);
+        if (placed != null) {
+            index.put(id, placed);
+            return placed;
+        }
         probe(id);
         return index.get(id);
     }
@@ -247,6 +344,7 @@ final class RoutedKeystore implements Keystore {
             try {
                 StoredKey found = measured("retrieveKey", name, ks, backend -> backend.retrieveKey(id));
                 index.put(id, name);
+                adopt(id, name);
                 return found;
             } catch (KeyNotFoundException e) {
                 // not there
@@ -259,6 +357,23 @@ final class RoutedKeystore implements Keystore {
                     + " cannot be asked now", id, null);
         }
         throw new KeyNotFoundException(id);
+    }
+
+    /**
+     * Records in the shared placement a key found by a probe (stored before placement was shared),
+     * only if none is recorded: a placement another runtime's migration wrote meanwhile is never
+     * put back. The read has succeeded, so a failure here only leaves the next miss to probe again.
+     */
+    private void adopt(KeyId id, String name) {
+        SharedPlacement placement = router.placement();
+        if (placement == null) {
+            return;
+        }
+        try {
+            placement.adopt(id, name);
+        } catch (RuntimeException notRecorded) {
+            // the next runtime that misses the key probes again and records it
+        }
     }
 
     private void checkTier(String target, KeyType type, KeyId id) {

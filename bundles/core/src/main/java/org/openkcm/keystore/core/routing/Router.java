@@ -131,6 +131,7 @@ public final class Router {
     private volatile boolean closed;
     private volatile Supplier<Meter> meter = () -> null;
     private volatile AbandonedRecords abandoned = AbandonedRecords.inMemory();
+    private volatile SharedPlacement placement;
 
     public Router(Settings settings, LocationIndex index, Executor events, Listener listener) {
         this.settings = settings;
@@ -168,6 +169,43 @@ public final class Router {
     /** Where abandoned records are kept (a file beside the location index in a runtime; memory by default). */
     public void abandoned(AbandonedRecords ledger) {
         this.abandoned = ledger == null ? AbandonedRecords.inMemory() : ledger;
+    }
+
+    /**
+     * Keeps every key's placement in the backend named {@code backend} as well, which all runtimes
+     * sharing the backends read ({@link SharedPlacement}); null or blank: placement is this
+     * runtime's index alone, and a key it does not know is looked for in every backend.
+     */
+    public void sharedPlacement(String backend) {
+        this.placement = backend == null || backend.isBlank() ? null : new SharedPlacement(this, backend.trim());
+    }
+
+    /** The shared placement in use, or null. */
+    SharedPlacement placement() {
+        return placement;
+    }
+
+    /** The backend that holds the shared placement, or null if placement is not shared. */
+    public String sharedPlacementBackend() {
+        SharedPlacement p = placement;
+        return p == null ? null : p.backend();
+    }
+
+    /**
+     * Places the key in {@code backend}: the local index and, if shared, the shared placement,
+     * which every other runtime reads. A failure is thrown (the caller compensates).
+     */
+    public void place(KeyId id, String backend) {
+        index.put(id, backend);
+        SharedPlacement p = placement;
+        if (p != null) {
+            p.record(id, backend);
+        }
+    }
+
+    /** Whether the id names a shared-placement record rather than a key: never listed, migrated or reconciled. */
+    public static boolean placementRecord(KeyId id) {
+        return SharedPlacement.reserved(id);
     }
 
     // ------------------------------------------------------------------ inputs
