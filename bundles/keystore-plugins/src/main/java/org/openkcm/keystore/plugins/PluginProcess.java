@@ -6,7 +6,6 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,10 +31,6 @@ import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
-import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 
 /**
@@ -129,13 +124,16 @@ final class PluginProcess implements AutoCloseable {
         ManagedChannel channel = null;
         try {
             Handshake handshake = Handshake.parse(awaitHandshake(firstLine, settings, stderr), settings.protocolVersion());
-            eventLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+            eventLoop = PluginTransport.CURRENT.newEventLoop();
             channel = channel(handshake, mtls.clientContext(handshake.serverCertificate()), eventLoop);
             PluginProcess started = new PluginProcess(process, channel, eventLoop, settings);
             started.awaitServing();
             refuseUnlessClientCertificateDemanded(handshake, mtls, eventLoop, settings);
             started.configure();
-            log.info(prefix + "serving on " + handshake.network() + " " + handshake.address());
+            log.info(prefix + "serving on " + handshake.network() + " " + handshake.address() + " (transport "
+                    + PluginTransport.CURRENT.name().toLowerCase(java.util.Locale.ROOT)
+                    + (PluginTransport.CURRENT == PluginTransport.NIO ? ": epoll unavailable, " + PluginTransport.unavailability() : "")
+                    + ")");
             return started;
         } catch (RuntimeException e) {
             if (channel != null) {
@@ -173,8 +171,8 @@ final class PluginProcess implements AutoCloseable {
         SocketAddress address;
         NettyChannelBuilder builder;
         if (handshake.network().equals("unix")) {
-            address = UnixDomainSocketAddress.of(handshake.address());
-            builder = NettyChannelBuilder.forAddress(address).channelType(NioDomainSocketChannel.class);
+            address = PluginTransport.CURRENT.unixSocket(handshake.address());
+            builder = NettyChannelBuilder.forAddress(address).channelType(PluginTransport.CURRENT.domainSocketChannel());
         } else {
             int colon = handshake.address().lastIndexOf(':');
             if (colon < 0) {
@@ -183,7 +181,7 @@ final class PluginProcess implements AutoCloseable {
             }
             address = new InetSocketAddress(handshake.address().substring(0, colon),
                     Integer.parseInt(handshake.address().substring(colon + 1)));
-            builder = NettyChannelBuilder.forAddress(address).channelType(NioSocketChannel.class);
+            builder = NettyChannelBuilder.forAddress(address).channelType(PluginTransport.CURRENT.socketChannel());
         }
         return builder.eventLoopGroup(eventLoop)
                 .sslContext(tls)
