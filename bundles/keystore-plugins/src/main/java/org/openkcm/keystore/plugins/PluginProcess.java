@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,6 +32,10 @@ import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 
 /**
@@ -124,16 +129,13 @@ final class PluginProcess implements AutoCloseable {
         ManagedChannel channel = null;
         try {
             Handshake handshake = Handshake.parse(awaitHandshake(firstLine, settings, stderr), settings.protocolVersion());
-            eventLoop = PluginTransport.CURRENT.newEventLoop();
+            eventLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
             channel = channel(handshake, mtls.clientContext(handshake.serverCertificate()), eventLoop);
             PluginProcess started = new PluginProcess(process, channel, eventLoop, settings);
             started.awaitServing();
             refuseUnlessClientCertificateDemanded(handshake, mtls, eventLoop, settings);
             started.configure();
-            log.info(prefix + "serving on " + handshake.network() + " " + handshake.address() + " (transport "
-                    + PluginTransport.CURRENT.name().toLowerCase(java.util.Locale.ROOT)
-                    + (PluginTransport.CURRENT == PluginTransport.NIO ? ": epoll unavailable, " + PluginTransport.unavailability() : "")
-                    + ")");
+            log.info(prefix + "serving on " + handshake.network() + " " + handshake.address());
             return started;
         } catch (RuntimeException e) {
             if (channel != null) {
@@ -171,8 +173,8 @@ final class PluginProcess implements AutoCloseable {
         SocketAddress address;
         NettyChannelBuilder builder;
         if (handshake.network().equals("unix")) {
-            address = PluginTransport.CURRENT.unixSocket(handshake.address());
-            builder = NettyChannelBuilder.forAddress(address).channelType(PluginTransport.CURRENT.domainSocketChannel());
+            address = UnixDomainSocketAddress.of(handshake.address());
+            builder = NettyChannelBuilder.forAddress(address).channelType(NioDomainSocketChannel.class);
         } else {
             int colon = handshake.address().lastIndexOf(':');
             if (colon < 0) {
@@ -181,7 +183,7 @@ final class PluginProcess implements AutoCloseable {
             }
             address = new InetSocketAddress(handshake.address().substring(0, colon),
                     Integer.parseInt(handshake.address().substring(colon + 1)));
-            builder = NettyChannelBuilder.forAddress(address).channelType(PluginTransport.CURRENT.socketChannel());
+            builder = NettyChannelBuilder.forAddress(address).channelType(NioSocketChannel.class);
         }
         return builder.eventLoopGroup(eventLoop)
                 .sslContext(tls)
