@@ -31,6 +31,8 @@ type backend struct {
 	client   *redis.Client
 	settings settings
 	keys     keyspace
+	// known are the record keys of ids read or stored here (see locations).
+	known locations
 }
 
 func newBackend() *backend { return &backend{} }
@@ -50,6 +52,7 @@ func (b *backend) Configure(_ context.Context, in map[string]string) error {
 	b.mu.Lock()
 	old := b.client
 	b.client, b.settings, b.keys = client, s, keyspace{prefix: s.prefix}
+	b.known.reset()
 	b.mu.Unlock()
 	if old != nil {
 		_ = old.Close()
@@ -99,6 +102,7 @@ func (b *backend) StoreKey(ctx context.Context, id sdk.KeyID, sealed []byte, md 
 	if result < 0 {
 		return sdk.Exists(id)
 	}
+	b.known.put(id, keys.record(md.Owner, id))
 	return nil
 }
 
@@ -107,10 +111,21 @@ func (b *backend) RetrieveKey(ctx context.Context, id sdk.KeyID) (sdk.StoredKey,
 	if err != nil {
 		return sdk.StoredKey{}, err
 	}
-	_, value, err := read(ctx, client, keys, id)
+	if location, ok := b.known.get(id); ok {
+		value, err := client.Get(ctx, location).Result()
+		if err == nil {
+			return decode(id, value)
+		}
+		if !errors.Is(err, redis.Nil) {
+			return sdk.StoredKey{}, unavailable(s, err)
+		}
+		b.known.forget(id)
+	}
+	location, value, err := read(ctx, client, keys, id)
 	if err != nil {
 		return sdk.StoredKey{}, wrap(s, err)
 	}
+	b.known.put(id, location)
 	return decode(id, value)
 }
 
@@ -194,6 +209,7 @@ func (b *backend) DeleteKey(ctx context.Context, id sdk.KeyID) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	b.known.forget(id)
 	deleted, err := deleteScript.Run(ctx, client, []string{keys.pointer(id)}).Int()
 	if err != nil {
 		return false, unavailable(s, err)

@@ -118,6 +118,46 @@ func TestEdgeNodesOnOneServerAndPrefixShareKeys(t *testing.T) {
 	}
 }
 
+// A node reads a remembered record key with one GET (see locations): after another node deletes
+// the key and stores the same id again under another owner, or deletes it for good, the node reads
+// what Redis holds, not what it remembers.
+func TestARememberedLocationNeverServesAStaleOrDeletedKey(t *testing.T) {
+	server := startRedis(t)
+	reader, prefix := configured(t, server, nil)
+	writer := newBackend()
+	if err := writer.Configure(ctx, map[string]string{"address": server.address(), "prefix": prefix}); err != nil {
+		t.Fatal(err)
+	}
+	defer writer.close()
+	id := sdk.KeyID{Name: "moved", Version: 1}
+	if err := writer.StoreKey(ctx, id, []byte{1}, sdktest.Metadata(id)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := reader.RetrieveKey(ctx, id); err != nil || got.Sealed[0] != 1 {
+		t.Fatalf("first read: %+v, %v", got, err)
+	}
+	if _, ok := reader.known.get(id); !ok {
+		t.Fatal("the reader does not remember where the record is")
+	}
+	if deleted, err := writer.DeleteKey(ctx, id); err != nil || !deleted {
+		t.Fatalf("delete: %v, %v", deleted, err)
+	}
+	globex := sdktest.Metadata(id)
+	globex.Owner = sdk.Owner{Kind: sdk.Tenant, ID: "globex"}
+	if err := writer.StoreKey(ctx, id, []byte{2}, globex); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := reader.RetrieveKey(ctx, id); err != nil || got.Sealed[0] != 2 || got.Metadata.Owner.ID != "globex" {
+		t.Fatalf("read after the key moved to another owner: %+v, %v", got, err)
+	}
+	if deleted, err := writer.DeleteKey(ctx, id); err != nil || !deleted {
+		t.Fatalf("second delete: %v, %v", deleted, err)
+	}
+	if _, err := reader.RetrieveKey(ctx, id); codeOf(err) != codes.NotFound {
+		t.Fatalf("read after the delete: %v", err)
+	}
+}
+
 func TestTTLFromExpiryLetsRedisDropExpiredKeys(t *testing.T) {
 	server := startRedis(t)
 	b, prefix := configured(t, server, map[string]string{"ttl.from.expiry": "true", "ttl.grace": "200ms"})

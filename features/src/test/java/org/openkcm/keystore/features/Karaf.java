@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,6 +18,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -116,6 +118,33 @@ final class Karaf implements AutoCloseable {
                 "org.ops4j.pax.url.mvn.socket.readTimeout = 30000",
                 ""), UTF_8);
         return new Karaf(home, ssh);
+    }
+
+    /** Puts the built features.xml where mvn:…/xml/features resolves, next to the staged bundles. */
+    static void stageFeatures(Path features, Path staged, String group, String version) throws IOException {
+        if (!Files.isRegularFile(features)) {
+            throw new IllegalStateException("no built features.xml at " + features);
+        }
+        Path dir = staged.resolve(group.replace('.', '/')).resolve("features").resolve(version);
+        Files.createDirectories(dir);
+        Files.copy(features, dir.resolve("features-" + version + "-features.xml"), StandardCopyOption.REPLACE_EXISTING);
+        // Every bundle the features name is staged (is a dependency of this module), so the test
+        // runs what this build made and needs no download.
+        Matcher bundle = Pattern.compile("<bundle[^>]*>\\s*mvn:([^/<]+)/([^/<]+)/([^/<]+)\\s*</bundle>")
+                .matcher(Files.readString(features, UTF_8));
+        int count = 0;
+        while (bundle.find()) {
+            count++;
+            Path jar = staged.resolve(bundle.group(1).replace('.', '/')).resolve(bundle.group(2)).resolve(bundle.group(3))
+                    .resolve(bundle.group(2) + "-" + bundle.group(3) + ".jar");
+            if (!Files.isRegularFile(jar)) {
+                throw new IllegalStateException("features.xml names " + bundle.group(0).replaceAll("<[^>]*>", "").trim()
+                        + ", which is not staged at " + jar + ": add it to the dependencies of features/pom.xml");
+            }
+        }
+        if (count < 6) {
+            throw new IllegalStateException("features.xml names " + count + " bundles");
+        }
     }
 
     Path home() {

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,7 +63,7 @@ class KarafFeaturesIT {
         Path home = Path.of(property("karaf.home"));
         Path staged = Path.of(property("karaf.repo.dir"));
         Path features = Path.of(property("features.file"));
-        stageFeatures(features, staged);
+        Karaf.stageFeatures(features, staged, GROUP, version);
         karaf = Karaf.prepare(home, staged, Path.of(property("maven.local.repository")));
         karaf.start();
         karaf.awaitReady(READY);
@@ -339,27 +338,6 @@ class KarafFeaturesIT {
     private static String serviceBlock(String services, String marker) {
         List<String> blocks = new ArrayList<>(List.of(services.split("\n(?=\\[)")));
         return blocks.stream().filter(b -> b.contains(marker)).findFirst().orElse(services);
-    }
-
-    /** Puts the built features.xml where mvn:…/xml/features resolves, next to the staged bundles. */
-    private void stageFeatures(Path features, Path staged) throws Exception {
-        assertTrue(Files.isRegularFile(features), "no built features.xml at " + features);
-        Path dir = staged.resolve(GROUP.replace('.', '/')).resolve("features").resolve(version);
-        Files.createDirectories(dir);
-        Files.copy(features, dir.resolve("features-" + version + "-features.xml"), StandardCopyOption.REPLACE_EXISTING);
-        // Every bundle the features name is staged (is a dependency of this module), so the test
-        // runs what this build made and needs no download.
-        Matcher bundle = Pattern.compile("<bundle[^>]*>\\s*mvn:([^/<]+)/([^/<]+)/([^/<]+)\\s*</bundle>")
-                .matcher(Files.readString(features, UTF_8));
-        int count = 0;
-        while (bundle.find()) {
-            count++;
-            Path jar = staged.resolve(bundle.group(1).replace('.', '/')).resolve(bundle.group(2)).resolve(bundle.group(3))
-                    .resolve(bundle.group(2) + "-" + bundle.group(3) + ".jar");
-            assertTrue(Files.isRegularFile(jar), "features.xml names " + bundle.group(0).replaceAll("<[^>]*>", "").trim()
-                    + ", which is not staged at " + jar + ": add it to the dependencies of features/pom.xml");
-        }
-        assertTrue(count >= 6, "features.xml names " + count + " bundles");
     }
 
     private void log(String step) {

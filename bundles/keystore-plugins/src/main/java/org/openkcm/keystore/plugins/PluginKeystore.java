@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 import org.openkcm.keystore.api.KeyFilter;
@@ -38,10 +39,18 @@ import io.grpc.StatusRuntimeException;
  * The {@link Keystore} of one plugin: each call checked as the contract says, sent to the running
  * plugin with the configured deadline, and its answer or status mapped back. While the plugin is
  * down every call fails at once as unavailable; {@link #health()} is down with the reason.
+ * <p>
+ * A malformed response is also reported by the next health probe, once, as down with its line: the
+ * router keeps a probe's reason as the backend's last failure (keystore:backends, LAST FAILURE)
+ * after later probes pass, and one such probe does not take the backend down.
  */
 final class PluginKeystore implements Keystore {
     private final PluginSupervisor supervisor;
     private final PluginLog log;
+    /** The malformed response the next probe reports, if any since the last probe. */
+    private final AtomicReference<String> malformed = new AtomicReference<>();
+    /** The last malformed-response line logged: the same line again is not logged again. */
+    private final AtomicReference<String> lastLogged = new AtomicReference<>();
 
     PluginKeystore(PluginSupervisor supervisor, PluginLog log) {
         this.supervisor = supervisor;
@@ -109,6 +118,10 @@ final class PluginKeystore implements Keystore {
     @Override
     public KeystoreHealth health() {
         long start = System.nanoTime();
+        String broken = malformed.getAndSet(null);
+        if (broken != null) {
+            return KeystoreHealth.down(Duration.ofNanos(System.nanoTime() - start), broken);
+        }
         PluginSettings settings = supervisor.settings();
         PluginProcess process = enterCurrent();
         if (process == null) {
@@ -168,7 +181,10 @@ final class PluginKeystore implements Keystore {
         } catch (KeystoreException | IllegalArgumentException | NullPointerException e) {
             String message = "plugin " + supervisor.settings().name() + " sent a malformed response"
                     + (id == null ? "" : " for key " + id) + ": " + e.getMessage();
-            log.warn(message);
+            malformed.set(message);
+            if (!message.equals(lastLogged.getAndSet(message))) {
+                log.warn(message);
+            }
             throw new UnavailableException(message, id, e);
         }
     }

@@ -1,6 +1,7 @@
 package org.openkcm.keystore.plugins;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.openkcm.keystore.sdk.SampleKeys.minimal;
@@ -42,6 +43,15 @@ class MisbehavingPluginTest {
             assertEquals(1, e.getMessage().lines().count(), e.getMessage());
             assertTrue(log.lines.contains("WARN " + e.getMessage().substring("unavailable (key k:1): ".length())),
                     log.lines::toString);
+            // The same line again is refused again, but logged once.
+            UnavailableException again = assertThrows(UnavailableException.class, () -> keystore.retrieveKey(KeyId.of("k", 1)));
+            assertEquals(e.getMessage(), again.getMessage());
+            assertEquals(1, log.lines.stream().filter(l -> l.contains("malformed response")).count(), log.lines::toString);
+            // The next probe reports it, once (the router keeps it as the backend's last failure); then
+            // the plugin, which still answers, is up again.
+            var reported = keystore.health();
+            assertFalse(reported.isUp());
+            assertEquals(e.getMessage().substring("unavailable (key k:1): ".length()), reported.reason().orElseThrow());
             assertTrue(keystore.health().isUp(), "the plugin itself still answers");
         }
     }

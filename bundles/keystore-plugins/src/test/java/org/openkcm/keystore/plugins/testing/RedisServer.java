@@ -30,24 +30,36 @@ public final class RedisServer implements AutoCloseable {
     private final Path binary;
     private final Path directory;
     private final int port;
+    /** Arguments beyond the loopback, durability and logging ones, e.g. --requirepass. */
+    private final List<String> extra;
     private volatile Process process;
 
-    private RedisServer(Path binary, Path directory, int port) {
+    private RedisServer(Path binary, Path directory, int port, List<String> extra) {
         this.binary = binary;
         this.directory = directory;
         this.port = port;
+        this.extra = List.copyOf(extra);
         // A server outlives nothing that started it, not even a test or benchmark that never closes it.
         Runtime.getRuntime().addShutdownHook(new Thread(this::kill, "redis-server " + port + " stop"));
     }
 
     /** Starts a server; a port taken between choosing and binding it is retried with another. */
     public static RedisServer start() {
+        return start(List.of());
+    }
+
+    /** Starts a server that demands the password ({@code --requirepass}) of every client. */
+    public static RedisServer startWithPassword(String password) {
+        return start(List.of("--requirepass", password));
+    }
+
+    private static RedisServer start(List<String> extra) {
         Path workdir = Paths.get(System.getProperty("openkcm.redis.workdir", "target/redis-servers")).toAbsolutePath();
         IllegalStateException failure = null;
         for (int attempt = 0; attempt < 5; attempt++) {
             try {
                 Files.createDirectories(workdir);
-                RedisServer server = new RedisServer(binary(), Files.createTempDirectory(workdir, "redis-"), freePort());
+                RedisServer server = new RedisServer(binary(), Files.createTempDirectory(workdir, "redis-"), freePort(), extra);
                 server.launch();
                 return server;
             } catch (IOException e) {
@@ -96,9 +108,10 @@ public final class RedisServer implements AutoCloseable {
     }
 
     private void launch() {
-        List<String> command = List.of(binary.toString(), "--bind", "127.0.0.1", "--port", Integer.toString(port),
-                "--dir", directory.toString(), "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-                "--daemonize", "no", "--logfile", "", "--loglevel", "warning");
+        List<String> command = new java.util.ArrayList<>(List.of(binary.toString(), "--bind", "127.0.0.1", "--port",
+                Integer.toString(port), "--dir", directory.toString(), "--save", "", "--appendonly", "yes",
+                "--appendfsync", "always", "--daemonize", "no", "--logfile", "", "--loglevel", "warning"));
+        command.addAll(extra);
         Path log = directory.resolve("redis.log");
         try {
             process = new ProcessBuilder(command).redirectErrorStream(true)
@@ -126,16 +139,20 @@ public final class RedisServer implements AutoCloseable {
     }
 
     private boolean answersPing() {
+        int auth = extra.indexOf("--requirepass");
+        String login = auth < 0 ? "" : "AUTH " + extra.get(auth + 1) + "\r\n";
+        String loggedIn = auth < 0 ? "" : "+OK\r\n";
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 200);
             socket.setSoTimeout(1000);
             OutputStream out = socket.getOutputStream();
-            out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.write((login + "PING\r\n").getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = socket.getInputStream();
-            byte[] reply = in.readNBytes(7);
+            String expected = loggedIn + "+PONG\r\n";
+            byte[] reply = in.readNBytes(expected.length());
             // "+PONG\r\n" once loaded; "-LOADING ..." while it replays its append-only file
-            return new String(reply, StandardCharsets.US_ASCII).equals("+PONG\r\n");
+            return new String(reply, StandardCharsets.US_ASCII).equals(expected);
         } catch (IOException e) {
             return false;
         }
