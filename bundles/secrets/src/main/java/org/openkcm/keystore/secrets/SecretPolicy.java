@@ -23,8 +23,8 @@ import java.util.function.UnaryOperator;
  * The allow-list is always on: a property left unset takes its default, so an embedding that sets
  * neither (a plain OSGi framework) still confines secrets, to variables named
  * {@value #DEFAULT_ENV_PREFIX}… and, with {@code openkcm.home} set, files under
- * {@code ${openkcm.home}/secrets}; without {@code openkcm.home} and {@value #DIR} no file may be
- * named at all. {@link #unconfined()} exists for code that parses a reference outside a framework
+ * {@code ${openkcm.home}/secrets} (Karaf: {@code ${karaf.base}/secrets}); without a home and
+ * {@value #DIR} no file may be named at all. {@link #unconfined()} exists for code that parses a reference outside a framework
  * (tests, benchmarks), never for a component.
  */
 public final class SecretPolicy {
@@ -36,6 +36,9 @@ public final class SecretPolicy {
     /** The sub-prefix and the sub-folder reserved for KEK providers. */
     public static final String KEK_PART = "KEK_";
     public static final String KEK_FOLDER = "kek";
+
+    /** Karaf's installation folder, the home under Karaf. */
+    static final String KARAF_BASE = "karaf.base";
 
     private static final SecretPolicy UNCONFINED = new SecretPolicy(null, null, null);
 
@@ -83,7 +86,8 @@ public final class SecretPolicy {
     /**
      * The policy the operator set through {@value #ENV_PREFIX} and {@value #DIR}, each defaulted when
      * unset: the prefix to {@value #DEFAULT_ENV_PREFIX}, the folder to {@code ${openkcm.home}/secrets}
-     * (none without {@code openkcm.home}: then no file may be named). Never unconfined.
+     * (under Karaf, without {@code openkcm.home}: {@code ${karaf.base}/secrets}; with neither, no folder,
+     * so no file may be named). Never unconfined.
      *
      * @param properties the framework properties ({@code BundleContext::getProperty})
      */
@@ -91,6 +95,9 @@ public final class SecretPolicy {
         String prefix = blankToNull(properties.apply(ENV_PREFIX));
         String dir = blankToNull(properties.apply(DIR));
         String home = blankToNull(properties.apply("openkcm.home"));
+        if (home == null) {
+            home = blankToNull(properties.apply(KARAF_BASE)); // Karaf sets no openkcm.home: its base is the home
+        }
         Path folder = null;
         if (dir != null) {
             folder = Path.of(dir);

@@ -87,6 +87,8 @@ class SecretSourceTest {
                 + " no secrets folder is set"), file.getMessage());
         SecretPolicy homeOnly = SecretPolicy.from(Map.of("openkcm.home", "/srv/kcm")::get);
         assertEquals(Path.of("/srv/kcm/secrets"), homeOnly.folder().orElseThrow(), "with a home: <home>/secrets");
+        SecretPolicy karaf = SecretPolicy.from(Map.of("karaf.base", "/opt/karaf")::get);
+        assertEquals(Path.of("/opt/karaf/secrets"), karaf.folder().orElseThrow(), "under Karaf: ${karaf.base}/secrets");
         SecretPolicy prefixOnly = SecretPolicy.from(Map.of(SecretPolicy.ENV_PREFIX, "APP_", "openkcm.home", "/srv/kcm")::get);
         assertTrue(prefixOnly.isConfined());
         assertEquals(Path.of("/srv/kcm/secrets"), prefixOnly.folder().orElseThrow(), "the default folder is <home>/secrets");

@@ -86,7 +86,7 @@ class TransitKekProviderTest {
 
     private static TransitKekProvider startWith(Map<String, Object> config, Map<String, String> environment) {
         TransitKekProvider provider = new TransitKekProvider();
-        provider.load(TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, config), k -> null),
+        provider.load(TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, config), System::getProperty),
                 environment::get);
         return provider;
     }
