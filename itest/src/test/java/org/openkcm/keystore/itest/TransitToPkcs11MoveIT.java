@@ -71,7 +71,10 @@ public class TransitToPkcs11MoveIT extends KekTestSupport {
         TransitKeys.create(bao, "kek-move-itest", "move-root");
         Path secrets = Files.createDirectory(home.resolve("secrets"),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Path token = secretFile(secrets.resolve("bao-token"), Files.readString(bao.tokenFile).strip());
+        // KEK providers' secrets: under <home>/secrets/kek/, as the allow-list requires
+        Path kekSecrets = Files.createDirectory(secrets.resolve("kek"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path token = secretFile(kekSecrets.resolve("bao-token"), Files.readString(bao.tokenFile).strip());
         String pin = "move-" + ProcessHandle.current().pid();
         long slot = SoftHsm.initToken("openkcm-move-itest", pin);
         return options(
@@ -84,7 +87,7 @@ public class TransitToPkcs11MoveIT extends KekTestSupport {
                 systemProperty("itest.move.bao.token.file").value(token.toString()),
                 systemProperty("itest.move.pkcs11.module").value(SoftHsm.MODULE.toString()),
                 systemProperty("itest.move.pkcs11.slot").value(String.valueOf(slot)),
-                systemProperty("itest.move.pkcs11.pin").value(SoftHsm.pinFile(secrets, pin)));
+                systemProperty("itest.move.pkcs11.pin").value(SoftHsm.pinFile(kekSecrets, pin)));
     }
 
     @Test

@@ -256,6 +256,25 @@ class TransitKekProviderTest {
     }
 
     @Test
+    void plainHttpGoesOnlyToALiteralLoopbackAddress() {
+        Map<String, Object> config = config(bao);
+        for (String address : new String[] {"http://bao.example.net:8200", "http://localhost:8200",
+                "http://127.0.0.1.example.net:8200"}) {
+            config.put("address", address);
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, config), System::getProperty));
+            assertEquals("address", e.field());
+            assertTrue(e.getMessage().contains("plain http:// to a host that is not a literal loopback address"),
+                    e.getMessage());
+        }
+        for (String address : new String[] {"https://bao.example.net:8200", "http://127.0.0.1:8200", "http://[::1]:8200"}) {
+            config.put("address", address);
+            TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, config), System::getProperty);
+        }
+        assertFalse(Files.exists(ringFile), "nothing was written");
+    }
+
+    @Test
     void underTheOperatorsAllowListTheTokenMustBeAKekSourceNeverABackendCredential() throws IOException {
         Path secrets = Files.createDirectories(dir.resolve("secrets"));
         Map<String, String> properties = Map.of(SecretPolicy.DIR, secrets.toString());
