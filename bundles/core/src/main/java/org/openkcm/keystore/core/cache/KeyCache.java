@@ -119,6 +119,8 @@ public final class KeyCache implements AutoCloseable {
     private final Cache<KeyId, RecordEntry> records;
     private final Map<KeyType, Cache<KeyId, CachedMaterial>> material;
     private final Cache<KeyId, CachedMaterial>[] materialByTier; // by ordinal; null: no material cache
+    /** By ordinal: the tier caches no records, so every read asked the backend and confirms the material. */
+    private final boolean[] recordsUncachedByTier = new boolean[KeyType.values().length];
     private final Map<KeyType, Counters> recordCounters = new EnumMap<>(KeyType.class);
     private final Map<KeyType, Counters> materialCounters = new EnumMap<>(KeyType.class);
     private final LongAdder failedLoads = new LongAdder();
@@ -196,6 +198,7 @@ public final class KeyCache implements AutoCloseable {
         Map<KeyType, Cache<KeyId, CachedMaterial>> byTier = new EnumMap<>(KeyType.class);
         for (KeyType type : KeyType.values()) {
             CacheSettings.Tier tier = settings.tier(type);
+            recordsUncachedByTier[type.ordinal()] = !tier.recordsCached();
             if (!tier.materialCached()) {
                 continue;
             }
@@ -265,6 +268,9 @@ public final class KeyCache implements AutoCloseable {
             byte[] copy = entry.copy();
             if (copy != null) {
                 counters.hits.increment();
+                if (recordsUncachedByTier[metadata.type().ordinal()]) {
+                    entry.confirmed(ticker.read()); // the record was read from the backend just now
+                }
                 return KeyMaterial.wrap(copy);
             }
         }

@@ -188,6 +188,22 @@ class CacheRevalidationTest {
     }
 
     @Test
+    void withoutARecordCacheEveryReadConfirmsTheMaterial() {
+        cache.close();
+        cache = new KeyCache(CacheSettings.defaults().with(KeyType.L4, new CacheSettings.Tier(Duration.ZERO, 100,
+                Duration.ofSeconds(CacheSettings.DEFAULT_MATERIAL_TTL_SECONDS))), ticker, Scheduler.disabledScheduler());
+        KeyId id = store("k");
+        read(id);
+        for (int i = 0; i < 4; i++) {
+            ticker.advance(BOUND.plusMillis(500));
+            read(id);
+            assertEquals(1, materialSize(cache));
+        }
+        assertEquals(5, backend.calls(Operation.RETRIEVE), "each read asked the backend");
+        assertEquals(1, opens.get(), "and so kept the material");
+    }
+
+    @Test
     void withoutABoundMaterialKeepsItsTimeToLive() {
         cache.close();
         cache = new KeyCache(CacheSettings.defaults().revalidatingAfter(Duration.ZERO), ticker,

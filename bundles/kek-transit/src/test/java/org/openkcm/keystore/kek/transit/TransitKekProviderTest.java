@@ -325,15 +325,16 @@ class TransitKekProviderTest {
         assertTrue(inline.getMessage().contains("token.source"), inline.getMessage());
         assertFalse(inline.getMessage().contains(bao.rootToken), "the value is never echoed");
 
-        config.put("token.source", "env:OPENKCM_TEST_NO_SUCH_TOKEN");
+        config.put("token.source", "env:OPENKCM_SECRET_KEK_TEST_NO_SUCH_TOKEN");
         UnavailableException unset = assertThrows(UnavailableException.class, () -> startWith(config, Map.of()));
-        assertTrue(unset.getMessage().contains("OPENKCM_TEST_NO_SUCH_TOKEN is not set"), unset.getMessage());
+        assertTrue(unset.getMessage().contains("OPENKCM_SECRET_KEK_TEST_NO_SUCH_TOKEN is not set"), unset.getMessage());
 
         UnavailableException denied = assertThrows(UnavailableException.class,
-                () -> startWith(config, Map.of("OPENKCM_TEST_NO_SUCH_TOKEN", "not-a-valid-token")));
+                () -> startWith(config, Map.of("OPENKCM_SECRET_KEK_TEST_NO_SUCH_TOKEN", "not-a-valid-token")));
         assertTrue(denied.getMessage().contains("permission denied"), denied.getMessage());
 
-        Path groupReadable = dir.resolve("token-0644");
+        // inside the allow-listed KEK folder, so that what refuses it is its mode
+        Path groupReadable = Path.of(bao.tokenReference(dir).substring("file:".length())).resolveSibling("token-0644");
         Files.writeString(groupReadable, bao.rootToken);
         Files.setPosixFilePermissions(groupReadable, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         config.put("token.source", "file:" + groupReadable);
