@@ -77,6 +77,8 @@ public class KekProvidersIT extends KeystoreTestSupport {
                 buildBundle("kek-awskms"),
                 systemProperty("itest.kek.dir").value(dir.toString()),
                 frameworkProperty("openkcm.secrets.dir").value(dir.toString()),
+                // the KEK providers read the allow-list from system properties only
+                systemProperty("openkcm.secrets.dir").value(dir.toString()),
                 systemProperty("itest.bao.address").value(bao.address),
                 systemProperty("itest.bao.token.file").value(tokenFile.toString()),
                 systemProperty("itest.pkcs11.slot").value(String.valueOf(slot)),

@@ -83,6 +83,8 @@ public class TransitToPkcs11MoveIT extends KekTestSupport {
                 buildBundle("kek-transit"),
                 buildBundle("kek-pkcs11"),
                 frameworkProperty("openkcm.home").value(home.toString()),
+                // the KEK providers read the allow-list from system properties only, and so not openkcm.home above
+                systemProperty("openkcm.secrets.dir").value(secrets.toString()),
                 systemProperty("itest.move.bao.address").value(bao.address),
                 systemProperty("itest.move.bao.token.file").value(token.toString()),
                 systemProperty("itest.move.pkcs11.module").value(SoftHsm.MODULE.toString()),
