@@ -43,11 +43,11 @@ func exampleSettings(t *testing.T) map[string]string {
 func TestTheExampleConfigurationWorksOverTLS(t *testing.T) {
 	server, ca := startRedisTLS(t, "--requirepass", "edge-secret")
 	settings := exampleSettings(t)
-	if settings["tls"] != "true" || settings["password.ref"] != "env:OPENKCM_REDIS_PASSWORD" {
+	if settings["tls"] != "true" || settings["password.ref"] != "env:OPENKCM_SECRET_REDIS_PASSWORD" {
 		t.Fatalf("the example changed: %v", settings)
 	}
 	settings["address"], settings["tls.ca.file"] = server.address(), ca
-	t.Setenv("OPENKCM_REDIS_PASSWORD", "edge-secret")
+	t.Setenv("OPENKCM_SECRET_REDIS_PASSWORD", "edge-secret")
 	b := newBackend()
 	if err := b.Configure(ctx, settings); err != nil {
 		t.Fatal(err)

@@ -187,7 +187,7 @@ public class ConfigYamlIT extends KeystoreTestSupport {
         write(envFile, """
                 OPENKCM__OPENBAO__MAIN__ADDRESS=https://bao.example.net:8200
                 OPENKCM__OPENBAO__MAIN__KEYSTORE_TIERS=[L2, L3]
-                OPENKCM__OPENBAO__MAIN__TOKEN_SOURCE=env:OPENKCM_BAO_TOKEN
+                OPENKCM__OPENBAO__MAIN__TOKEN_SOURCE=env:OPENKCM_SECRET_BAO_TOKEN
                 OPENKCM__OPENBAO__MAIN__NAMESPACE_MODE=per-tenant
                 OPENKCM__OPENBAO__MAIN__NAMESPACE_BASE=openkcm
                 OPENKCM__OPENBAO__MAIN__SERVICE_RANKING=10
@@ -197,7 +197,7 @@ public class ConfigYamlIT extends KeystoreTestSupport {
         assertEquals("org.openkcm.keystore.openbao", main.get("service.factoryPid"));
         assertEquals("https://bao.example.net:8200", main.get("address"));
         assertArrayEquals(new String[] {"L2", "L3"}, (String[]) main.get("keystore.tiers"));
-        assertEquals("env:OPENKCM_BAO_TOKEN", main.get("token.source"));
+        assertEquals("env:OPENKCM_SECRET_BAO_TOKEN", main.get("token.source"));
         assertEquals("per-tenant", main.get("namespace.mode"));
         assertEquals("openkcm", main.get("namespace.base"));
         assertEquals(Integer.valueOf(10), main.get("service.ranking"));

@@ -51,7 +51,7 @@ public class FailClosedIT extends RoutingTestSupport {
         Keystore memory = awaitKeystore("memory");
         Map<String, Object> bao = new HashMap<>();
         bao.put("address", "http://127.0.0.1:1");
-        bao.put("token.source", "env:OPENKCM_ITEST_TOKEN_THAT_IS_NOT_SET");
+        bao.put("token.source", "env:OPENKCM_SECRET_ITEST_TOKEN_THAT_IS_NOT_SET");
         bao.put("keystore.name", "openbao");
         bao.put("keystore.tiers", new String[] {"L2", "L3"});
         configurationAdmin.getFactoryConfiguration("org.openkcm.keystore.openbao", "main", "?").update(dictionary(bao));
@@ -63,7 +63,7 @@ public class FailClosedIT extends RoutingTestSupport {
                     () -> ops.generate(spec("k-" + tier, tier, Owner.tenant("acme"), null)));
             assertTrue(e.getMessage(), e.getMessage().contains("backend openbao for " + tier + " is not available: "
                     + "its configuration failed: token.source: environment variable "
-                    + "OPENKCM_ITEST_TOKEN_THAT_IS_NOT_SET is not set"));
+                    + "OPENKCM_SECRET_ITEST_TOKEN_THAT_IS_NOT_SET is not set"));
         }
         assertEquals("nothing fell through to the default target", 0, held(memory));
         KeyMetadata l4 = ops.generate(spec("k-l4", KeyType.L4, Owner.tenant("acme"), null));

@@ -5,6 +5,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 import static org.ops4j.pax.exam.CoreOptions.options;
+import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
 import java.io.File;
@@ -62,7 +63,9 @@ public class KekProvidersIT extends KeystoreTestSupport {
         TransitKeys.create(bao, "kek-itest", "itest-root");
         String token = Files.readString(bao.tokenFile).strip();
         Path dir = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "kek-itest");
-        Path tokenFile = secretFile(dir.resolve("bao-token"), token);
+        // the allow-list is on: dir is the secrets folder, and KEK providers' secrets are under its kek/
+        Path kekSecrets = Files.createDirectories(dir.resolve("kek"));
+        Path tokenFile = secretFile(kekSecrets.resolve("bao-token"), token);
         MotoServer moto = MotoServer.start();
         String pin = "itest-" + ProcessHandle.current().pid();
         long slot = SoftHsm.initToken("openkcm-itest", pin);
@@ -73,15 +76,18 @@ public class KekProvidersIT extends KeystoreTestSupport {
                 buildBundle("kek-pkcs11"),
                 buildBundle("kek-awskms"),
                 systemProperty("itest.kek.dir").value(dir.toString()),
+                frameworkProperty("openkcm.secrets.dir").value(dir.toString()),
+                // the KEK providers read the allow-list from system properties only
+                systemProperty("openkcm.secrets.dir").value(dir.toString()),
                 systemProperty("itest.bao.address").value(bao.address),
                 systemProperty("itest.bao.token.file").value(tokenFile.toString()),
                 systemProperty("itest.pkcs11.slot").value(String.valueOf(slot)),
-                systemProperty("itest.pkcs11.pin").value(SoftHsm.pinFile(dir, pin)),
+                systemProperty("itest.pkcs11.pin").value(SoftHsm.pinFile(kekSecrets, pin)),
                 systemProperty("itest.pkcs11.module").value(SoftHsm.MODULE.toString()),
                 systemProperty("itest.moto.endpoint").value(moto.endpoint.toString()),
                 systemProperty("itest.moto.key").value(moto.createKey()),
                 systemProperty("itest.moto.secret.file").value(
-                        secretFile(dir.resolve("aws-secret"), MotoServer.SECRET_ACCESS_KEY).toString()));
+                        secretFile(kekSecrets.resolve("aws-secret"), MotoServer.SECRET_ACCESS_KEY).toString()));
     }
 
     private static Path secretFile(Path file, String value) throws IOException {

@@ -7,6 +7,7 @@ import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 import static org.ops4j.pax.exam.CoreOptions.bundle;
+import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
 import static org.ops4j.pax.exam.CoreOptions.options;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
@@ -71,7 +72,9 @@ public class OpenBaoKeystoreIT extends KeystoreTestSupport {
                 baseConfiguration(),
                 bundle(bundleFile.toURI().toString()),
                 systemProperty(ADDRESS).value(server.address),
-                systemProperty(TOKEN_FILE).value(server.tokenFile.toString()));
+                systemProperty(TOKEN_FILE).value(server.tokenFile.toString()),
+                // the secret allow-list is on: the token file's own folder is the allowed secrets folder
+                frameworkProperty("openkcm.secrets.dir").value(server.tokenFile.getParent().toString()));
     }
 
     @Test

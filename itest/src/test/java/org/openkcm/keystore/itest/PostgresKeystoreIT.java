@@ -5,6 +5,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
+import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
 import static org.ops4j.pax.exam.CoreOptions.options;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
@@ -67,9 +68,12 @@ public class PostgresKeystoreIT extends RoutingTestSupport {
         PostgresServer server = PostgresServer.start();
         Runtime.getRuntime().addShutdownHook(new Thread(server::close));
         Path passwordFile;
+        Path secrets;
         try {
             Path dir = Files.createDirectories(Paths.get(System.getProperty("openkcm.pg.workdir", "target/pg-servers")));
-            passwordFile = Files.writeString(dir.resolve("itest-password"), PostgresServer.PASSWORD);
+            // the secret allow-list is on: the password in a folder of its own, named as the secrets folder
+            secrets = Files.createDirectories(dir.resolve("itest-secrets")).toAbsolutePath();
+            passwordFile = Files.writeString(secrets.resolve("itest-password"), PostgresServer.PASSWORD);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -80,7 +84,8 @@ public class PostgresKeystoreIT extends RoutingTestSupport {
                 buildBundle("hikari"),
                 buildBundle("keystore-postgres"),
                 systemProperty(URL).value(server.url()),
-                systemProperty(PASSWORD_FILE).value(passwordFile.toAbsolutePath().toString()));
+                systemProperty(PASSWORD_FILE).value(passwordFile.toAbsolutePath().toString()),
+                frameworkProperty("openkcm.secrets.dir").value(secrets.toString()));
     }
 
     @Test

@@ -3,6 +3,7 @@ package org.openkcm.keystore.itest;
 import static org.ops4j.pax.exam.CoreOptions.bundle;
 import static org.ops4j.pax.exam.CoreOptions.composite;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
+import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
 
 import java.io.File;
 import java.io.IOException;
@@ -68,7 +69,9 @@ public abstract class RoutingTestSupport extends KeystoreTestSupport {
         return composite(routingConfiguration(), bundle(bundleFile.toURI().toString()),
                 systemProperty(OPENBAO_ADDRESS).value(server.address),
                 systemProperty(OPENBAO_TOKEN_FILE).value(server.tokenFile.toString()),
-                systemProperty(OPENBAO_BINARY).value(server.binary.toString()));
+                systemProperty(OPENBAO_BINARY).value(server.binary.toString()),
+                // the secret allow-list is on: the token file's own folder is the allowed secrets folder
+                frameworkProperty("openkcm.secrets.dir").value(server.tokenFile.getParent().toString()));
     }
 
     /**

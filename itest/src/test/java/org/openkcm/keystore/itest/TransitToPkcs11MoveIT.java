@@ -66,7 +66,10 @@ public class TransitToPkcs11MoveIT extends KekTestSupport {
         TransitKeys.create(bao, "kek-move-itest", "move-root");
         Path secrets = Files.createDirectory(home.resolve("secrets"),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Path token = secretFile(secrets.resolve("bao-token"), Files.readString(bao.tokenFile).strip());
+        // KEK providers' secrets: under <home>/secrets/kek/, as the allow-list requires
+        Path kekSecrets = Files.createDirectory(secrets.resolve("kek"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path token = secretFile(kekSecrets.resolve("bao-token"), Files.readString(bao.tokenFile).strip());
         String pin = "move-" + ProcessHandle.current().pid();
         long slot = SoftHsm.initToken("openkcm-move-itest", pin);
         return options(
@@ -74,11 +77,13 @@ public class TransitToPkcs11MoveIT extends KekTestSupport {
                 buildBundle("log"),
                 buildBundle("kek-transit"),
                 buildBundle("kek-pkcs11"),
+                // the KEK providers read the allow-list from system properties only, and so not openkcm.home above
+                systemProperty("openkcm.secrets.dir").value(secrets.toString()),
                 systemProperty("itest.move.bao.address").value(bao.address),
                 systemProperty("itest.move.bao.token.file").value(token.toString()),
                 systemProperty("itest.move.pkcs11.module").value(SoftHsm.MODULE.toString()),
                 systemProperty("itest.move.pkcs11.slot").value(String.valueOf(slot)),
-                systemProperty("itest.move.pkcs11.pin").value(SoftHsm.pinFile(secrets, pin)));
+                systemProperty("itest.move.pkcs11.pin").value(SoftHsm.pinFile(kekSecrets, pin)));
     }
 
     @Test

@@ -59,6 +59,11 @@ record Home(Path root) {
         return root.resolve("data");
     }
 
+    /** The allow-listed folder of secret files that configurations may name (KEK providers' under kek/). */
+    Path secrets() {
+        return root.resolve("secrets");
+    }
+
     Path cache() {
         return data().resolve("cache");
     }

@@ -18,6 +18,7 @@ import java.util.jar.Attributes;
 import java.util.jar.JarFile;
 import java.util.jar.Manifest;
 
+import org.openkcm.keystore.secrets.SecretPolicy;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
@@ -69,6 +70,9 @@ final class KeystoreRuntime {
     static Map<String, String> frameworkProperties(Home home, Mode mode) {
         Map<String, String> p = new LinkedHashMap<>();
         p.put(Home.PROPERTY, home.root().toString());
+        // The secret allow-list, stated rather than left to the bundles' defaults (the same values).
+        p.put(SecretPolicy.ENV_PREFIX, SecretPolicy.DEFAULT_ENV_PREFIX);
+        p.put(SecretPolicy.DIR, home.secrets().toAbsolutePath().toString());
         p.put(Constants.FRAMEWORK_STORAGE, home.cache().toString());
         p.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         p.put(Constants.FRAMEWORK_BEGINNING_STARTLEVEL, Integer.toString(StartLevels.FINAL));

@@ -4,11 +4,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
+import org.openkcm.keystore.secrets.BoundedRead;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.ServiceReference;
@@ -35,6 +35,8 @@ public final class Main {
     static final int NOT_STARTED = 3;
     /** {@link #run} returns this when the process is already exiting through the shutdown hook. */
     private static final int EXITING = -1;
+    /** A script is a list of shell commands: past this size it is a wrong file, refused before it is read. */
+    static final int MAX_SCRIPT_BYTES = 1 << 20;
 
     private final Home home;
     private final Invocation invocation;
@@ -83,7 +85,8 @@ public final class Main {
         List<String> script = null;
         if (invocation.mode() == Mode.SCRIPT) {
             try {
-                script = Files.readAllLines(invocation.script(), StandardCharsets.UTF_8);
+                script = BoundedRead.lines(invocation.script(), MAX_SCRIPT_BYTES, BoundedRead.Links.FOLLOW,
+                        StandardCharsets.UTF_8);
             } catch (IOException e) {
                 err.println("error: cannot read the script " + invocation.script() + ": " + Messages.oneLine(e));
                 return USAGE;

@@ -44,15 +44,16 @@ class CrashRecoveryIT {
     static void setUp() throws Exception {
         OpenBaoDevServer bao = OpenBaoDevServer.start(OpenBaoDevServer.bundleFile().toPath().getParent());
         distribution = Distribution.copy("crash-recovery");
+        String token = distribution.secretFile("bao-token", bao.tokenFile);
         Files.writeString(distribution.path("config/org.openkcm.keystore.openbao-crash.cfg"),
                 "address = \"" + bao.address + "\"\n"
-                        + "token.source = \"file:" + bao.tokenFile.toAbsolutePath() + "\"\n"
+                        + "token.source = \"" + token + "\"\n"
                         + "path.prefix = \"crash-" + System.nanoTime() + "\"\n"
                         + "keystore.name = \"openbao\"\n"
                         + "keystore.tiers = [ \"L2\", \"L3\", \"L4\" ]\n");
         Files.writeString(distribution.path("config/org.openkcm.keystore.openbao-crashb.cfg"),
                 "address = \"" + bao.address + "\"\n"
-                        + "token.source = \"file:" + bao.tokenFile.toAbsolutePath() + "\"\n"
+                        + "token.source = \"" + token + "\"\n"
                         + "path.prefix = \"crash-b-" + System.nanoTime() + "\"\n"
                         + "keystore.name = \"" + SECOND + "\"\n"
                         + "keystore.tiers = [ \"L2\", \"L3\", \"L4\" ]\n");

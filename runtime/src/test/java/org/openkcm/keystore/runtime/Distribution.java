@@ -45,6 +45,18 @@ final class Distribution {
         return this;
     }
 
+    /**
+     * Copies a secret file into this copy's allow-listed secrets folder ({@code <home>/secrets/<name>},
+     * owner-only) and returns the {@code file:} reference a configuration names it by.
+     */
+    String secretFile(String name, Path from) throws IOException {
+        Path file = home.resolve("secrets").resolve(name);
+        Files.createDirectories(file.getParent());
+        Files.copy(from, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        return "file:" + file.toAbsolutePath();
+    }
+
     static Path built() {
         String configured = System.getProperty("openkcm.distribution");
         Path built = configured != null ? Path.of(configured) : Path.of("target", "openkcm-keystore");

@@ -23,7 +23,7 @@ import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
  */
 @Timeout(180)
 class KekTransitRuntimeIT {
-    private static final String TOKEN_VARIABLE = "OPENKCM_TEST_TRANSIT_TOKEN";
+    private static final String TOKEN_VARIABLE = "OPENKCM_SECRET_KEK_TEST_TRANSIT_TOKEN";
 
     private static OpenBaoDevServer bao;
     private static String token;

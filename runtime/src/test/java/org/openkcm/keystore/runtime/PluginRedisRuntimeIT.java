@@ -38,7 +38,7 @@ class PluginRedisRuntimeIT {
     @BeforeAll
     static void setUp() throws Exception {
         redis = RedisServer.startWithPassword(PASSWORD);
-        distribution = Distribution.copy("plugin-redis").environment("OPENKCM_REDIS_PASSWORD", PASSWORD);
+        distribution = Distribution.copy("plugin-redis").environment("OPENKCM_SECRET_REDIS_PASSWORD", PASSWORD);
     }
 
     @AfterAll

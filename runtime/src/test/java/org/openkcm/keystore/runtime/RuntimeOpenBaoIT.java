@@ -27,7 +27,7 @@ import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 @Timeout(180)
 class RuntimeOpenBaoIT {
     private static final Duration COMMAND = Duration.ofSeconds(30);
-    private static final String TOKEN_VARIABLE = "OPENKCM_TEST_BAO_TOKEN";
+    private static final String TOKEN_VARIABLE = "OPENKCM_SECRET_TEST_BAO_TOKEN";
 
     private static OpenBaoDevServer bao;
     private static String token;

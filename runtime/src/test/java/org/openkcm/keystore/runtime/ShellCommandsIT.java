@@ -307,7 +307,7 @@ class ShellCommandsIT {
             port = socket.getLocalPort(); // closed again: nothing listens there
         }
         Files.writeString(distribution.path("config/org.openkcm.keystore.openbao-vault.cfg"), String.join("\n",
-                "address = http://127.0.0.1:" + port, "token.source = env:OPENKCM_TEST_UNUSED_TOKEN",
+                "address = http://127.0.0.1:" + port, "token.source = env:OPENKCM_SECRET_TEST_UNUSED_TOKEN",
                 "keystore.name = vault", "keystore.tiers = L2,L3", "retry.max.attempts = 1", "health.timeout.ms = 500", ""));
         Files.writeString(distribution.path("config/org.openkcm.keystore.route-persistent.cfg"), "tiers = L2,L3\ntarget = vault\n");
         Files.writeString(distribution.path("config/org.openkcm.keystore.router.cfg"), "health.interval = 200\nhealth.failures = 1\n");

@@ -101,15 +101,37 @@ class StartupProblemsIT {
         Distribution distribution = quiet(fresh(test));
         Files.writeString(distribution.path("config/org.openkcm.keystore.openbao-main.cfg"),
                 "address = \"http://127.0.0.1:1\"\nauth.method = \"token\"\n"
-                        + "token.source = \"env:OPENKCM_TEST_TOKEN_NOT_SET\"\nkeystore.name = \"openbao\"\n"
+                        + "token.source = \"env:OPENKCM_SECRET_TEST_TOKEN_NOT_SET\"\nkeystore.name = \"openbao\"\n"
                         + "keystore.tiers = [ \"L2\", \"L3\" ]\n");
         Distribution.Result result = distribution.run("--daemon");
         assertEquals(Main.NOT_STARTED, result.exit(), result::toString);
         List<String> errors = errors(result);
         assertEquals(1, errors.size(), result::toString);
         assertTrue(errors.get(0).contains("failed to activate: token.source: environment variable "
-                + "OPENKCM_TEST_TOKEN_NOT_SET is not set"), result::toString);
+                + "OPENKCM_SECRET_TEST_TOKEN_NOT_SET is not set"), result::toString);
         assertTrue(errors.get(0).contains("org.openkcm.keystore.openbao-main.cfg"), result::toString);
+        assertNoJavaNoise(result);
+    }
+
+    @Test
+    void aTokenFromOutsideTheDefaultAllowListIsOneLineNamingTheSourceAndTheAllowedOnes(TestInfo test) throws Exception {
+        Distribution distribution = quiet(fresh(test));
+        // a readable file outside <home>/secrets, holding something that would be sent as a token
+        Path outside = Files.writeString(distribution.path("data").resolveSibling("outside-token"), "s.outside\n");
+        Files.writeString(distribution.path("config/org.openkcm.keystore.openbao-main.cfg"),
+                "address = \"http://127.0.0.1:1\"\nauth.method = \"token\"\n"
+                        + "token.source = \"file:" + outside + "\"\nkeystore.name = \"openbao\"\n"
+                        + "keystore.tiers = [ \"L2\", \"L3\" ]\n");
+        Distribution.Result result = distribution.run("--daemon");
+        assertEquals(Main.NOT_STARTED, result.exit(), result::toString);
+        List<String> errors = errors(result);
+        assertEquals(1, errors.size(), result::toString);
+        Path secrets = distribution.path("secrets").toAbsolutePath();
+        assertTrue(errors.get(0).contains("token.source = 'file:" + outside + "' is not an allowed secret source: a file"
+                + " must be inside the secrets folder " + secrets + " (openkcm.secrets.dir), named without '..';"
+                + " allowed: env:OPENKCM_SECRET_… or file:" + secrets + "/…"), result::toString);
+        assertTrue(errors.get(0).contains("org.openkcm.keystore.openbao-main.cfg"), result::toString);
+        assertEquals("s.outside\n", Files.readString(outside), "nothing changed");
         assertNoJavaNoise(result);
     }
 

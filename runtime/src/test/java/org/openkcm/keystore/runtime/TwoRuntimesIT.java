@@ -67,7 +67,7 @@ class TwoRuntimesIT {
         Distribution d = Distribution.copy(name);
         Files.writeString(d.path("config/org.openkcm.keystore.openbao-shared.cfg"),
                 "address = \"" + bao.address + "\"\n"
-                        + "token.source = \"file:" + bao.tokenFile.toAbsolutePath() + "\"\n"
+                        + "token.source = \"" + d.secretFile("bao-token", bao.tokenFile) + "\"\n"
                         + "path.prefix = \"" + prefix + "\"\n"
                         + "keystore.name = \"openbao\"\n"
                         + "keystore.tiers = [ \"L2\", \"L3\", \"L4\" ]\n");

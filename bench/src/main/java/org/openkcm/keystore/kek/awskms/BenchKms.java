@@ -29,7 +29,8 @@ public final class BenchKms implements AutoCloseable {
 
     public static BenchKms start(Path dir) throws Exception {
         MotoServer moto = MotoServer.start();
-        Path secret = dir.resolve("aws-secret");
+        // dir is the allow-listed secrets folder; a KEK provider's secrets are under its kek/
+        Path secret = Files.createDirectories(dir.resolve("kek")).resolve("aws-secret");
         Files.createFile(secret, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(secret, MotoServer.SECRET_ACCESS_KEY);
         Map<String, Object> config = new HashMap<>();
@@ -40,7 +41,8 @@ public final class BenchKms implements AutoCloseable {
         config.put("access.key.id", MotoServer.ACCESS_KEY_ID);
         config.put("secret.access.key.source", "file:" + secret);
         config.put("ring.file", dir.resolve("awskms.ring").toString());
-        KmsSettings settings = KmsSettings.from(ComponentConfigs.of(KmsKekProvider.Config.class, config), k -> null);
+        KmsSettings settings = KmsSettings.from(ComponentConfigs.of(KmsKekProvider.Config.class, config),
+                k -> "openkcm.secrets.dir".equals(k) ? dir.toString() : null);
         KmsKekProvider provider = new KmsKekProvider();
         provider.load(settings, System::getenv);
         KmsRootKey root = new KmsRootKey(settings, KmsRootKey.credentials(settings, System::getenv));

@@ -34,13 +34,20 @@ public final class BenchPkcs11 implements AutoCloseable {
         Map<String, Object> config = new HashMap<>();
         config.put("library", SoftHsm.MODULE.toString());
         config.put("slot", slot);
-        config.put("pin.source", SoftHsm.pinFile(dir, PIN));
+        // dir is the allow-listed secrets folder; a KEK provider's secrets are under its kek/
+        Path kekSecrets = dir.resolve("kek");
+        try {
+            java.nio.file.Files.createDirectories(kekSecrets);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        config.put("pin.source", SoftHsm.pinFile(kekSecrets, PIN));
         config.put("create.key", Boolean.TRUE);
         config.put("ring.file", dir.resolve("pkcs11.ring").toString());
         Pkcs11KekProvider.Config component = ComponentConfigs.of(Pkcs11KekProvider.Config.class, config);
         Pkcs11KekProvider provider = new Pkcs11KekProvider();
-        provider.activate(component);
-        Pkcs11Settings settings = Pkcs11Settings.from(component, k -> null);
+        Pkcs11Settings settings = Pkcs11Settings.from(component, k -> "openkcm.secrets.dir".equals(k) ? dir.toString() : null);
+        provider.load(settings, System::getenv);
         return new BenchPkcs11(provider, new Pkcs11RootKey(settings, settings.ring.kekId(), PIN.toCharArray()));
     }
 

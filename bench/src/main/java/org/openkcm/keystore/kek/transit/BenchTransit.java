@@ -42,7 +42,8 @@ public final class BenchTransit {
                 throw new IllegalStateException(call[0] + ": " + r.body());
             }
         }
-        Path tokenFile = dir.resolve("bao-token");
+        // dir is the allow-listed secrets folder; a KEK provider's secrets are under its kek/
+        Path tokenFile = Files.createDirectories(dir.resolve("kek")).resolve("bao-token");
         Files.createFile(tokenFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(tokenFile, token);
         Map<String, Object> config = new HashMap<>();
@@ -51,7 +52,8 @@ public final class BenchTransit {
         config.put("key.name", "root");
         config.put("token.source", "file:" + tokenFile);
         config.put("ring.file", dir.resolve("transit.ring").toString());
-        TransitSettings settings = TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, config), k -> null);
+        TransitSettings settings = TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, config),
+                k -> "openkcm.secrets.dir".equals(k) ? dir.toString() : null);
         TransitKekProvider provider = new TransitKekProvider();
         provider.load(settings, System::getenv);
         TransitClient client = new TransitClient(settings, token.toCharArray());

@@ -20,8 +20,8 @@ import java.util.TreeSet;
  * OPENKCM__&lt;CONFIG&gt;__&lt;PROPERTY&gt;              a singleton configuration
  * OPENKCM__&lt;CONFIG&gt;__&lt;INSTANCE&gt;__&lt;PROPERTY&gt;  an instance of a factory PID
  * </pre>
- * Other variables, {@code OPENKCM_HOME} or {@code OPENKCM_BAO_TOKEN} for a
- * {@code $[env:OPENKCM_BAO_TOKEN]} reference, are not overrides and are ignored. Each segment
+ * Other variables, {@code OPENKCM_HOME} or {@code OPENKCM_SECRET_BAO_TOKEN} for a
+ * {@code $[env:OPENKCM_SECRET_BAO_TOKEN]} reference, are not overrides and are ignored. Each segment
  * is compared in {@link Names#canonical canonical form}:
  * <ul>
  * <li>CONFIG is an alias ({@code ROUTE}, {@code MEMORY}, {@code OPENBAO}, ...) or the PID of a

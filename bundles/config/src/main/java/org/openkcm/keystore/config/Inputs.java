@@ -35,7 +35,7 @@ record Inputs(String yaml, Map<String, String> environment) {
         });
         if (envFile != null) {
             Properties p = new Properties();
-            String envText = BoundedFile.readUtf8(envFile, MAX_FILE_BYTES);
+            String envText = InputFile.readUtf8(envFile, MAX_FILE_BYTES);
             if (envText != null) {
                 try {
                     p.load(new StringReader(envText));
@@ -49,7 +49,7 @@ record Inputs(String yaml, Map<String, String> environment) {
                 }
             }
         }
-        String text = BoundedFile.readUtf8(yamlFile, MAX_FILE_BYTES);
+        String text = InputFile.readUtf8(yamlFile, MAX_FILE_BYTES);
         return new Inputs(text, Map.copyOf(overrides));
     }
 

@@ -70,7 +70,7 @@ class EnvOverridesTest {
 
     @Test
     void ignoresVariablesThatAreNotOverrides() throws ConfigException {
-        assertTrue(map(Map.of("OPENKCM_HOME", "/opt/openkcm", "OPENKCM_BAO_TOKEN", "s.secret", "PATH", "/bin",
+        assertTrue(map(Map.of("OPENKCM_HOME", "/opt/openkcm", "OPENKCM_SECRET_BAO_TOKEN", "s.secret", "PATH", "/bin",
                 "XOPENKCM__ROUTE__A__TARGET", "x")).isEmpty());
     }
 

@@ -68,10 +68,10 @@ class InputsTest {
         assertEquals(0, mkfifo.waitFor(), "mkfifo");
         // Opening a FIFO with no writer would block forever; the check comes before any open.
         ConfigException e = assertThrows(ConfigException.class, () -> Inputs.read(fifo, Map.of(), null, "OPENKCM__"));
-        assertEquals(fifo + ": not a regular file", e.getMessage());
+        assertEquals(fifo + ": not a regular file (a FIFO, socket or device)", e.getMessage());
         ConfigException envError = assertThrows(ConfigException.class,
                 () -> Inputs.read(dir.resolve("none.yaml"), Map.of(), fifo, "OPENKCM__"));
-        assertEquals(fifo + ": not a regular file", envError.getMessage());
+        assertEquals(fifo + ": not a regular file (a FIFO, socket or device)", envError.getMessage());
     }
 
     @Test

@@ -98,7 +98,7 @@ class OpenBaoFromEnvironmentTest {
         Map<ConfigKey, Map<String, Object>> yaml = YamlReader.parse(text, "config/examples/config.yaml");
         Map<String, Object> tenants = yaml.get(ConfigKey.factory(OPENBAO, "tenants"));
         assertEquals("per-tenant", tenants.get("namespace.mode"));
-        assertEquals("env:OPENKCM_BAO_TOKEN", tenants.get("token.source"));
+        assertEquals("env:OPENKCM_SECRET_BAO_TOKEN", tenants.get("token.source"));
         assertArrayEquals(new String[] {"L2", "L3"}, (String[]) tenants.get("keystore.tiers"));
         assertTrue(defaults().knownProperties().get(OPENBAO).containsAll(tenants.keySet()),
                 "every property of the example is a backend attribute: " + tenants.keySet());

@@ -1,9 +1,7 @@
 package org.openkcm.keystore.openbao;
 
-import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -25,6 +23,7 @@ import org.openkcm.keystore.api.KeystoreProperties;
 import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.AuthMethod;
 import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.Config;
 import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.NamespaceMode;
+import org.openkcm.keystore.secrets.LoopbackAddress;
 import org.openkcm.keystore.secrets.SecretPolicy;
 import org.openkcm.keystore.secrets.SecretSource;
 import org.openkcm.keystore.secrets.SecretUse;
@@ -211,30 +210,12 @@ final class OpenBaoSettings {
             throw new IllegalArgumentException("address must be scheme://host[:port] only, without user, path or query: '"
                     + text + "'");
         }
-        if (scheme.equals("http") && !allowInsecureHttp && !isLoopback(host)) {
+        if (scheme.equals("http") && !allowInsecureHttp && !LoopbackAddress.isLiteral(host)) {
             throw new IllegalArgumentException("address '" + text + "' is plain http:// to a non-loopback host:"
                     + " tokens and sealed records would cross the network unencrypted. Use https://, or set"
                     + " allow.insecure.http=true for a lab");
         }
         return scheme + "://" + uri.getRawAuthority();
-    }
-
-    /**
-     * Only a literal loopback address (127.0.0.0/8, ::1) counts: a name, "localhost" included, is
-     * resolved by whatever resolver the host has and may point elsewhere.
-     */
-    private static boolean isLoopback(String host) {
-        String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
-        boolean literal = bare.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}") || (bare.contains(":") && bare.matches("[0-9A-Fa-f:.]+"));
-        if (!literal) {
-            return false;
-        }
-        try {
-            // A literal is parsed, never looked up.
-            return InetAddress.getByName(bare).isLoopbackAddress();
-        } catch (UnknownHostException e) {
-            return false;
-        }
     }
 
     private static String path(String property, String value, boolean optional) {

@@ -53,7 +53,8 @@ class ConfigurationTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> OpenBaoSettings.from(TestConfig.of(props), ENV, policy));
         assertEquals("token.source = 'file:" + dir.resolve("token") + "' is not an allowed secret source: a file must be"
-                + " inside the secrets folder " + secrets + " (openkcm.secrets.dir), named without '..'", e.getMessage());
+                + " inside the secrets folder " + secrets + " (openkcm.secrets.dir), named without '..'; allowed:"
+                + " env:OPENKCM_SECRET_… or file:" + secrets + "/…", e.getMessage());
         assertEquals("a-token\n", Files.readString(dir.resolve("token")), "nothing changed");
 
         props.put("token.source", "env:BAO_TOKEN");

@@ -63,7 +63,10 @@ class ExampleConfigurationTest {
     void theOpenBaoExampleWorks() throws IOException {
         Map<String, Object> props = readTypedCfg(EXAMPLE);
         assertEquals("per-tenant", props.get("namespace.mode"));
-        assertEquals("env:OPENKCM_BAO_TOKEN", props.get("token.source"), "a reference, never a token");
+        assertEquals("env:OPENKCM_SECRET_BAO_TOKEN", props.get("token.source"), "a reference, never a token");
+        // and one the default allow-list accepts (no operator property set)
+        org.openkcm.keystore.secrets.SecretSource.parse("token.source", (String) props.get("token.source"), k -> null,
+                org.openkcm.keystore.secrets.SecretPolicy.from(k -> null), org.openkcm.keystore.secrets.SecretUse.CREDENTIAL);
         try (BaoServer server = BaoServer.dev()) {
             Map<String, Object> test = TestConfig.forServer(server, "unused");
             props.put("address", test.get("address"));

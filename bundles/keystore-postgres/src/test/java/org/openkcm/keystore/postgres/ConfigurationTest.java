@@ -52,7 +52,7 @@ class ConfigurationTest {
                 () -> PostgresSettings.from(TestDatabase.config(props), System::getenv, policy));
         assertEquals("password.ref = 'env:OPENKCM_TEST_PG_PASSWORD' is not an allowed secret source: an environment"
                 + " variable must be named OPENKCM_SECRET_…, the prefix the operator allowed"
-                + " (openkcm.secrets.env.prefix)", e.getMessage());
+                + " (openkcm.secrets.env.prefix); allowed: env:OPENKCM_SECRET_… or file:" + secrets + "/…", e.getMessage());
 
         Path kek = Files.createDirectories(secrets.resolve("kek")).resolve("pin");
         Files.writeString(kek, "1234");

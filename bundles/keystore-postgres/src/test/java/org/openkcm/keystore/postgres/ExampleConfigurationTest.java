@@ -32,7 +32,10 @@ class ExampleConfigurationTest {
         for (String key : typed.keySet()) {
             props.put(key, typed.get(key));
         }
-        assertEquals("env:OPENKCM_PG_PASSWORD", props.get("password.ref"));
+        assertEquals("env:OPENKCM_SECRET_PG_PASSWORD", props.get("password.ref"));
+        // and one the default allow-list accepts (no operator property set)
+        org.openkcm.keystore.secrets.SecretSource.parse("password.ref", (String) props.get("password.ref"), k -> null,
+                org.openkcm.keystore.secrets.SecretPolicy.from(k -> null), org.openkcm.keystore.secrets.SecretUse.CREDENTIAL);
         assertEquals(10, props.get("service.ranking"));
         String url = (String) props.get("url");
         props.put("url", url.replace(":5432/", ":" + TestDatabase.server().port() + "/"));

@@ -12,10 +12,17 @@ public final class FileRefusedException extends IOException {
     private static final long serialVersionUID = 1L;
 
     private final Path file;
+    private final String rule;
 
     FileRefusedException(Path file, String rule) {
         super(file + ": " + rule);
         this.file = file;
+        this.rule = rule;
+    }
+
+    /** The rule the file breaks, without the file's name (for callers that name it their own way). */
+    public String rule() {
+        return rule;
     }
 
     /** The file refused. */

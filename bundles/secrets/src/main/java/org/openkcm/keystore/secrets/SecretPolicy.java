@@ -20,8 +20,12 @@ import java.util.function.UnaryOperator;
  * {@code <prefix>KEK_…} or a file under {@code <folder>/kek/}, and a backend credential must not,
  * so no source a KEK provider reads can be sent as a token or a password.
  * <p>
- * Without either property the policy is {@link #unconfined()}: the operator confines secrets by
- * setting at least one of them (the other then takes its default).
+ * The allow-list is always on: a property left unset takes its default, so an embedding that sets
+ * neither (a plain OSGi framework) still confines secrets, to variables named
+ * {@value #DEFAULT_ENV_PREFIX}… and, with {@code openkcm.home} set, files under
+ * {@code ${openkcm.home}/secrets} (Karaf: {@code ${karaf.base}/secrets}); without a home and
+ * {@value #DIR} no file may be named at all. {@link #unconfined()} exists for code that parses a reference outside a framework
+ * (tests, benchmarks), never for a component.
  */
 public final class SecretPolicy {
     /** The property that sets the environment variable prefix. */
@@ -32,6 +36,9 @@ public final class SecretPolicy {
     /** The sub-prefix and the sub-folder reserved for KEK providers. */
     public static final String KEK_PART = "KEK_";
     public static final String KEK_FOLDER = "kek";
+
+    /** Karaf's installation folder, the home under Karaf. */
+    static final String KARAF_BASE = "karaf.base";
 
     private static final SecretPolicy UNCONFINED = new SecretPolicy(null, null, null);
 
@@ -77,18 +84,20 @@ public final class SecretPolicy {
     }
 
     /**
-     * The policy the operator set through {@value #ENV_PREFIX} and {@value #DIR}; with one of them
-     * set, the other takes its default ({@code ${openkcm.home}/secrets} needs {@code openkcm.home}).
+     * The policy the operator set through {@value #ENV_PREFIX} and {@value #DIR}, each defaulted when
+     * unset: the prefix to {@value #DEFAULT_ENV_PREFIX}, the folder to {@code ${openkcm.home}/secrets}
+     * (under Karaf, without {@code openkcm.home}: {@code ${karaf.base}/secrets}; with neither, no folder,
+     * so no file may be named). Never unconfined.
      *
      * @param properties the framework properties ({@code BundleContext::getProperty})
      */
     public static SecretPolicy from(UnaryOperator<String> properties) {
         String prefix = blankToNull(properties.apply(ENV_PREFIX));
         String dir = blankToNull(properties.apply(DIR));
-        if (prefix == null && dir == null) {
-            return UNCONFINED;
-        }
         String home = blankToNull(properties.apply("openkcm.home"));
+        if (home == null) {
+            home = blankToNull(properties.apply(KARAF_BASE)); // Karaf sets no openkcm.home: its base is the home
+        }
         Path folder = null;
         if (dir != null) {
             folder = Path.of(dir);
@@ -168,8 +177,14 @@ public final class SecretPolicy {
         }
     }
 
-    private static IllegalArgumentException refused(String property, String reference, String rule) {
-        return new IllegalArgumentException(property + " = '" + reference + "' is not an allowed secret source: " + rule);
+    private IllegalArgumentException refused(String property, String reference, String rule) {
+        return new IllegalArgumentException(property + " = '" + reference + "' is not an allowed secret source: " + rule
+                + "; allowed: " + allowed());
+    }
+
+    /** The allowed sources, for messages: {@code env:PREFIX…} and {@code file:FOLDER/…}, or that no file may be named. */
+    String allowed() {
+        return "env:" + envPrefix + "…" + (folder == null ? " (no file: no secrets folder)" : " or file:" + folder + "/…");
     }
 
     private static String blankToNull(String value) {

@@ -71,8 +71,24 @@ class SecretSourceTest {
     }
 
     @Test
-    void noPropertySetIsUnconfinedAndOneSetConfinesBoth() {
-        assertFalse(SecretPolicy.from(Map.<String, String>of()::get).isConfined());
+    void withNoPropertySetTheDefaultsConfineAndAPlainEmbeddingMayNameNoFile() {
+        SecretPolicy none = SecretPolicy.from(Map.<String, String>of()::get);
+        assertTrue(none.isConfined(), "the allow-list is on without any property");
+        assertEquals("env:OPENKCM_SECRET_BAO",
+                SecretSource.parse("token.source", "env:OPENKCM_SECRET_BAO", ENV::get, none, SecretUse.CREDENTIAL).toString());
+        IllegalArgumentException outside = assertThrows(IllegalArgumentException.class,
+                () -> SecretSource.parse("token.source", "env:BAO_TOKEN", ENV::get, none, SecretUse.CREDENTIAL));
+        assertEquals("token.source = 'env:BAO_TOKEN' is not an allowed secret source: an environment variable must be"
+                + " named OPENKCM_SECRET_…, the prefix the operator allowed (openkcm.secrets.env.prefix); allowed:"
+                + " env:OPENKCM_SECRET_… (no file: no secrets folder)", outside.getMessage());
+        IllegalArgumentException file = assertThrows(IllegalArgumentException.class,
+                () -> SecretSource.parse("token.source", "file:/run/secrets/bao", ENV::get, none, SecretUse.CREDENTIAL));
+        assertTrue(file.getMessage().startsWith("token.source = 'file:/run/secrets/bao' is not an allowed secret source:"
+                + " no secrets folder is set"), file.getMessage());
+        SecretPolicy homeOnly = SecretPolicy.from(Map.of("openkcm.home", "/srv/kcm")::get);
+        assertEquals(Path.of("/srv/kcm/secrets"), homeOnly.folder().orElseThrow(), "with a home: <home>/secrets");
+        SecretPolicy karaf = SecretPolicy.from(Map.of("karaf.base", "/opt/karaf")::get);
+        assertEquals(Path.of("/opt/karaf/secrets"), karaf.folder().orElseThrow(), "under Karaf: ${karaf.base}/secrets");
         SecretPolicy prefixOnly = SecretPolicy.from(Map.of(SecretPolicy.ENV_PREFIX, "APP_", "openkcm.home", "/srv/kcm")::get);
         assertTrue(prefixOnly.isConfined());
         assertEquals(Path.of("/srv/kcm/secrets"), prefixOnly.folder().orElseThrow(), "the default folder is <home>/secrets");
@@ -80,7 +96,8 @@ class SecretSourceTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SecretSource.parse("token.source", "env:BAO_TOKEN", ENV::get, dirOnly, SecretUse.CREDENTIAL));
         assertEquals("token.source = 'env:BAO_TOKEN' is not an allowed secret source: an environment variable must be"
-                + " named OPENKCM_SECRET_…, the prefix the operator allowed (openkcm.secrets.env.prefix)", e.getMessage());
+                + " named OPENKCM_SECRET_…, the prefix the operator allowed (openkcm.secrets.env.prefix); allowed:"
+                + " env:OPENKCM_SECRET_… or file:" + dir.resolve("secrets") + "/…", e.getMessage());
     }
 
     @Test
@@ -102,7 +119,8 @@ class SecretSourceTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> confined("file:" + outside, SecretUse.CREDENTIAL));
         assertEquals("token.source = 'file:" + outside + "' is not an allowed secret source: a file must be inside the"
-                + " secrets folder " + secrets + " (openkcm.secrets.dir), named without '..'", e.getMessage());
+                + " secrets folder " + secrets + " (openkcm.secrets.dir), named without '..'; allowed:"
+                + " env:OPENKCM_SECRET_… or file:" + secrets + "/…", e.getMessage());
         assertThrows(IllegalArgumentException.class,
                 () -> confined("file:" + secrets + "/../token", SecretUse.CREDENTIAL));
         assertEquals("s.out", Files.readString(outside), "nothing changed");
@@ -116,7 +134,8 @@ class SecretSourceTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> confined("file:" + link, SecretUse.CREDENTIAL));
         assertTrue(e.getMessage().endsWith(link + " is a symbolic link; inside the secrets folder files are named as"
-                + " they are, so that none leads out of it"), e.getMessage());
+                + " they are, so that none leads out of it; allowed: env:OPENKCM_SECRET_… or file:" + secrets + "/…"),
+                e.getMessage());
         Path linkedFolder = Files.createSymbolicLink(secrets.resolve("sub"), dir);
         assertThrows(IllegalArgumentException.class,
                 () -> confined("file:" + linkedFolder.resolve("elsewhere"), SecretUse.CREDENTIAL));
@@ -140,15 +159,15 @@ class SecretSourceTest {
                 () -> confined("env:OPENKCM_SECRET_KEK_PIN", SecretUse.CREDENTIAL));
         assertEquals("token.source = 'env:OPENKCM_SECRET_KEK_PIN' is not an allowed secret source: variables named"
                 + " OPENKCM_SECRET_KEK_… are KEK providers' secrets and are never sent to a server as a token or a"
-                + " password", env.getMessage());
+                + " password; allowed: env:OPENKCM_SECRET_… or file:" + secrets + "/…", env.getMessage());
         IllegalArgumentException file = assertThrows(IllegalArgumentException.class,
                 () -> confined("file:" + secrets.resolve("kek/transit-token"), SecretUse.CREDENTIAL));
         assertTrue(file.getMessage().contains("are KEK providers' secrets"), file.getMessage());
         IllegalArgumentException reverse = assertThrows(IllegalArgumentException.class,
                 () -> confined("env:OPENKCM_SECRET_BAO", SecretUse.KEK));
         assertEquals("token.source = 'env:OPENKCM_SECRET_BAO' is not an allowed secret source: a KEK provider's secret"
-                + " must be a variable named OPENKCM_SECRET_KEK_…, kept apart from backend credentials",
-                reverse.getMessage());
+                + " must be a variable named OPENKCM_SECRET_KEK_…, kept apart from backend credentials; allowed:"
+                + " env:OPENKCM_SECRET_… or file:" + secrets + "/…", reverse.getMessage());
         assertThrows(IllegalArgumentException.class,
                 () -> confined("file:" + secrets.resolve("bao-token"), SecretUse.KEK));
     }
@@ -165,7 +184,7 @@ class SecretSourceTest {
                     () -> SecretSource.parse("token.source", "file:" + kek, ENV::get, policy, use));
             assertEquals("token.source = 'file:" + kek + "' is not an allowed secret source: files under "
                     + home.resolve("data") + " (the local KEK file, the sealed KEK rings, the journal) are never a secret"
-                    + " source", e.getMessage());
+                    + " source; allowed: env:OPENKCM_SECRET_… or file:" + home + "/…", e.getMessage());
         }
         assertEquals("1:AAAA", Files.readString(kek), "nothing changed");
     }

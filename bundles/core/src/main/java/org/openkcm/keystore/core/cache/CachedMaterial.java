@@ -18,14 +18,28 @@ final class CachedMaterial {
     private final String backend;
     private final SealedKey sealed;
     private final byte[] bytes;
+    /** Ticker time the backend last confirmed the record these bytes were opened from. */
+    private volatile long confirmedAt;
     private final StampedLock lock = new StampedLock();
     private boolean wiped; // written under the write lock
 
     /** Takes ownership of {@code bytes}. */
-    CachedMaterial(String backend, SealedKey sealed, byte[] bytes) {
+    CachedMaterial(String backend, SealedKey sealed, byte[] bytes, long confirmedAt) {
         this.backend = backend;
         this.sealed = sealed;
         this.bytes = bytes;
+        this.confirmedAt = confirmedAt;
+    }
+
+    long confirmedAt() {
+        return confirmedAt;
+    }
+
+    /** The backend confirmed the record again (at ticker time {@code at}): see {@link UnconfirmedMaterial}. */
+    void confirmed(long at) {
+        if (at > confirmedAt) {
+            confirmedAt = at;
+        }
     }
 
     String backend() {

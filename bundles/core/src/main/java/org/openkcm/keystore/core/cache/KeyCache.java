@@ -43,7 +43,9 @@ import com.github.benmanes.caffeine.cache.Ticker;
  * <li><b>Material</b>, above the envelope, optional per tier: the opened bytes, in one bounded cache
  * per tier whose entries are overwritten with zeros when they leave, whatever the cause. An entry
  * remembers the sealed record it was opened from and is served only for that record, so material is
- * never served for a record the record layer no longer holds.</li>
+ * never served for a record the record layer no longer holds. With a revocation bound, material also
+ * leaves once its record has gone unconfirmed by the backend for {@link UnconfirmedMaterial two bounds}, read
+ * or not: a key RETIRED or deleted by another runtime is wiped here even if it is never read again.</li>
  * </ol>
  * Lifecycle rules are applied at every read, on the metadata the record layer returns: a RETIRED or
  * expired key is refused even when its material is cached (and that material is dropped).
@@ -117,6 +119,8 @@ public final class KeyCache implements AutoCloseable {
     private final Cache<KeyId, RecordEntry> records;
     private final Map<KeyType, Cache<KeyId, CachedMaterial>> material;
     private final Cache<KeyId, CachedMaterial>[] materialByTier; // by ordinal; null: no material cache
+    /** By ordinal: the tier caches no records, so every read asked the backend and confirms the material. */
+    private final boolean[] recordsUncachedByTier = new boolean[KeyType.values().length];
     private final Map<KeyType, Counters> recordCounters = new EnumMap<>(KeyType.class);
     private final Map<KeyType, Counters> materialCounters = new EnumMap<>(KeyType.class);
     private final LongAdder failedLoads = new LongAdder();
@@ -124,6 +128,7 @@ public final class KeyCache implements AutoCloseable {
     private final Ticker ticker;
     /** The revocation bound in ticker nanoseconds; 0: never revalidated before the time to live ends. */
     private final long revalidateNanos;
+    private final UnconfirmedMaterial unconfirmed;
     private volatile boolean closed;
 
     private final Object broadLock = new Object();
@@ -134,19 +139,24 @@ public final class KeyCache implements AutoCloseable {
     /**
      * A cache with these settings. Times to live run on a {@link CoarseTicker} (10 ms resolution, a
      * thread of its own until {@link #close()}); expired material is wiped promptly by Caffeine's
-     * system scheduler.
+     * system scheduler, and material whose record went unconfirmed by {@link UnconfirmedMaterial}'s
+     * sweep (another thread until {@link #close()}).
      */
     public KeyCache(CacheSettings settings) {
         this(settings, settings.enabled() ? new CoarseTicker(CoarseTicker.RESOLUTION) : Ticker.systemTicker(),
                 Scheduler.systemScheduler());
+        if (!material.isEmpty()) {
+            unconfirmed.start(this::sweepUnconfirmed);
+        }
     }
 
-    /** Tests: a fake ticker, and no scheduler (expiry is applied when the cache is used or cleaned). */
+    /** Tests: a fake ticker, no scheduler and no sweep (expiry and the sweep are applied when the cache is cleaned). */
     KeyCache(CacheSettings settings, Ticker ticker, Scheduler scheduler) {
         this.settings = settings;
         this.ownTicker = ticker instanceof CoarseTicker coarse ? coarse : null;
         this.ticker = ticker;
         this.revalidateNanos = settings.revalidateAfter().toNanos();
+        this.unconfirmed = new UnconfirmedMaterial(revalidateNanos);
         for (KeyType type : KeyType.values()) {
             recordCounters.put(type, new Counters());
             materialCounters.put(type, new Counters());
@@ -188,6 +198,7 @@ public final class KeyCache implements AutoCloseable {
         Map<KeyType, Cache<KeyId, CachedMaterial>> byTier = new EnumMap<>(KeyType.class);
         for (KeyType type : KeyType.values()) {
             CacheSettings.Tier tier = settings.tier(type);
+            recordsUncachedByTier[type.ordinal()] = !tier.recordsCached();
             if (!tier.materialCached()) {
                 continue;
             }
@@ -257,6 +268,9 @@ public final class KeyCache implements AutoCloseable {
             byte[] copy = entry.copy();
             if (copy != null) {
                 counters.hits.increment();
+                if (recordsUncachedByTier[metadata.type().ordinal()]) {
+                    entry.confirmed(ticker.read()); // the record was read from the backend just now
+                }
                 return KeyMaterial.wrap(copy);
             }
         }
@@ -268,7 +282,8 @@ public final class KeyCache implements AutoCloseable {
                 return old;
             }
             opened[0] = true;
-            return new CachedMaterial(record.backend(), stored.sealed(), open(id, stored, opener));
+            byte[] bytes = open(id, stored, opener);
+            return new CachedMaterial(record.backend(), stored.sealed(), bytes, confirmedAt(id, record));
         });
         if (opened[0]) {
             counters.loads.increment();
@@ -338,18 +353,24 @@ public final class KeyCache implements AutoCloseable {
         }
     }
 
-    /** Applies pending removals (expiry, size) now; their material is wiped. */
+    /** Applies pending removals (expiry, size, unconfirmed material) now; their material is wiped. */
     public void cleanUp() {
         if (records != null) {
             records.cleanUp();
         }
+        sweepUnconfirmed();
         material.values().forEach(Cache::cleanUp);
+    }
+
+    private void sweepUnconfirmed() {
+        unconfirmed.sweep(material.values().stream().map(c -> c.asMap().values()).toList(), ticker.read());
     }
 
     /** Empties both layers, wiping every opened key; stops the ticker's thread. */
     @Override
     public void close() {
         closed = true;
+        unconfirmed.close();
         invalidateAll();
         if (ownTicker != null) {
             ownTicker.close();
@@ -479,8 +500,24 @@ public final class KeyCache implements AutoCloseable {
             wipeMaterial(id); // opened from a record that is no longer the backend's
         } else {
             counters.hits.increment();
+            materialConfirmed(id, now);
         }
         return now.record;
+    }
+
+    /** When the backend last confirmed the record the material is opened from (now, if no entry holds it). */
+    private long confirmedAt(KeyId id, CachedRecord record) {
+        RecordEntry entry = records.policy().getIfPresentQuietly(id);
+        return entry != null && entry.record == record ? entry.confirmed : ticker.read();
+    }
+
+    /** The record was confirmed: its opened material, if still cached, is kept for another stretch. */
+    private void materialConfirmed(KeyId id, RecordEntry confirmed) {
+        Cache<KeyId, CachedMaterial> cache = materialByTier[confirmed.tier.ordinal()];
+        CachedMaterial entry = cache == null ? null : cache.policy().getIfPresentQuietly(id);
+        if (entry != null && entry.openedFrom(confirmed.record.stored().sealed())) {
+            entry.confirmed(confirmed.confirmed);
+        }
     }
 
     private static boolean sameRecord(CachedRecord a, CachedRecord b) {

@@ -135,6 +135,87 @@ class CacheRevalidationTest {
         assertEquals(1, cache.statistics().of(TierStats.Layer.RECORDS, KeyType.L4).size());
     }
 
+    long materialSize(KeyCache c) {
+        c.cleanUp(); // the scheduler is off in these tests: expiry is applied when the cache is cleaned
+        return c.statistics().of(TierStats.Layer.MATERIAL, KeyType.L4).size();
+    }
+
+    @Test
+    void materialOfAKeyRetiredOnAnotherRuntimeIsWipedHereWithoutAnyRead() {
+        // Two runtimes' caches on one shared backend: A retires the key, B never reads it again.
+        KeyCache a = new KeyCache(CacheSettings.defaults(), ticker, Scheduler.disabledScheduler());
+        try {
+            KeyId id = store("k");
+            KeyId other = store("other");
+            read(id);
+            read(other);
+            byte[] held = cache.heldMaterialForTest(id);
+            assertEquals(2, materialSize(cache));
+
+            a.afterWrite(id, () -> {
+                statusElsewhere(id, KeyStatus.RETIRED);
+                return null;
+            });
+            Duration window = BOUND.multipliedBy(UnconfirmedMaterial.UNCONFIRMED_BOUNDS);
+            ticker.advance(window.minusMillis(10));
+            assertEquals(2, materialSize(cache), "within the window a read would still revalidate and keep it");
+            ticker.advance(Duration.ofMillis(20));
+            assertEquals(0, materialSize(cache), "unconfirmed past the window: gone without a read");
+            assertTrue(KeyCacheTest.zeros(held), "and its bytes overwritten");
+            assertNull(cache.heldMaterialForTest(id));
+            assertEquals(2, backend.calls(Operation.RETRIEVE), "B asked its backend nothing more: no read, no sweep");
+            assertThrows(PolicyRefusedException.class, () -> read(id));
+        } finally {
+            a.close();
+        }
+    }
+
+    @Test
+    void aKeyReadOncePerBoundKeepsItsMaterialPastTheWindow() {
+        KeyId id = store("k");
+        read(id);
+        byte[] held = cache.heldMaterialForTest(id);
+        for (int i = 0; i < 5; i++) {
+            ticker.advance(BOUND.plusMillis(10));
+            read(id);
+        }
+        assertEquals(1, opens.get(), "each read past the bound confirmed the record and moved the deadline on");
+        assertEquals(1, materialSize(cache));
+        assertTrue(held == cache.heldMaterialForTest(id) && !KeyCacheTest.zeros(held));
+        ticker.advance(BOUND.multipliedBy(UnconfirmedMaterial.UNCONFIRMED_BOUNDS).plusMillis(10));
+        assertEquals(0, materialSize(cache), "then unread for the window: wiped");
+        assertTrue(KeyCacheTest.zeros(held));
+    }
+
+    @Test
+    void withoutARecordCacheEveryReadConfirmsTheMaterial() {
+        cache.close();
+        cache = new KeyCache(CacheSettings.defaults().with(KeyType.L4, new CacheSettings.Tier(Duration.ZERO, 100,
+                Duration.ofSeconds(CacheSettings.DEFAULT_MATERIAL_TTL_SECONDS))), ticker, Scheduler.disabledScheduler());
+        KeyId id = store("k");
+        read(id);
+        for (int i = 0; i < 4; i++) {
+            ticker.advance(BOUND.plusMillis(500));
+            read(id);
+            assertEquals(1, materialSize(cache));
+        }
+        assertEquals(5, backend.calls(Operation.RETRIEVE), "each read asked the backend");
+        assertEquals(1, opens.get(), "and so kept the material");
+    }
+
+    @Test
+    void withoutABoundMaterialKeepsItsTimeToLive() {
+        cache.close();
+        cache = new KeyCache(CacheSettings.defaults().revalidatingAfter(Duration.ZERO), ticker,
+                Scheduler.disabledScheduler());
+        KeyId id = store("k");
+        read(id);
+        ticker.advance(Duration.ofSeconds(CacheSettings.DEFAULT_MATERIAL_TTL_SECONDS).minusMillis(10));
+        assertEquals(1, materialSize(cache));
+        ticker.advance(Duration.ofMillis(20));
+        assertEquals(0, materialSize(cache));
+    }
+
     @Test
     void aKeyDeletedElsewhereIsNotFoundPastTheBoundAndLeavesBothLayers() {
         KeyId id = store("k");

@@ -393,9 +393,10 @@ class KeyCacheTest {
 
     @Test
     void theStatusIsCheckedOnTheMetadataAtEveryReadEvenWithTheMaterialCached() {
-        // material kept longer than records, so that a material entry outlives its record entry
+        // material kept longer than records, so that a material entry outlives its record entry (without the
+        // revocation bound: with it, material unconfirmed for two bounds is wiped, see CacheRevalidationTest)
         cache = cache(CacheSettings.defaults().with(KeyType.L4, new CacheSettings.Tier(Duration.ofSeconds(300), 100,
-                Duration.ofSeconds(600))));
+                Duration.ofSeconds(600))).revalidatingAfter(Duration.ZERO));
         KeyId id = store("k", 1, KeyType.L4);
         read(id);
         // retired behind the cache's back (another runtime): served until the record entry expires ...

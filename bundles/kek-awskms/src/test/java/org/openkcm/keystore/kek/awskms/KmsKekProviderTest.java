@@ -68,8 +68,14 @@ class KmsKekProviderTest {
         ringFile = dir.resolve("kek/awskms.ring");
     }
 
+    /** The secret key in an owner-only file under the allow-listed KEK secrets folder the build sets. */
+    private Path secretFile() throws IOException {
+        return Files.createDirectories(Path.of(System.getProperty("openkcm.secrets.dir"), "kek",
+                dir.getFileName().toString())).resolve("aws-secret");
+    }
+
     private Map<String, Object> config(MotoServer server) throws IOException {
-        Path secret = dir.resolve("aws-secret");
+        Path secret = secretFile();
         if (!Files.exists(secret)) {
             Files.createFile(secret, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             Files.writeString(secret, MotoServer.SECRET_ACCESS_KEY);
@@ -240,7 +246,7 @@ class KmsKekProviderTest {
         InvalidInputException inline = assertThrows(InvalidInputException.class, () -> start(config));
         assertEquals("secret.access.key.source", inline.field());
         assertFalse(inline.getMessage().contains(MotoServer.SECRET_ACCESS_KEY));
-        config.put("secret.access.key.source", "file:" + dir.resolve("aws-secret"));
+        config.put("secret.access.key.source", "file:" + secretFile());
 
         config.put("region", "Frankfurt");
         assertEquals("region", assertThrows(InvalidInputException.class, () -> start(config)).field());

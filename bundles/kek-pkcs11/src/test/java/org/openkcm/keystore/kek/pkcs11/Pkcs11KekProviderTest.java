@@ -72,7 +72,7 @@ class Pkcs11KekProviderTest {
         Map<String, Object> c = new HashMap<>();
         c.put("library", SoftHsm.MODULE.toString());
         c.put("slot", String.valueOf(slot));
-        c.put("pin.source", SoftHsm.pinFile(dir, PIN));
+        c.put("pin.source", SoftHsm.pinFile(SoftHsm.kekSecrets(), PIN));
         c.put("key.label", label);
         c.put("create.key", "true");
         c.put("ring.file", ringFile.toString());
@@ -106,7 +106,7 @@ class Pkcs11KekProviderTest {
         assertArrayEquals(first.mac(1, labelBytes), second.mac(1, labelBytes));
         assertEquals(text, Files.readString(ringFile));
 
-        Pkcs11Settings settings = Pkcs11Settings.from(ComponentConfigs.of(Pkcs11KekProvider.Config.class, again), k -> null);
+        Pkcs11Settings settings = Pkcs11Settings.from(ComponentConfigs.of(Pkcs11KekProvider.Config.class, again), System::getProperty);
         char[] pin = PIN.toCharArray();
         try (Pkcs11RootKey root = new Pkcs11RootKey(settings, "pkcs11", pin)) {
             assertNull(root.tokenKey().getEncoded(), "the token key's bytes never leave the token");
@@ -212,7 +212,7 @@ class Pkcs11KekProviderTest {
         assertTrue(noKey.getMessage().contains("has no AES key labelled " + label), noKey.getMessage());
         config.put("create.key", "true");
 
-        config.put("pin.source", SoftHsm.pinFile(dir, "wrong-pin"));
+        config.put("pin.source", SoftHsm.pinFile(SoftHsm.kekSecrets(), "wrong-pin"));
         UnavailableException wrongPin = assertThrows(UnavailableException.class, () -> start(config));
         assertTrue(wrongPin.getMessage().contains("login to the PKCS#11 token"), wrongPin.getMessage());
         assertFalse(wrongPin.getMessage().contains("wrong-pin") && !wrongPin.getMessage().contains("(wrong PIN"),
@@ -220,7 +220,7 @@ class Pkcs11KekProviderTest {
 
         config.put("pin.source", PIN);
         assertEquals("pin.source", assertThrows(InvalidInputException.class, () -> start(config)).field());
-        config.put("pin.source", SoftHsm.pinFile(dir, PIN));
+        config.put("pin.source", SoftHsm.pinFile(SoftHsm.kekSecrets(), PIN));
 
         config.put("library", "/usr/lib/no-such-pkcs11.so");
         assertEquals("library", assertThrows(InvalidInputException.class, () -> start(config)).field());

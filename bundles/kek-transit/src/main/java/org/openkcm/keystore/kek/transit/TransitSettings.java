@@ -12,6 +12,7 @@ import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.kek.common.RingFiles;
 import org.openkcm.keystore.kek.common.RootSealedKekProvider.RingSettings;
 import org.openkcm.keystore.kek.common.SecretReference;
+import org.openkcm.keystore.secrets.LoopbackAddress;
 import org.openkcm.keystore.secrets.SecretPolicy;
 
 /** The checked configuration of a {@link TransitKekProvider}; every refusal names the attribute. */
@@ -66,6 +67,11 @@ final class TransitSettings {
             if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null
                     && (uri.getPath() == null || uri.getPath().isEmpty() || "/".equals(uri.getPath()))
                     && uri.getQuery() == null && uri.getUserInfo() == null) {
+                if ("http".equals(uri.getScheme()) && !LoopbackAddress.isLiteral(uri.getHost())) {
+                    // the token would cross the network in clear: plain http only to this machine
+                    throw new InvalidInputException("address", "'" + v + "' is plain http:// to a host that is not a"
+                            + " literal loopback address (127.0.0.0/8, ::1); use https://");
+                }
                 return new URI(uri.getScheme(), null, uri.getHost(), uri.getPort(), "/", null, null);
             }
         } catch (URISyntaxException e) {

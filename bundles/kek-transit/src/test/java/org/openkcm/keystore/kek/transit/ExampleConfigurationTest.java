@@ -43,7 +43,7 @@ class ExampleConfigurationTest {
     @Test
     void theTransitExampleWorks() throws IOException {
         Map<String, Object> props = readTypedCfg(EXAMPLE);
-        assertEquals("env:OPENKCM_TRANSIT_TOKEN", props.get("token.source"), "a reference, never a token");
+        assertEquals("env:OPENKCM_SECRET_KEK_TRANSIT_TOKEN", props.get("token.source"), "a reference, never a token");
         try (TransitServer bao = TransitServer.start()) {
             bao.createKey((String) props.get("key.name"));
             props.put("address", bao.address());
@@ -51,7 +51,7 @@ class ExampleConfigurationTest {
             TransitKekProvider provider = new TransitKekProvider();
             provider.load(TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, props),
                     k -> k.equals("openkcm.home") ? home.toString() : null),
-                    Map.of("OPENKCM_TRANSIT_TOKEN", bao.rootToken)::get);
+                    Map.of("OPENKCM_SECRET_KEK_TRANSIT_TOKEN", bao.rootToken)::get);
             assertEquals("transit", provider.kekId());
             assertTrue(Files.isRegularFile(home.resolve("data/kek/transit.ring")), "the ring file in the runtime's home");
             byte[] dk = new byte[32];

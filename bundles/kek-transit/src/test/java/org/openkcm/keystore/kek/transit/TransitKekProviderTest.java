@@ -86,7 +86,7 @@ class TransitKekProviderTest {
 
     private static TransitKekProvider startWith(Map<String, Object> config, Map<String, String> environment) {
         TransitKekProvider provider = new TransitKekProvider();
-        provider.load(TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, config), k -> null),
+        provider.load(TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, config), System::getProperty),
                 environment::get);
         return provider;
     }
@@ -256,6 +256,25 @@ class TransitKekProviderTest {
     }
 
     @Test
+    void plainHttpGoesOnlyToALiteralLoopbackAddress() {
+        Map<String, Object> config = config(bao);
+        for (String address : new String[] {"http://bao.example.net:8200", "http://localhost:8200",
+                "http://127.0.0.1.example.net:8200"}) {
+            config.put("address", address);
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, config), System::getProperty));
+            assertEquals("address", e.field());
+            assertTrue(e.getMessage().contains("plain http:// to a host that is not a literal loopback address"),
+                    e.getMessage());
+        }
+        for (String address : new String[] {"https://bao.example.net:8200", "http://127.0.0.1:8200", "http://[::1]:8200"}) {
+            config.put("address", address);
+            TransitSettings.from(ComponentConfigs.of(TransitKekProvider.Config.class, config), System::getProperty);
+        }
+        assertFalse(Files.exists(ringFile), "nothing was written");
+    }
+
+    @Test
     void underTheOperatorsAllowListTheTokenMustBeAKekSourceNeverABackendCredential() throws IOException {
         Path secrets = Files.createDirectories(dir.resolve("secrets"));
         Map<String, String> properties = Map.of(SecretPolicy.DIR, secrets.toString());
@@ -306,15 +325,16 @@ class TransitKekProviderTest {
         assertTrue(inline.getMessage().contains("token.source"), inline.getMessage());
         assertFalse(inline.getMessage().contains(bao.rootToken), "the value is never echoed");
 
-        config.put("token.source", "env:OPENKCM_TEST_NO_SUCH_TOKEN");
+        config.put("token.source", "env:OPENKCM_SECRET_KEK_TEST_NO_SUCH_TOKEN");
         UnavailableException unset = assertThrows(UnavailableException.class, () -> startWith(config, Map.of()));
-        assertTrue(unset.getMessage().contains("OPENKCM_TEST_NO_SUCH_TOKEN is not set"), unset.getMessage());
+        assertTrue(unset.getMessage().contains("OPENKCM_SECRET_KEK_TEST_NO_SUCH_TOKEN is not set"), unset.getMessage());
 
         UnavailableException denied = assertThrows(UnavailableException.class,
-                () -> startWith(config, Map.of("OPENKCM_TEST_NO_SUCH_TOKEN", "not-a-valid-token")));
+                () -> startWith(config, Map.of("OPENKCM_SECRET_KEK_TEST_NO_SUCH_TOKEN", "not-a-valid-token")));
         assertTrue(denied.getMessage().contains("permission denied"), denied.getMessage());
 
-        Path groupReadable = dir.resolve("token-0644");
+        // inside the allow-listed KEK folder, so that what refuses it is its mode
+        Path groupReadable = Path.of(bao.tokenReference(dir).substring("file:".length())).resolveSibling("token-0644");
         Files.writeString(groupReadable, bao.rootToken);
         Files.setPosixFilePermissions(groupReadable, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         config.put("token.source", "file:" + groupReadable);

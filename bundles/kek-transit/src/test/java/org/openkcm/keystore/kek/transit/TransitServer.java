@@ -53,10 +53,14 @@ final class TransitServer implements AutoCloseable {
         call("POST", "transit/keys/" + name + "/config", "{\"min_decryption_version\":" + version + "}");
     }
 
-    /** The root token in an owner-only file, as a {@code file:} reference. */
+    /**
+     * The root token in an owner-only file, as a {@code file:} reference: in a folder of its own (named
+     * as {@code dir}) under the allow-listed KEK secrets folder, {@code <openkcm.secrets.dir>/kek/}.
+     */
     String tokenReference(Path dir) {
         try {
-            Path file = dir.resolve("bao-token");
+            Path file = Files.createDirectories(Path.of(System.getProperty("openkcm.secrets.dir"), "kek")
+                    .resolve(dir.getFileName().toString())).resolve("bao-token");
             Files.deleteIfExists(file);
             Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             Files.writeString(file, rootToken + "\n");

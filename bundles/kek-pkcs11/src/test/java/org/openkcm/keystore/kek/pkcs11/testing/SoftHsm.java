@@ -39,7 +39,16 @@ public final class SoftHsm {
         util("--delete-token", "--token", label);
     }
 
-    /** A PIN in an owner-only file, as a {@code file:} reference. */
+    /** The allow-listed folder of KEK secrets the build sets for the tests, {@code <openkcm.secrets.dir>/kek}. */
+    public static Path kekSecrets() {
+        try {
+            return Files.createDirectories(Path.of(System.getProperty("openkcm.secrets.dir"), "kek"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A PIN in an owner-only file in {@code dir}, as a {@code file:} reference. */
     public static String pinFile(Path dir, String pin) {
         try {
             Path file = dir.resolve("pin-" + System.nanoTime());
