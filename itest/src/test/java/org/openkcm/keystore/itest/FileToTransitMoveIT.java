@@ -62,11 +62,16 @@ public class FileToTransitMoveIT extends KekTestSupport {
         TransitKeys.create(bao, "kek-file-move-itest", "file-move-root");
         Path secrets = Files.createDirectory(home.resolve("secrets"),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Path token = secretFile(secrets.resolve("bao-token"), Files.readString(bao.tokenFile).strip());
+        // KEK providers' secrets: under <home>/secrets/kek/, as the allow-list requires
+        Path kekSecrets = Files.createDirectory(secrets.resolve("kek"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path token = secretFile(kekSecrets.resolve("bao-token"), Files.readString(bao.tokenFile).strip());
         return options(
                 routingConfiguration(home),
                 buildBundle("log"),
                 buildBundle("kek-transit"),
+                // the KEK providers read the allow-list from system properties only, and so not openkcm.home above
+                systemProperty("openkcm.secrets.dir").value(secrets.toString()),
                 systemProperty("itest.filemove.bao.address").value(bao.address),
                 systemProperty("itest.filemove.bao.token.file").value(token.toString()));
     }

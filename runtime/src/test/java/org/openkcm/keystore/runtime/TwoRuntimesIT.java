@@ -74,7 +74,7 @@ class TwoRuntimesIT {
         // a second OpenBao backend (another path prefix on the same server) that keys can be migrated to
         Files.writeString(d.path("config/org.openkcm.keystore.openbao-second.cfg"),
                 "address = \"" + bao.address + "\"\n"
-                        + "token.source = \"file:" + bao.tokenFile.toAbsolutePath() + "\"\n"
+                        + "token.source = \"" + d.secretFile("bao-token-b", bao.tokenFile) + "\"\n"
                         + "path.prefix = \"" + prefix + "-b\"\n"
                         + "keystore.name = \"" + SECOND + "\"\n"
                         + "keystore.tiers = [ \"L2\", \"L3\", \"L4\" ]\n");
