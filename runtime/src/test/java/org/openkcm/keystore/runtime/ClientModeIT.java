@@ -178,9 +178,13 @@ class ClientModeIT {
             throws Exception {
         Distribution distribution = startRuntime(test);
         Set<String> cacheBefore = entries(distribution.path("data/cache"));
+        // the clients' bound on reaching the daemon, for a loaded machine (the runtime is started already)
+        distribution.environment("JAVA_OPTS", Distribution.JAVA_OPTS + " -Dopenkcm.ready.timeout=120");
         try (Distribution.Running shell = distribution.start()) {
             shell.awaitOut("openkcm-keystore: connected to the keystore daemon at " + target(distribution)
-                    + " (client mode: the commands run there)", START);
+                    + " (client mode: the commands run there)", Duration.ofSeconds(150));
+            // the daemon's console, with the home's etc/gosh_profile
+            shell.awaitOut("OpenKCM Keystore shell: help lists the commands", COMMAND);
             String generated = console(shell.shell("keystore:generate --type L4 --owner node/n1 --tags env=prod k1",
                     COMMAND));
             assertTrue(Pattern.compile("(?m)^id\\s+k1:1$").matcher(generated).find(), generated + shell);
@@ -189,10 +193,14 @@ class ClientModeIT {
             assertTrue(console(runtime.shell("keystore:generate --type L2 --owner tenant/acme root", COMMAND))
                     .contains("root:1"), runtime::toString);
             for (String command : List.of("keystore:show root:1", "keystore:list", "keystore:list --owner-kind node",
-                    "keystore:backends", "keystore:routes", "keystore:cache", "keystore:show nosuch:1", "keystore:show")) {
+                    "keystore:backends", "keystore:routes", "keystore:cache", "keystore:show")) {
                 assertEquals(console(runtime.shell(command, COMMAND)), console(shell.shell(command, COMMAND)),
                         () -> command + ": the client's shell and the runtime's printed differently\n" + shell + runtime);
             }
+            // a failure: the console prints the exception; the message is the daemon's, the class the client's own
+            String missing = console(shell.shell("keystore:show nosuch:1", COMMAND));
+            assertEquals(console(runtime.shell("keystore:show nosuch:1", COMMAND)).replaceFirst("^\\S+: ", ""),
+                    missing.replaceFirst("^\\S+: ", ""), shell::toString);
             assertTrue(console(shell.shell("keystore:list", COMMAND)).endsWith("2 keys"), shell::toString);
             assertEquals("deleted k1:1", console(shell.shell("keystore:delete k1:1", COMMAND)), shell::toString);
             assertTrue(console(runtime.shell("keystore:list", COMMAND)).endsWith("1 key"), runtime::toString);
@@ -225,6 +233,7 @@ class ClientModeIT {
 
         // --connect HOST:PORT alone: the shell of that daemon; end of input ends it with 0
         try (Distribution.Running shell = distribution.start("--connect", target(distribution))) {
+            shell.awaitOut("OpenKCM Keystore shell: help lists the commands", Duration.ofSeconds(150));
             assertEquals(console(runtime.shell("keystore:list", COMMAND)), console(shell.shell("keystore:list", COMMAND)),
                     shell::toString);
             shell.process().getOutputStream().close();
