@@ -71,6 +71,6 @@ class FeaturesXmlTest {
         assertEquals(List.of("openkcm-keystore", "openkcm-keystore-memory", "openkcm-keystore-openbao",
                 "openkcm-keystore-postgres", "openkcm-keystore-file", "openkcm-keystore-metrics",
                 "openkcm-keystore-kek-transit", "openkcm-keystore-kek-pkcs11", "openkcm-keystore-kek-awskms",
-                "openkcm-keystore-plugins"), names);
+                "openkcm-keystore-plugins", "openkcm-keystore-grpc"), names);
     }
 }

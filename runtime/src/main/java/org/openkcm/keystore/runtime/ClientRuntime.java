@@ -28,27 +28,33 @@ import org.osgi.framework.launch.FrameworkFactory;
 import org.osgi.framework.startlevel.BundleStartLevel;
 
 /**
- * The framework of {@code bin/keystore -c} in client mode: the keystore shell commands of
+ * The framework of {@code bin/keystore} in client mode (the interactive shell, {@code -c} and
+ * scripts): the keystore shell commands of
  * {@code bundle/}, unchanged, over the {@code KeystoreOperations} and
  * {@code KeystoreAdministration} of a running daemon, which the grpc bundle's remote component
  * serves over gRPC (mutual TLS with the admin certificate). So the commands print the same tables
  * and fail with the same messages and exit statuses as in the daemon's own shell, by construction.
  * <p>
  * It holds only what that needs: Declarative Services, ConfigAdmin (which configures the remote
- * component), the log service, Gogo, the api, the shell and grpc bundles and what they import.
+ * component), the log service, Gogo with the console of the {@link Mode} (the JLine console of
+ * the daemon's own shell for the interactive one, started only once the daemon answers), the
+ * api, the shell and grpc bundles and what they import.
  * No keystore, backend, KEK provider, FileInstall or configuration bundle runs, and nothing is
  * written in the home: the framework cache is a temporary folder, removed at the end, and the
- * framework property {@code openkcm.home} is not set.
+ * framework property {@code openkcm.home} is not set. The interactive console reads the home's
+ * {@code etc/gosh_profile} and keeps its history in that temporary folder.
  */
 final class ClientRuntime implements AutoCloseable {
 
-    /** The bundles of {@code bundle/} the client needs, by symbolic name. */
+    /** The bundles of {@code bundle/} every client needs, by symbolic name; besides, the mode's {@link #console}. */
     static final Set<String> BUNDLES = Set.of("org.apache.felix.log", "org.osgi.util.function",
             "org.osgi.util.promise", "org.osgi.service.component", "org.apache.felix.configadmin",
             "org.apache.felix.scr", "org.apache.felix.gogo.runtime", "org.apache.felix.gogo.command",
-            StartLevels.SCRIPT_CONSOLE, "org.openkcm.keystore.api", "org.openkcm.keystore.audit",
+            "org.openkcm.keystore.api", "org.openkcm.keystore.audit",
             "com.fasterxml.jackson.core.jackson-core", "org.openkcm.keystore.shell", "org.openkcm.keystore.grpc",
             "bcprov", "bcutil", "bcpkix");
+    /** The terminal library of the interactive console. */
+    static final String JLINE = "org.jline";
     /**
      * Installed for the package it exports (the shell commands import the audit contract), never
      * started: its file log would write in the home. The daemon audits the calls.
@@ -82,15 +88,26 @@ final class ClientRuntime implements AutoCloseable {
 
     private final Home home;
     private final DaemonEndpoint endpoint;
+    private final Mode mode;
     private final PrintStream err;
     private final CountDownLatch started = new CountDownLatch(1);
     private volatile Path storage;
     private volatile Framework framework;
+    private volatile ExitCommand exitCommand;
+    /** The console bundle, installed, started by {@link #openConsole} (interactive mode only). */
+    private volatile Bundle console;
 
-    ClientRuntime(Home home, DaemonEndpoint endpoint, PrintStream err) {
+    ClientRuntime(Home home, DaemonEndpoint endpoint, Mode mode, PrintStream err) {
         this.home = home;
         this.endpoint = endpoint;
+        this.mode = mode;
         this.err = err;
+    }
+
+    /** Whether the client needs the bundle, in its mode. */
+    boolean needs(String symbolicName) {
+        return BUNDLES.contains(symbolicName) || StartLevels.console(mode).equals(symbolicName)
+                || (mode == Mode.INTERACTIVE && JLINE.equals(symbolicName));
     }
 
     /**
@@ -108,7 +125,14 @@ final class ClientRuntime implements AutoCloseable {
         p.put(Constants.FRAMEWORK_STORAGE, storage.toString());
         p.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         p.put(Constants.FRAMEWORK_BEGINNING_STARTLEVEL, Integer.toString(StartLevels.FINAL));
-        p.put("gosh.args", "--nointeractive --quiet");
+        if (mode == Mode.INTERACTIVE) {
+            // the daemon's console, with its profile, but its history outside the home
+            p.put("gosh.home", home.root().toString());
+            p.put("gosh.args", "--nohistory");
+            p.put(KeystoreRuntime.SHELL_HISTORY, storage.resolve("shell.history").toString());
+        } else {
+            p.put("gosh.args", "--nointeractive --quiet");
+        }
         p.put(FrameworkLog.PROPERTY, new FrameworkLog(err));
         FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class, ClientRuntime.class.getClassLoader())
                 .findFirst().orElseThrow(() -> new BundleException("no OSGi framework on the class path (lib/)"));
@@ -124,15 +148,18 @@ final class ClientRuntime implements AutoCloseable {
         });
         for (Path jar : KeystoreRuntime.bundlesInStartOrder(home.bundles())) {
             String name = KeystoreRuntime.symbolicName(jar);
-            if (!BUNDLES.contains(name)) {
+            if (!needs(name)) {
                 continue;
             }
             Bundle bundle = context.installBundle(jar.toUri().toString());
             bundle.adapt(BundleStartLevel.class).setStartLevel(StartLevels.of(name));
-            if (!AUDIT.equals(name) && bundle.getHeaders().get(Constants.FRAGMENT_HOST) == null) {
+            if (mode == Mode.INTERACTIVE && StartLevels.isConsole(name)) {
+                console = bundle; // no prompt before the daemon answers
+            } else if (!AUDIT.equals(name) && bundle.getHeaders().get(Constants.FRAGMENT_HOST) == null) {
                 bundle.start(Bundle.START_ACTIVATION_POLICY);
             }
         }
+        exitCommand = ExitCommand.register(context);
         fw.start();
         if (!started.await(remainingMillis(deadline), TimeUnit.MILLISECONDS)) {
             throw new BundleException("the client framework did not start within " + timeout.toSeconds() + " s");
@@ -210,6 +237,24 @@ final class ClientRuntime implements AutoCloseable {
         } catch (InvalidSyntaxException e) {
             throw new IllegalArgumentException(filter, e);
         }
+    }
+
+    /**
+     * Interactive mode: starts the console on the process's terminal, once {@link #start} has
+     * returned; it stops the client framework when it ends (Ctrl-D, {@code exit}).
+     */
+    void openConsole() throws BundleException {
+        Bundle bundle = console;
+        if (bundle == null) {
+            throw new BundleException("no interactive console (org.apache.felix.gogo.jline) in bundle/");
+        }
+        bundle.start();
+    }
+
+    /** The status the {@code exit} command asked for, or 0 if nobody asked. */
+    int requestedExitStatus() {
+        ExitCommand command = exitCommand;
+        return command == null ? 0 : command.requestedStatus();
     }
 
     Framework framework() {

@@ -11,7 +11,7 @@ import java.util.List;
  * @param script the script file for {@link Mode#SCRIPT}, else null
  * @param scriptArgs the script's arguments ({@code $1}, {@code $2}, … and {@code $args})
  * @param help whether to print the usage and exit
- * @param connect {@code HOST:PORT} of a running daemon to run the command or script on
+ * @param connect {@code HOST:PORT} of a running daemon to run the shell, the command or the script on
  *        ({@code --connect}), else null: then a daemon is used only if it holds the home
  */
 record Invocation(Mode mode, String command, Path script, List<String> scriptArgs, boolean help, String connect) {
@@ -21,16 +21,17 @@ record Invocation(Mode mode, String command, Path script, List<String> scriptArg
             "       keystore --daemon | serve       start without a console; stop with SIGTERM",
             "       keystore -c <command ...>       run one Gogo command line, then stop",
             "       keystore [-f] <script> [args]   run a script of Gogo commands, then stop",
-            "       keystore --connect HOST:PORT -c <command ...> | [-f] <script> [args]",
-            "                                       run them on the daemon at HOST:PORT over gRPC",
+            "       keystore --connect HOST:PORT [-c <command ...> | [-f] <script> [args]]",
+            "                                       the shell, a command or a script on the daemon at",
+            "                                       HOST:PORT over gRPC",
             "       keystore -h | --help            show this help",
             "",
             "-c and scripts run once the keystore is ready, print each command's result, and exit with",
             "0 when every command succeeded, 1 when one failed (one line 'error: <message>' on stderr;",
             "the rest of a script is skipped), 2 on bad usage, 3 when the runtime did not start.",
-            "When a daemon runs on this home, -c and scripts run on it over gRPC (mutual TLS with the",
-            "admin certificate of data/tls/), with the same output and exit statuses; 3 when it cannot",
-            "be reached.",
+            "When a daemon runs on this home, the shell, -c and scripts run on it over gRPC (mutual TLS",
+            "with the admin certificate of data/tls/), with the same output and exit statuses; 3 when",
+            "it cannot be reached.",
             "",
             "Environment: JAVA_HOME, JAVA_OPTS (e.g. -Dopenkcm.ready.timeout=30 -Dopenkcm.stop.timeout=30,",
             "or any framework property such as -Dfelix.fileinstall.poll=500).");
@@ -46,8 +47,8 @@ record Invocation(Mode mode, String command, Path script, List<String> scriptArg
                 throw new IllegalArgumentException("--connect needs HOST:PORT, e.g. --connect 127.0.0.1:7443");
             }
             Invocation rest = parse(Arrays.copyOfRange(args, 2, args.length));
-            if (rest.mode().longLived() || rest.help() || rest.connect() != null) {
-                throw new IllegalArgumentException("--connect takes -c <command> or a script");
+            if (rest.mode() == Mode.DAEMON || rest.help() || rest.connect() != null) {
+                throw new IllegalArgumentException("--connect takes nothing (the shell), -c <command> or a script");
             }
             return new Invocation(rest.mode(), rest.command(), rest.script(), rest.scriptArgs(), false, args[1]);
         }

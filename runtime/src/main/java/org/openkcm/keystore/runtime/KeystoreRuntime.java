@@ -42,6 +42,8 @@ final class KeystoreRuntime {
 
     /** Seconds to wait for the framework to stop; system property, default 30. */
     static final String STOP_TIMEOUT = "openkcm.stop.timeout";
+    /** The file where the interactive console keeps its history (etc/gosh_profile reads it). */
+    static final String SHELL_HISTORY = "openkcm.shell.history";
 
     static final String INTERPOLATION = "org.apache.felix.configadmin.plugin.interpolation";
     /** The SLF4J simple binding's level (the interpolation plugin logs through SLF4J); system property. */
@@ -104,6 +106,7 @@ final class KeystoreRuntime {
         // shell, for its built-in commands only.
         p.put("gosh.home", home.root().toString());
         p.put("gosh.args", mode == Mode.INTERACTIVE ? "--nohistory" : "--nointeractive --quiet");
+        p.put(SHELL_HISTORY, home.data().resolve("shell.history").toString());
         for (Map.Entry<String, String> entry : p.entrySet()) {
             String override = System.getProperty(entry.getKey());
             if (override != null) {

@@ -19,9 +19,10 @@ import org.osgi.framework.ServiceReference;
  * their status.
  * <p>
  * Before anything in the home is written, the launcher takes the {@link HomeLock}: a second
- * long-lived runtime on a home that a running one holds prints one line and exits with
- * {@link #NOT_STARTED}; {@code -c} and scripts then run on the running one over gRPC, in client
- * mode ({@link ClientRuntime}), as they do on any daemon with {@code --connect HOST:PORT}.
+ * daemon on a home that a running runtime holds prints one line and exits with
+ * {@link #NOT_STARTED}; the interactive shell, {@code -c} and scripts then run on the running one
+ * over gRPC, in client mode ({@link ClientRuntime}), as they do on any daemon with
+ * {@code --connect HOST:PORT}.
  * A shutdown hook stops the framework, waiting at most {@code openkcm.stop.timeout} seconds, so a
  * SIGTERM (or Ctrl-C) stops every bundle before the process exits.
  * <p>
@@ -98,7 +99,7 @@ public final class Main {
         try {
             homeLock = HomeLock.acquire(home);
         } catch (HomeLock.HeldException e) {
-            if (invocation.mode().longLived()) {
+            if (invocation.mode() == Mode.DAEMON) {
                 err.println("error: not started: " + e.getMessage());
                 return NOT_STARTED;
             }
@@ -111,7 +112,7 @@ public final class Main {
         return invocation.mode().longLived() ? serve() : runCommands(script);
     }
 
-    /** A daemon holds the home: {@code -c} and scripts run on it over gRPC, where its gRPC server says. */
+    /** A runtime holds the home: the shell, {@code -c} and scripts run on it over gRPC, where its gRPC server says. */
     private int runOnHoldingDaemon(HomeLock.HeldException held, List<String> script) {
         DaemonEndpoint endpoint;
         try {
@@ -126,15 +127,22 @@ public final class Main {
     }
 
     /**
-     * Client mode: the commands run in a framework of their own ({@link ClientRuntime}) on the
-     * daemon's services, reached over gRPC; nothing in the home is written.
+     * Client mode: the shell or the commands run in a framework of their own ({@link ClientRuntime})
+     * on the daemon's services, reached over gRPC; nothing in the home is written.
      */
     private int runOnDaemon(DaemonEndpoint endpoint, List<String> script) {
-        ClientRuntime runtime = new ClientRuntime(home, endpoint, err);
+        ClientRuntime runtime = new ClientRuntime(home, endpoint, invocation.mode(), err);
         client = runtime;
         Runtime.getRuntime().addShutdownHook(new Thread(this::shutdownClient, "openkcm-keystore-client-shutdown"));
         try {
             ServiceReference<?> processor = runtime.start(Readiness.timeout());
+            if (invocation.mode() == Mode.INTERACTIVE) {
+                out.println("openkcm-keystore: connected to the keystore daemon at " + endpoint.target()
+                        + " (client mode: the commands run there)");
+                runtime.openConsole();
+                runtime.framework().waitForStop(0);
+                return exiting ? EXITING : runtime.requestedExitStatus();
+            }
             return runCommands(runtime.framework().getBundleContext(), processor, script);
         } catch (ClientRuntime.NotConnectedException e) {
             err.println("error: not connected: " + e.getMessage());

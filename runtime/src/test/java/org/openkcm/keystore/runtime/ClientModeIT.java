@@ -22,8 +22,9 @@ import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * {@code bin/keystore -c} in client mode, against a real daemon process of the built runtime: while a
- * runtime holds the home (or with {@code --connect}), the command runs on it over gRPC with the admin
+ * {@code bin/keystore} in client mode, against a real daemon process of the built runtime: while a
+ * runtime holds the home (or with {@code --connect}), the interactive shell's commands and {@code -c}
+ * run on it over gRPC with the admin
  * certificate of {@code data/tls/}, printing what the runtime's own shell prints for the same command,
  * with the same exit statuses: 0, 1 with the same error line, 2 with the usage line; and 3 with one
  * line when no daemon answers. The client writes nothing in the home; the daemon audits its calls.
@@ -167,6 +168,81 @@ class ClientModeIT {
         assertFalse(audit.contains(MATERIAL_HEX), "material in the audit log");
     }
 
+    /** A client shell's output of one command as the runtime's own shell prints it: no prompt, no CR. */
+    private static String console(String output) {
+        return output.replace("\r\n", "\n").replace("keystore> ", "").strip();
+    }
+
+    @Test
+    void theInteractiveShellRunsOnTheRuntimeHoldingTheHomeWithTheShellsOutputAndItsAudit(TestInfo test)
+            throws Exception {
+        Distribution distribution = startRuntime(test);
+        Set<String> cacheBefore = entries(distribution.path("data/cache"));
+        // the clients' bound on reaching the daemon, for a loaded machine (the runtime is started already)
+        distribution.environment("JAVA_OPTS", Distribution.JAVA_OPTS + " -Dopenkcm.ready.timeout=120");
+        try (Distribution.Running shell = distribution.start()) {
+            shell.awaitOut("openkcm-keystore: connected to the keystore daemon at " + target(distribution)
+                    + " (client mode: the commands run there)", Duration.ofSeconds(150));
+            // the daemon's console, with the home's etc/gosh_profile
+            shell.awaitOut("OpenKCM Keystore shell: help lists the commands", COMMAND);
+            String generated = console(shell.shell("keystore:generate --type L4 --owner node/n1 --tags env=prod k1",
+                    COMMAND));
+            assertTrue(Pattern.compile("(?m)^id\\s+k1:1$").matcher(generated).find(), generated + shell);
+            assertEquals(console(runtime.shell("keystore:show k1:1", COMMAND)), generated,
+                    "generate in the client's shell printed the key as the runtime's show does");
+            assertTrue(console(runtime.shell("keystore:generate --type L2 --owner tenant/acme root", COMMAND))
+                    .contains("root:1"), runtime::toString);
+            for (String command : List.of("keystore:show root:1", "keystore:list", "keystore:list --owner-kind node",
+                    "keystore:backends", "keystore:routes", "keystore:cache", "keystore:show")) {
+                assertEquals(console(runtime.shell(command, COMMAND)), console(shell.shell(command, COMMAND)),
+                        () -> command + ": the client's shell and the runtime's printed differently\n" + shell + runtime);
+            }
+            // a failure: the console prints the exception; the message is the daemon's, the class the client's own
+            String missing = console(shell.shell("keystore:show nosuch:1", COMMAND));
+            assertEquals(console(runtime.shell("keystore:show nosuch:1", COMMAND)).replaceFirst("^\\S+: ", ""),
+                    missing.replaceFirst("^\\S+: ", ""), shell::toString);
+            assertTrue(console(shell.shell("keystore:list", COMMAND)).endsWith("2 keys"), shell::toString);
+            assertEquals("deleted k1:1", console(shell.shell("keystore:delete k1:1", COMMAND)), shell::toString);
+            assertTrue(console(runtime.shell("keystore:list", COMMAND)).endsWith("1 key"), runtime::toString);
+
+            // exit N: the client's process exits with N; the runtime runs on
+            var input = shell.process().getOutputStream();
+            input.write("exit 5\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            input.flush();
+            assertTrue(shell.process().waitFor(COMMAND.toSeconds(), java.util.concurrent.TimeUnit.SECONDS),
+                    shell::toString);
+            assertEquals(5, shell.process().exitValue(), shell::toString);
+            assertFalse(shell.err().contains("Exception"), shell::toString);
+        }
+        assertTrue(console(runtime.shell("keystore:show root:1", COMMAND)).contains("root:1"), runtime::toString);
+
+        // the daemon audited the client's calls as the admin certificate's, and its own shell's as the shell's
+        String audit = Files.readString(distribution.path("data/audit/audit.log"));
+        assertTrue(audit.lines().anyMatch(l -> l.contains("\"channel\":\"grpc\"") && l.contains("\"operation\":\"generate\"")
+                && l.contains("\"keyId\":\"k1") && l.contains("keystore-admin") && l.contains("\"outcome\":\"ok\"")), audit);
+        assertTrue(audit.lines().anyMatch(l -> l.contains("\"channel\":\"grpc\"") && l.contains("\"operation\":\"delete\"")
+                && l.contains("\"k1:1\"") && l.contains("keystore-admin")), audit);
+        assertTrue(audit.lines().anyMatch(l -> l.contains("\"channel\":\"shell\"") && l.contains("\"operation\":\"generate\"")
+                && l.contains("\"keyId\":\"root") && l.contains("\"caller\":\"" + System.getProperty("user.name") + "\"")),
+                audit);
+        // the client wrote nothing in the home: no bundle cache, no history line of its own
+        assertEquals(cacheBefore, entries(distribution.path("data/cache")), "the runtime's bundle cache");
+        Path history = distribution.path("data/shell.history");
+        assertFalse(Files.exists(history) && Files.readString(history).contains("exit 5"),
+                "the client's history is not the runtime's");
+
+        // --connect HOST:PORT alone: the shell of that daemon; end of input ends it with 0
+        try (Distribution.Running shell = distribution.start("--connect", target(distribution))) {
+            shell.awaitOut("OpenKCM Keystore shell: help lists the commands", Duration.ofSeconds(150));
+            assertEquals(console(runtime.shell("keystore:list", COMMAND)), console(shell.shell("keystore:list", COMMAND)),
+                    shell::toString);
+            shell.process().getOutputStream().close();
+            assertTrue(shell.process().waitFor(COMMAND.toSeconds(), java.util.concurrent.TimeUnit.SECONDS),
+                    shell::toString);
+            assertEquals(0, shell.process().exitValue(), shell::toString);
+        }
+    }
+
     @Test
     void withoutARunningDaemonClientModeExits3WithOneLine(TestInfo test) throws Exception {
         Distribution distribution = startRuntime(test);
@@ -190,6 +266,12 @@ class ClientModeIT {
         assertEquals(List.of(), nobody.errLines().stream().filter(l -> !l.startsWith("error: not connected: ")).toList(),
                 nobody::toString);
         assertEquals(1, nobody.errLines().size(), nobody::toString);
+
+        Distribution.Result noShell = distribution.run("--connect", "127.0.0.1:" + free);
+        assertEquals(Main.NOT_STARTED, noShell.exit(), noShell::toString);
+        assertEquals(1, noShell.errLines().size(), noShell::toString);
+        assertTrue(noShell.err().startsWith("error: not connected: "), noShell::toString);
+        assertEquals("", noShell.out(), "no prompt before the daemon answers\n" + noShell);
 
         Distribution.Result badTarget = distribution.run("--connect");
         assertEquals(Main.USAGE, badTarget.exit(), badTarget::toString);

@@ -61,16 +61,19 @@ class InvocationTest {
         assertEquals(List.of("a"), script.scriptArgs());
         assertEquals("[::1]:7443", script.connect());
         assertEquals(null, Invocation.parse("-c", "lb").connect());
+        Invocation shell = Invocation.parse("--connect", "127.0.0.1:7443");
+        assertEquals(Mode.INTERACTIVE, shell.mode());
+        assertEquals("127.0.0.1:7443", shell.connect());
     }
 
     @Test
-    void connectNeedsATargetAndACommandOrScript() {
+    void connectNeedsATargetAndNoDaemonMode() {
         assertEquals("--connect needs HOST:PORT, e.g. --connect 127.0.0.1:7443",
                 assertThrows(IllegalArgumentException.class, () -> Invocation.parse("--connect")).getMessage());
         assertThrows(IllegalArgumentException.class, () -> Invocation.parse("--connect", "-c", "lb"));
-        for (String[] args : List.of(new String[] {"--connect", "h:1"}, new String[] {"--connect", "h:1", "--daemon"},
+        for (String[] args : List.of(new String[] {"--connect", "h:1", "--daemon"}, new String[] {"--connect", "h:1", "serve"},
                 new String[] {"--connect", "h:1", "--help"}, new String[] {"--connect", "h:1", "--connect", "h:2", "-c", "lb"})) {
-            assertEquals("--connect takes -c <command> or a script",
+            assertEquals("--connect takes nothing (the shell), -c <command> or a script",
                     assertThrows(IllegalArgumentException.class, () -> Invocation.parse(args)).getMessage(),
                     String.join(" ", args));
         }

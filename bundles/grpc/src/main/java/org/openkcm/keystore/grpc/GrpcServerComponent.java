@@ -147,7 +147,11 @@ public final class GrpcServerComponent {
     @Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL)
     private Logger logger;
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+    /**
+     * The local audit log only: a client component of this bundle in the same framework registers
+     * one that records nothing (its daemon keeps the records), which must never satisfy this one.
+     */
+    @Reference(target = LOCAL, cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     private volatile AuditLog auditLog;
 
