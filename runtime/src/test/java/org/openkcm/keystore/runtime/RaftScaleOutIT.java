@@ -196,7 +196,9 @@ class RaftScaleOutIT {
             report.append(String.format("  %s: %d acknowledged, %d errors, longest unavailability %d ms%n", c.name,
                     c.acknowledged.size(), c.errors.size(), c.longestUnavailableMillis()));
         }
-        report.append("peers while the old leader was down:\n").append(peersWithoutOldLeader);
+        errors.forEach(error -> report.append("  error: ").append(error).append('\n'));
+        report.append("peers under the new leader, before the restart (a killed node stays a member):\n")
+                .append(peersWithoutOldLeader);
         report.append("peers at the end:\n").append(cluster.peers());
         Files.writeString(Path.of("target", "raft-scale-out.txt"), report.toString());
         System.out.println(report);
