@@ -25,10 +25,6 @@ final class Addresses {
         return all.get(inUse.get());
     }
 
-    List<String> all() {
-        return all;
-    }
-
     /** True if there is another node to fail over to. */
     boolean cluster() {
         return all.size() > 1;

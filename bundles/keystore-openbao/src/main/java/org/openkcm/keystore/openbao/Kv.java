@@ -357,12 +357,7 @@ final class Kv {
         try {
             reply = new DriverReply(call.run(logical(session.vault(address), namespace)));
         } catch (Exception e) {
-            Throwable failure = unwrap(e);
-            boolean nodeFailed = failure instanceof io.github.jopenlibs.vault.VaultException
-                    && ((io.github.jopenlibs.vault.VaultException) failure).getHttpStatusCode() > 0
-                    ? Transport.nodeFailed(((io.github.jopenlibs.vault.VaultException) failure).getHttpStatusCode())
-                    : !(failure instanceof InterruptedException) && Transport.verdict(failure) == Transport.Verdict.RETRY;
-            if (nodeFailed) {
+            if (Transport.nodeFailed(unwrap(e))) {
                 transport.addresses.failedOver(address);
             }
             throw e;

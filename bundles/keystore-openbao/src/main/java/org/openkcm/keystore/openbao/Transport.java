@@ -153,11 +153,22 @@ final class Transport implements AutoCloseable {
             }
             return reply;
         } catch (IOException | TimeoutException e) {
-            if (verdict(e) == Verdict.RETRY) {
+            if (nodeFailed(e)) {
                 addresses.failedOver(address);
             }
             throw e;
         }
+    }
+
+    /**
+     * True for a failed exchange after which another node may serve: no connection or no answer (but
+     * not a TLS trust failure, which every node would repeat), or an answer of {@link #nodeFailed(int)}.
+     */
+    static boolean nodeFailed(Throwable failure) {
+        if (failure instanceof VaultException && ((VaultException) failure).getHttpStatusCode() > 0) {
+            return nodeFailed(((VaultException) failure).getHttpStatusCode());
+        }
+        return !(failure instanceof InterruptedException) && verdict(failure) == Verdict.RETRY;
     }
 
     /**
