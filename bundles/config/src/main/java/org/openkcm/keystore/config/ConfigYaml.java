@@ -116,6 +116,7 @@ public final class ConfigYaml {
             "org.openkcm.keystore.memory=keystore.name,keystore.tiers,keystore.regions,service.ranking,maxEntries",
             // Every attribute of the OpenBao backend's metatype, so that an instance can come from variables alone.
             "org.openkcm.keystore.openbao=keystore.name,keystore.tiers,keystore.regions,service.ranking,address,"
+                    + "failover.addresses,"
                     + "kv.mount,path.prefix,namespace,namespace.mode,namespace.base,namespace.services,"
                     + "connect.timeout.seconds,read.timeout.seconds,retry.max.attempts,retry.initial.backoff.ms,"
                     + "retry.max.backoff.ms,health.timeout.ms,auth.method,token.source,approle.mount,role.id.source,"

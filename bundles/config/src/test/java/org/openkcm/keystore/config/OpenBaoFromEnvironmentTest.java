@@ -68,12 +68,12 @@ class OpenBaoFromEnvironmentTest {
     @Test
     void everyAttributeOfTheBackendIsKnown() throws Exception {
         // The attribute names of the backend's metatype (its Config annotation, as .cfg files spell them).
-        List<String> attributes = List.of("address", "kv.mount", "path.prefix", "namespace", "namespace.mode",
-                "namespace.base", "namespace.services", "connect.timeout.seconds", "read.timeout.seconds",
-                "retry.max.attempts", "retry.initial.backoff.ms", "retry.max.backoff.ms", "health.timeout.ms",
-                "keystore.name", "keystore.tiers", "keystore.regions", "service.ranking", "auth.method",
-                "token.source", "approle.mount", "role.id.source", "secret.id.source", "tls.verify", "tls.ca.file",
-                "tls.client.cert.file", "tls.client.key.file", "allow.insecure.http",
+        List<String> attributes = List.of("address", "failover.addresses", "kv.mount", "path.prefix", "namespace",
+                "namespace.mode", "namespace.base", "namespace.services", "connect.timeout.seconds",
+                "read.timeout.seconds", "retry.max.attempts", "retry.initial.backoff.ms", "retry.max.backoff.ms",
+                "health.timeout.ms", "keystore.name", "keystore.tiers", "keystore.regions", "service.ranking",
+                "auth.method", "token.source", "approle.mount", "role.id.source", "secret.id.source", "tls.verify",
+                "tls.ca.file", "tls.client.cert.file", "tls.client.key.file", "allow.insecure.http",
                 "allow.unverified.tls");
         assertEquals(new java.util.TreeSet<>(attributes), defaults().knownProperties().get(OPENBAO));
         for (String attribute : attributes) {

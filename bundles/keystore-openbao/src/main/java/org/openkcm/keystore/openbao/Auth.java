@@ -2,6 +2,8 @@ package org.openkcm.keystore.openbao;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -37,26 +39,32 @@ final class Auth implements AutoCloseable {
     /** Wait before retrying a renewal that failed for a transient reason. */
     private static final long RENEW_RETRY_MS = 2000;
 
-    /** One token and the driver configuration that carries it. Immutable. */
+    /** One token and the driver configurations that carry it, one per node address. Immutable. */
     static final class Session {
         final String token;
-        final VaultConfig vault;
+        private final Map<String, VaultConfig> vaults;
         /** TTL granted at login or last renewal, in seconds; 0 for a token that never expires. */
         final long ttlSeconds;
         /** TTL granted at login (or found at first lookup): the increment asked at each renewal. */
         final long initialTtlSeconds;
         final boolean renewable;
 
-        Session(String token, VaultConfig vault, long ttlSeconds, long initialTtlSeconds, boolean renewable) {
+        Session(String token, Map<String, VaultConfig> vaults, long ttlSeconds, long initialTtlSeconds,
+                boolean renewable) {
             this.token = token;
-            this.vault = vault;
+            this.vaults = vaults;
             this.ttlSeconds = ttlSeconds;
             this.initialTtlSeconds = initialTtlSeconds;
             this.renewable = renewable;
         }
 
         Session renewed(long ttl, boolean stillRenewable) {
-            return new Session(token, vault, ttl, initialTtlSeconds, stillRenewable);
+            return new Session(token, vaults, ttl, initialTtlSeconds, stillRenewable);
+        }
+
+        /** The driver configuration that sends this token to the node at {@code address}. */
+        VaultConfig vault(String address) {
+            return vaults.get(address);
         }
 
         @Override
@@ -276,7 +284,7 @@ final class Auth implements AutoCloseable {
                 JsonObject d = data != null && data.isObject() ? data.asObject() : new JsonObject();
                 long ttl = d.getLong("ttl", 0);
                 boolean renewable = d.getBoolean("renewable", false);
-                Session known = new Session(s.token, s.vault, ttl, Math.max(ttl, d.getLong("creation_ttl", ttl)),
+                Session known = new Session(s.token, s.vaults, ttl, Math.max(ttl, d.getLong("creation_ttl", ttl)),
                         renewable);
                 if (current == s) {
                     current = known;
@@ -393,7 +401,11 @@ final class Auth implements AutoCloseable {
     }
 
     private Session session(String token, long ttl, long initialTtl, boolean renewable) {
-        return new Session(token, driver(token), ttl, initialTtl, renewable);
+        Map<String, VaultConfig> vaults = new HashMap<>();
+        for (String address : settings.addresses) {
+            vaults.put(address, driver(token, address));
+        }
+        return new Session(token, Map.copyOf(vaults), ttl, initialTtl, renewable);
     }
 
     /**
@@ -402,12 +414,12 @@ final class Auth implements AutoCloseable {
      * through {@code new Logical(config)}, as {@code Vault.logical()} does, without the driver's
      * informational logging.
      */
-    private VaultConfig driver(String token) {
+    private VaultConfig driver(String token, String address) {
         try {
             VaultConfig config = new VaultConfig()
                     // The configuration is the only input: no VAULT_* variable of the process leaks in.
                     .environmentLoader(new NoEnvironment())
-                    .address(settings.address)
+                    .address(address)
                     .token(token)
                     .openTimeout((int) settings.connectTimeout.toSeconds())
                     .readTimeout(settings.readTimeoutSeconds)

@@ -104,10 +104,8 @@ final class Kv {
      * namespace or mount does not exist).
      */
     Secret read(String what, KeyId id, String namespace, String path) {
-        Outcome outcome = execute(what, id, namespace, path, session -> {
-            LogicalResponse response = logical(session, namespace).read(mount + "/" + path);
-            return new DriverReply(response);
-        });
+        Outcome outcome = execute(what, id, namespace, path, session -> driver(session, namespace,
+                logical -> logical.read(mount + "/" + path)));
         Transport.Reply reply = outcome.reply;
         if (reply.status == 404) {
             return null;
@@ -133,10 +131,8 @@ final class Kv {
      */
     Write write(String what, KeyId id, String namespace, String path, Map<String, Object> data, long cas) {
         WriteOptions options = new WriteOptions().checkAndSet(cas);
-        Outcome outcome = execute(what, id, namespace, path, session -> {
-            LogicalResponse response = logical(session, namespace).write(mount + "/" + path, data, null, options);
-            return new DriverReply(response);
-        });
+        Outcome outcome = execute(what, id, namespace, path, session -> driver(session, namespace,
+                logical -> logical.write(mount + "/" + path, data, null, options)));
         Transport.Reply reply = outcome.reply;
         if (reply.status == 200 || reply.status == 204) {
             String version = ((DriverReply) reply).response.getData().get("version");
@@ -346,9 +342,35 @@ final class Kv {
         return namespace == null || namespace.isEmpty() ? "(root)" : namespace;
     }
 
+    /** One driver call. */
+    private interface DriverCall {
+        LogicalResponse run(Logical logical) throws Exception;
+    }
+
+    /**
+     * One driver call to the node in use; a failure of that node (as {@link Transport#send} judges
+     * direct calls) moves the next attempt to the next node of the cluster.
+     */
+    private DriverReply driver(Auth.Session session, String namespace, DriverCall call) throws Exception {
+        String address = transport.addresses.current();
+        DriverReply reply;
+        try {
+            reply = new DriverReply(call.run(logical(session.vault(address), namespace)));
+        } catch (Exception e) {
+            if (Transport.nodeFailed(unwrap(e))) {
+                transport.addresses.failedOver(address);
+            }
+            throw e;
+        }
+        if (Transport.nodeFailed(reply.status)) {
+            transport.addresses.failedOver(address);
+        }
+        return reply;
+    }
+
     /** The driver's logical operations in a namespace (per request: one driver configuration serves all). */
-    private static Logical logical(Auth.Session session, String namespace) {
-        Logical logical = new Logical(session.vault);
+    private static Logical logical(io.github.jopenlibs.vault.VaultConfig vault, String namespace) {
+        Logical logical = new Logical(vault);
         return namespace == null || namespace.isEmpty() ? logical : logical.withNameSpace(namespace);
     }
 

@@ -313,10 +313,11 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
         if (closed) {
             return down(start, "the OpenBao keystore " + settings.name + " is closed");
         }
+        // the node probed; a failed probe moves the next call (and probe) to the next node of a cluster
+        String node = transport.addresses.current();
         try {
-            Transport.Reply reply = transport.send("GET", "sys/health?standbyok=false&perfstandbyok=false", null, null,
-                    remaining(start), null);
-            String serverProblem = serverProblem(reply);
+            Transport.Reply reply = transport.send("GET", healthQuery(), null, null, remaining(start), null);
+            String serverProblem = serverProblem(node, reply);
             if (serverProblem != null) {
                 return down(start, serverProblem);
             }
@@ -333,14 +334,14 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
             }
             return KeystoreHealth.up(elapsed(start));
         } catch (java.net.http.HttpConnectTimeoutException e) {
-            return down(start, "OpenBao at " + settings.address + " is unreachable: " + Transport.describe(e));
+            return down(start, "OpenBao at " + node + " is unreachable: " + Transport.describe(e));
         } catch (TimeoutException | java.net.http.HttpTimeoutException e) {
             // the probe's own deadline and the HTTP client's timeout (set to what is left of it) are the same
             // bound; whichever fires first, a server that stalls is reported as stalled, not unreachable
-            return down(start, "OpenBao at " + settings.address + " did not answer within "
+            return down(start, "OpenBao at " + node + " did not answer within "
                     + settings.healthTimeout.toMillis() + " ms");
         } catch (IOException e) {
-            return down(start, "OpenBao at " + settings.address
+            return down(start, "OpenBao at " + node
                     + (Transport.verdict(e) == Transport.Verdict.FATAL ? ": " : " is unreachable: ")
                     + Transport.describe(e));
         } catch (UnavailableException e) {
@@ -353,24 +354,33 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
         }
     }
 
-    private String serverProblem(Transport.Reply reply) {
+    /**
+     * One node: only the active node is healthy. A cluster (failover addresses): a standby is
+     * healthy too, since it forwards every request to the active node.
+     */
+    private String healthQuery() {
+        return transport.addresses.cluster() ? "sys/health?standbyok=true&perfstandbyok=true"
+                : "sys/health?standbyok=false&perfstandbyok=false";
+    }
+
+    private String serverProblem(String node, Transport.Reply reply) {
         JsonValue sealed = reply.json().get("sealed");
         if (reply.status == 503 || (sealed != null && sealed.isBoolean() && sealed.asBoolean())) {
-            return "OpenBao at " + settings.address + " is sealed";
+            return "OpenBao at " + node + " is sealed";
         }
         switch (reply.status) {
             case 200:
                 return null;
             case 429:
-                return "OpenBao at " + settings.address + " is a standby node, not the active one";
+                return "OpenBao at " + node + " is a standby node, not the active one";
             case 472:
-                return "OpenBao at " + settings.address + " is a disaster-recovery secondary";
+                return "OpenBao at " + node + " is a disaster-recovery secondary";
             case 473:
-                return "OpenBao at " + settings.address + " is a performance standby node";
+                return "OpenBao at " + node + " is a performance standby node";
             case 501:
-                return "OpenBao at " + settings.address + " is not initialized";
+                return "OpenBao at " + node + " is not initialized";
             default:
-                return "OpenBao at " + settings.address + " answered sys/health with " + reply.describe();
+                return "OpenBao at " + node + " answered sys/health with " + reply.describe();
         }
     }
 
@@ -514,7 +524,7 @@ final class OpenBaoKeystore implements Keystore, AutoCloseable {
 
     @Override
     public String toString() {
-        return "OpenBaoKeystore[" + settings.name + " at " + settings.address + ", " + settings.kvMount + "/"
+        return "OpenBaoKeystore[" + settings.name + " at " + settings.addressesShown() + ", " + settings.kvMount + "/"
                 + settings.pathPrefix + (settings.perTenant ? ", a namespace per tenant under " + settings.namespaceBase
                         : settings.namespace.isEmpty() ? "" : ", namespace " + settings.namespace) + "]";
     }

@@ -64,6 +64,13 @@ public final class OpenBaoKeystoreComponent {
                         + " only for a loopback address unless allow.insecure.http is set.")
         String address();
 
+        @AttributeDefinition(name = "Failover addresses", required = false,
+                description = "The other nodes of the same OpenBao cluster (integrated storage, Raft), each as"
+                        + " address is given. Calls go to one node at a time; when it is unreachable, sealed or has"
+                        + " no active node to forward to, the next one takes over. A standby node counts as healthy"
+                        + " then: it forwards every request to the active node.")
+        String[] failover_addresses() default {};
+
         @AttributeDefinition(name = "KV v2 mount", description = "Path of the KV version 2 secrets engine.")
         String kv_mount() default "secret";
 
@@ -201,7 +208,7 @@ public final class OpenBaoKeystoreComponent {
         this.pid = String.valueOf(properties.get(Constants.SERVICE_PID));
         settings.unverifiedTlsWarning().ifPresent(warning -> LOG.log(Level.WARNING, warning));
         // Only an accepted configuration is recorded: a refused update changes nothing.
-        ADDRESSES.accept(pid, settings.address).ifPresent(change -> LOG.log(Level.WARNING, change));
+        ADDRESSES.accept(pid, settings.addressesShown()).ifPresent(change -> LOG.log(Level.WARNING, change));
         OpenBaoKeystore created = new OpenBaoKeystore(settings);
         try {
             this.registration = context.registerService(Keystore.class, created, settings.serviceProperties());

@@ -39,7 +39,10 @@ final class OpenBaoSettings {
     private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
     private static final int MAX_PATH_LENGTH = 256;
 
+    /** The first node's address: the one messages name for a single node. */
     final String address;
+    /** {@link #address}, then {@code failover.addresses}: the nodes of one cluster, in order. */
+    final List<String> addresses;
     final String kvMount;
     final String pathPrefix;
     /** Where the token lives (auth calls); with mode single, also where every key lives. Empty: root. */
@@ -73,7 +76,8 @@ final class OpenBaoSettings {
 
     private OpenBaoSettings(Config c, Function<String, String> environment, SecretPolicy policy) {
         this.allowInsecureHttp = c.allow_insecure_http();
-        this.address = address(c.address(), allowInsecureHttp);
+        this.address = address("address", c.address(), allowInsecureHttp);
+        this.addresses = addresses(address, c.failover_addresses(), allowInsecureHttp);
         this.kvMount = path("kv.mount", c.kv_mount(), false);
         this.pathPrefix = path("path.prefix", c.path_prefix(), false);
         this.namespace = path("namespace", c.namespace(), true);
@@ -151,6 +155,34 @@ final class OpenBaoSettings {
         }
     }
 
+    /** The addresses as one line, e.g. for the log line of a change. */
+    String addressesShown() {
+        return String.join(", ", addresses);
+    }
+
+    /** The other nodes of the cluster, each checked as {@code address} is, same scheme, none twice. */
+    private static List<String> addresses(String first, String[] failover, boolean allowInsecureHttp) {
+        List<String> all = new ArrayList<>();
+        all.add(first);
+        String scheme = first.substring(0, first.indexOf(':'));
+        for (String value : failover == null ? new String[0] : failover) {
+            if (value == null || value.isBlank()) {
+                continue;
+            }
+            String next = address("failover.addresses", value, allowInsecureHttp);
+            if (!next.startsWith(scheme + "://")) {
+                throw new IllegalArgumentException("failover.addresses: '" + next + "' does not use " + scheme
+                        + ":// as address does: one TLS setting serves every node of the cluster");
+            }
+            if (all.contains(next)) {
+                throw new IllegalArgumentException("failover.addresses: '" + next + "' is given twice (address"
+                        + " and failover.addresses name each node of the cluster once)");
+            }
+            all.add(next);
+        }
+        return List.copyOf(all);
+    }
+
     /**
      * @param environment where {@code env:} references are looked up ({@code System::getenv})
      * @throws IllegalArgumentException naming the property and the rule
@@ -186,32 +218,32 @@ final class OpenBaoSettings {
                 + " allow.unverified.tls=true, the server certificate and host name are NOT verified");
     }
 
-    private static String address(String value, boolean allowInsecureHttp) {
+    private static String address(String property, String value, boolean allowInsecureHttp) {
         String text = value == null ? "" : value.trim();
         if (text.isEmpty()) {
-            throw new IllegalArgumentException("address is required, e.g. https://bao.example.net:8200");
+            throw new IllegalArgumentException(property + " is required, e.g. https://bao.example.net:8200");
         }
         URI uri;
         try {
             uri = new URI(text);
         } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("address is not a URL: '" + text + "' (" + e.getReason() + ")");
+            throw new IllegalArgumentException(property + " is not a URL: '" + text + "' (" + e.getReason() + ")");
         }
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("https") && !scheme.equals("http")) {
-            throw new IllegalArgumentException("address must be an https:// (or loopback http://) URL: '" + text + "'");
+            throw new IllegalArgumentException(property + " must be an https:// (or loopback http://) URL: '" + text + "'");
         }
         String host = uri.getHost();
         if (host == null || host.isEmpty()) {
-            throw new IllegalArgumentException("address has no host: '" + text + "'");
+            throw new IllegalArgumentException(property + " has no host: '" + text + "'");
         }
         if (uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null
                 || (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/"))) {
-            throw new IllegalArgumentException("address must be scheme://host[:port] only, without user, path or query: '"
+            throw new IllegalArgumentException(property + " must be scheme://host[:port] only, without user, path or query: '"
                     + text + "'");
         }
         if (scheme.equals("http") && !allowInsecureHttp && !LoopbackAddress.isLiteral(host)) {
-            throw new IllegalArgumentException("address '" + text + "' is plain http:// to a non-loopback host:"
+            throw new IllegalArgumentException(property + " '" + text + "' is plain http:// to a non-loopback host:"
                     + " tokens and sealed records would cross the network unencrypted. Use https://, or set"
                     + " allow.insecure.http=true for a lab");
         }

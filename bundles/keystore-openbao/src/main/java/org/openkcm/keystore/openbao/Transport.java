@@ -60,10 +60,13 @@ final class Transport implements AutoCloseable {
 
     final OpenBaoSettings settings;
     final HttpClient http;
+    /** The cluster's nodes and the one in use: every call, direct or through the driver, goes there. */
+    final Addresses addresses;
     private final ExecutorService executor;
 
     Transport(OpenBaoSettings settings, SSLContext sslContext) {
         this.settings = settings;
+        this.addresses = new Addresses(settings.addresses);
         int id = CLIENTS.incrementAndGet();
         AtomicInteger threads = new AtomicInteger();
         ThreadFactory factory = r -> {
@@ -142,7 +145,44 @@ final class Transport implements AutoCloseable {
      */
     Reply send(String method, String apiPath, String token, JsonObject body, Duration timeout, String namespace)
             throws IOException, InterruptedException, TimeoutException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(settings.address + "/v1/" + apiPath))
+        String address = addresses.current();
+        try {
+            Reply reply = send(address, method, apiPath, token, body, timeout, namespace);
+            if (nodeFailed(reply.status)) {
+                addresses.failedOver(address);
+            }
+            return reply;
+        } catch (IOException | TimeoutException e) {
+            if (nodeFailed(e)) {
+                addresses.failedOver(address);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * True for a failed exchange after which another node may serve: no connection or no answer (but
+     * not a TLS trust failure, which every node would repeat), or an answer of {@link #nodeFailed(int)}.
+     */
+    static boolean nodeFailed(Throwable failure) {
+        if (failure instanceof VaultException && ((VaultException) failure).getHttpStatusCode() > 0) {
+            return nodeFailed(((VaultException) failure).getHttpStatusCode());
+        }
+        return !(failure instanceof InterruptedException) && verdict(failure) == Verdict.RETRY;
+    }
+
+    /**
+     * True for an answer that says this node cannot serve now, though another node of the cluster
+     * may: sealed (503), no active node to forward to (500, or a 307 redirect to the active node when
+     * forwarding failed), or a gateway in front of it that lost it (502, 504).
+     */
+    static boolean nodeFailed(int status) {
+        return status == 307 || status == 500 || status == 502 || status == 503 || status == 504;
+    }
+
+    private Reply send(String address, String method, String apiPath, String token, JsonObject body,
+            Duration timeout, String namespace) throws IOException, InterruptedException, TimeoutException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(address + "/v1/" + apiPath))
                 .timeout(timeout)
                 .header("X-Vault-Request", "true");
         if (token != null) {
@@ -182,7 +222,8 @@ final class Transport implements AutoCloseable {
         if (status == 403) {
             return Verdict.DENIED;
         }
-        if (status >= 500 || status == 429 || status == 412) {
+        // 307: a standby that could not forward to the active node redirects to it (this client does not follow)
+        if (status >= 500 || status == 429 || status == 412 || status == 307) {
             return Verdict.RETRY;
         }
         if (status >= 200 && status < 500) {

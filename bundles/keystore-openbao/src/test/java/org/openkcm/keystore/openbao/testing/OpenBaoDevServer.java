@@ -145,7 +145,7 @@ public final class OpenBaoDevServer {
      * The venv named by -Dopenkcm.bao.venv, else the one beside the bundle jar (a reactor
      * build), else the backend module's in this source tree (when the jar came from ~/.m2).
      */
-    private static Path binary(Path bundleDir) {
+    public static Path binary(Path bundleDir) {
         List<Path> venvs = new java.util.ArrayList<>();
         if (System.getProperty("openkcm.bao.venv") != null) {
             venvs.add(Path.of(System.getProperty("openkcm.bao.venv")));
