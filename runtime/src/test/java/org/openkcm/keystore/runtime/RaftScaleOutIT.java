@@ -93,7 +93,7 @@ class RaftScaleOutIT {
         Files.writeString(d.path("config/org.openkcm.keystore.openbao-cluster.cfg"),
                 "address = \"" + nodes.get(0) + "\"\n"
                         + "failover.addresses = [ \"" + nodes.get(1) + "\", \"" + nodes.get(2) + "\" ]\n"
-                        + "token.source = \"file:" + cluster.tokenFile.toAbsolutePath() + "\"\n"
+                        + "token.source = \"" + d.secretFile("bao-token", cluster.tokenFile) + "\"\n"
                         + "path.prefix = \"" + prefix + "\"\n"
                         + "keystore.name = \"openbao\"\n"
                         + "keystore.tiers = [ \"L2\", \"L3\", \"L4\" ]\n"
