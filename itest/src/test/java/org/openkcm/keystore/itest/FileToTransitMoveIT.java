@@ -135,7 +135,7 @@ public class FileToTransitMoveIT extends KekTestSupport {
         KeyId stillLocal = first.failed().keySet().iterator().next();
         configure(OPERATIONS_PID, Map.of("seal.kek.id", "transit", "open.kek.ids", new String[] {"transit"}));
         awaitOperations("transit", new String[] {"transit"});
-        assertTrue(unavailable(ops, stillLocal, "'local' is not on the allow-list"));
+        awaitCondition("local off the allow-list", () -> unavailable(ops, stillLocal, "'local' is not on the allow-list"));
         configure(OPERATIONS_PID, Map.of("seal.kek.id", "transit"));
         awaitOperations("transit", null);
 

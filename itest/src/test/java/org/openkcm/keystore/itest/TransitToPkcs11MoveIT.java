@@ -154,7 +154,7 @@ public class TransitToPkcs11MoveIT extends KekTestSupport {
         KeyId stillTransit = first.failed().keySet().iterator().next();
         configure(OPERATIONS_PID, Map.of("seal.kek.id", "pkcs11", "open.kek.ids", new String[] {"pkcs11"}));
         awaitOperations("pkcs11", new String[] {"pkcs11"});
-        assertTrue(unavailable(ops, stillTransit, "'transit' is not on the allow-list"));
+        awaitCondition("transit off the allow-list", () -> unavailable(ops, stillTransit, "'transit' is not on the allow-list"));
         configure(OPERATIONS_PID, Map.of("seal.kek.id", "pkcs11"));
         awaitOperations("pkcs11", null);
 
