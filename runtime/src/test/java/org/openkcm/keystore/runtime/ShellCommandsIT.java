@@ -301,7 +301,7 @@ class ShellCommandsIT {
 
     /** A copy with a second backend that cannot be reached (an OpenBao address nothing listens on) taking L2 and L3. */
     private static Distribution withUnreachableBackend(TestInfo test) throws Exception {
-        Distribution distribution = shipped(test).environment("OPENKCM_TEST_UNUSED_TOKEN", "not-a-real-token");
+        Distribution distribution = shipped(test).environment("OPENKCM_SECRET_TEST_UNUSED_TOKEN", "not-a-real-token");
         int port;
         try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = socket.getLocalPort(); // closed again: nothing listens there
