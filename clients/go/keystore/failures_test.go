@@ -25,12 +25,12 @@ func TestBackendFailuresAreErrUnavailableAndErrIntegrity(t *testing.T) {
 	down, err := keystoretest.Start("go-client-down", keystoretest.Options{
 		Config: map[string]string{
 			"org.openkcm.keystore.openbao-down.cfg": fmt.Sprintf("address = \"http://127.0.0.1:%d\"\n"+
-				"token.source = \"env:OPENKCM_TEST_NO_TOKEN\"\nkeystore.name = \"down\"\nkeystore.tiers = [ \"L2\", \"L3\" ]\n", port),
+				"token.source = \"env:OPENKCM_SECRET_TEST_NO_TOKEN\"\nkeystore.name = \"down\"\nkeystore.tiers = [ \"L2\", \"L3\" ]\n", port),
 			"org.openkcm.keystore.route-down.cfg": "tiers = [ \"L2\", \"L3\" ]\nownerKind = \"TENANT\"\n" +
 				"ownerId = \"unreachable\"\ntarget = \"down\"\npriority = I\"2000\"\n",
 			"org.openkcm.keystore.cache.cfg": "enabled = B\"false\"\n",
 		},
-		Env: map[string]string{"OPENKCM_TEST_NO_TOKEN": "no-such-token"},
+		Env: map[string]string{"OPENKCM_SECRET_TEST_NO_TOKEN": "no-such-token"},
 	})
 	if err != nil {
 		t.Fatal(err)
