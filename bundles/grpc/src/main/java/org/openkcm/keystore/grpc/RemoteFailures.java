@@ -72,7 +72,16 @@ final class RemoteFailures {
         }
     }
 
-    // Each keeps its type (commands and callers branch on it) and the daemon's message as it is.
+    /*
+     * Each keeps its type (commands and callers branch on it) and the daemon's message as it is, and
+     * prints as the api exception it stands for: the Gogo console shows a failed command's exception
+     * with toString(), so the client's console then reads exactly as the daemon's.
+     */
+
+    /** What {@link Throwable#toString()} gives for the api exception {@code e} extends. */
+    private static String asApiException(Throwable e) {
+        return e.getClass().getSuperclass().getName() + ": " + e.getMessage();
+    }
 
     private static final class NotFound extends KeyNotFoundException {
         private static final long serialVersionUID = 1L;
@@ -86,6 +95,11 @@ final class RemoteFailures {
         @Override
         public String getMessage() {
             return message;
+        }
+
+        @Override
+        public String toString() {
+            return asApiException(this);
         }
     }
 
@@ -102,6 +116,11 @@ final class RemoteFailures {
         public String getMessage() {
             return message;
         }
+
+        @Override
+        public String toString() {
+            return asApiException(this);
+        }
     }
 
     private static final class Conflict extends ConflictException {
@@ -117,6 +136,11 @@ final class RemoteFailures {
         public String getMessage() {
             return message;
         }
+
+        @Override
+        public String toString() {
+            return asApiException(this);
+        }
     }
 
     private static final class Integrity extends IntegrityException {
@@ -131,6 +155,11 @@ final class RemoteFailures {
         @Override
         public String getMessage() {
             return message;
+        }
+
+        @Override
+        public String toString() {
+            return asApiException(this);
         }
     }
 
@@ -156,6 +185,11 @@ final class RemoteFailures {
         public String getMessage() {
             return message;
         }
+
+        @Override
+        public String toString() {
+            return asApiException(this);
+        }
     }
 
     private static final class Refused extends PolicyRefusedException {
@@ -171,6 +205,11 @@ final class RemoteFailures {
         public String getMessage() {
             return message;
         }
+
+        @Override
+        public String toString() {
+            return asApiException(this);
+        }
     }
 
     private static final class Unavailable extends UnavailableException {
@@ -185,6 +224,11 @@ final class RemoteFailures {
         @Override
         public String getMessage() {
             return message;
+        }
+
+        @Override
+        public String toString() {
+            return asApiException(this);
         }
     }
 }

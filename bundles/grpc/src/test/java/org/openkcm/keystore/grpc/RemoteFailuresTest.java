@@ -22,7 +22,7 @@ import org.openkcm.keystore.api.UnavailableException;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 
-/** A status the server made with {@link StatusMapping} comes back as the same exception type and message. */
+/** A status the server made with {@link StatusMapping} comes back as the same exception type, message and printed form. */
 class RemoteFailuresTest {
     private static final String TARGET = "127.0.0.1:7443";
     private static final KeyId K = KeyId.of("k", 1);
@@ -36,6 +36,8 @@ class RemoteFailuresTest {
             RuntimeException back = RemoteFailures.of(StatusMapping.toStatus(original), TARGET);
             assertEquals(original.getMessage(), back.getMessage(), original.getClass().getSimpleName());
             assertInstanceOf(original.getClass(), back, original.getMessage());
+            // what a console prints for a failed command (Gogo shows toString()): as in the daemon's
+            assertEquals(original.toString(), back.toString());
         }
     }
 
