@@ -1,8 +1,6 @@
 package org.openkcm.keystore.itest;
 
-import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 import static org.ops4j.pax.exam.CoreOptions.options;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
@@ -13,7 +11,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 
 import org.junit.Test;
 import org.junit.runner.RunWith;
@@ -21,8 +18,6 @@ import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.Keystore;
 import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.api.KeystoreOperations;
-import org.openkcm.keystore.api.RewrapReport;
-import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 import org.openkcm.keystore.sdk.FaultyKeystore;
 import org.ops4j.pax.exam.Configuration;
@@ -114,67 +109,7 @@ public class FileToTransitMoveIT extends KekTestSupport {
         assertTrue(Files.readString(kekFolder.resolve("transit.ring")).contains("\nopenkcm-sealed-kek-ring 2 transit\n"));
         assertTrue("the file KEK's records still open", opens(ops, KeyId.of("key-0", 1)));
 
-        // run 1, interrupted: the backend is unreachable for the first 3 re-wraps (nothing written for them)
-        memory.failBefore(FaultyKeystore.Operation.REWRAP, 3, () -> new UnavailableException("injected outage"));
-        RewrapReport first = admin.rewrapAll();
-        memory.reset();
-        assertEquals(first.toString(), "transit", first.kekId());
-        assertEquals(first.toString(), KEYS + 1, first.examined());
-        assertEquals(first.toString(), 3, first.failed().size());
-        assertEquals(first.toString(), KEYS - 3, first.rewrapped());
-        assertEquals(first.toString(), 1, first.alreadyCurrent());
-        assertFalse(first.complete());
-        assertTrue(first.toString(), first.failed().values().stream().allMatch(reason -> reason.contains("injected outage")));
-        assertEquals("exactly the keys reported failed are still under the file KEK", first.failed().keySet(),
-                underKek(raw, materials.keySet(), "local"));
-        assertEquals(KEYS + 1 - 3, underKek(raw, materials.keySet(), "transit").size());
-        assertTrue("the file KEK is not released while records use it",
-                Files.readString(kekFolder.resolve("known-keks")).lines().anyMatch(l -> l.matches("local 1 \\S+ used")));
-
-        // taking the file KEK off the allow-list now makes its remaining records unavailable, never wrong material
-        KeyId stillLocal = first.failed().keySet().iterator().next();
-        configure(OPERATIONS_PID, Map.of("seal.kek.id", "transit", "open.kek.ids", new String[] {"transit"}));
-        awaitOperations("transit", new String[] {"transit"});
-        awaitCondition("local off the allow-list", () -> unavailable(ops, stillLocal, "'local' is not on the allow-list"));
-        configure(OPERATIONS_PID, Map.of("seal.kek.id", "transit"));
-        awaitOperations("transit", null);
-
-        // run 2, interrupted again: the first re-wrap reaches the backend, which writes it, then the call fails
-        memory.failAfter(FaultyKeystore.Operation.REWRAP, 1, () -> new UnavailableException("connection lost after the write"));
-        RewrapReport second = admin.rewrapAll();
-        memory.reset();
-        assertEquals(second.toString(), KEYS + 1, second.examined());
-        assertEquals(second.toString(), 1, second.failed().size());
-        assertEquals(second.toString(), 2, second.rewrapped());
-        assertEquals(second.toString(), KEYS + 1 - 3, second.alreadyCurrent());
-        KeyId halfDone = second.failed().keySet().iterator().next();
-        assertTrue(first.failed().containsKey(halfDone));
-        assertEquals("its record was written under Transit", "transit", recordKekId(raw, halfDone));
-        assertEquals(Set.of(), underKek(raw, materials.keySet(), "local"));
-        assertEquals(KEYS + 1, underKek(raw, materials.keySet(), "transit").size());
-
-        // run 3 finishes it (the lifecycle MAC of the key whose call failed after the write) ...
-        RewrapReport third = admin.rewrapAll();
-        assertTrue(third.toString(), third.complete());
-        // (exactly that one: no re-wrap runs in the background, so nothing else finished it)
-        assertEquals(third.toString(), 1, third.rewrapped());
-        assertEquals(third.toString(), KEYS, third.alreadyCurrent());
-        assertEquals(KEYS + 1, underKek(raw, materials.keySet(), "transit").size());
-        assertTrue("the file KEK is released by a complete re-wrap", Files.readString(kekFolder.resolve("known-keks"))
-                .lines().anyMatch(l -> l.matches("local 1 \\S+ released")));
-        // ... and a fourth finds nothing to do
-        RewrapReport fourth = admin.rewrapAll();
-        assertEquals(fourth.toString(), 0, fourth.rewrapped());
-        assertEquals(fourth.toString(), KEYS + 1, fourth.alreadyCurrent());
-
-        // the file KEK leaves the allow-list: every key reads the same material under Transit
-        configure(OPERATIONS_PID, Map.of("seal.kek.id", "transit", "open.kek.ids", new String[] {"transit"}));
-        awaitOperations("transit", new String[] {"transit"});
-        for (Map.Entry<KeyId, byte[]> e : materials.entrySet()) {
-            assertEquals(e.getKey().toString(), "transit", recordKekId(raw, e.getKey()));
-            assertArrayEquals(e.getKey().toString(), e.getValue(), material(ops, e.getKey()));
-        }
-        KeyId later = awaitGenerate(ops, "later");
-        assertEquals("transit", recordKekId(raw, later));
+        finishMoveByInterruptedRewraps(new KekMove("local", "transit", raw, memory, ops, admin, kekFolder, materials),
+                () -> { });
     }
 }

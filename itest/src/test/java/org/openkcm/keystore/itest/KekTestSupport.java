@@ -1,5 +1,9 @@
 package org.openkcm.keystore.itest;
 
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 import java.io.IOException;
@@ -21,16 +25,19 @@ import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMaterial;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Keystore;
+import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.api.KeystoreOperations;
 import org.openkcm.keystore.api.Owner;
+import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.sdk.FaultyKeystore;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 
 /**
  * What the tests of moving between KEK providers share: configurations deleted after each test,
- * waiting for a set of KEK providers, generating while components restart, and reading which KEK
- * a stored record names.
+ * waiting for a set of KEK providers, generating while components restart, reading which KEK
+ * a stored record names, and the interrupted re-wraps that move every record to the new KEK.
  */
 public abstract class KekTestSupport extends RoutingTestSupport {
     protected static final String OPERATIONS_PID = "org.openkcm.keystore.operations";
@@ -180,5 +187,106 @@ public abstract class KekTestSupport extends RoutingTestSupport {
             }
             return false;
         });
+    }
+
+    /**
+     * A move between two KEKs, at the point where {@code to} has just become the sealing KEK: the
+     * records of {@code materials} (all but the last under {@code from}) are in {@code raw}, which
+     * {@code faulty} wraps as the routed backend; {@code kekFolder} holds the known-keks record.
+     */
+    protected record KekMove(String from, String to, Keystore raw, FaultyKeystore faulty, KeystoreOperations ops,
+            KeystoreAdministration admin, Path kekFolder, Map<KeyId, byte[]> materials) {
+    }
+
+    /** What a move test does once every record is under the new KEK and {@code from} has left the allow-list. */
+    @FunctionalInterface
+    protected interface MoveStep {
+        void run() throws Exception;
+    }
+
+    /**
+     * Finishes {@code move} with the core's re-wrap, interrupted twice, and checks each run's exact
+     * report and every key's KEK after it:
+     * <ol>
+     * <li>the backend is unreachable for the first 3 re-wraps (nothing written for them);</li>
+     * <li>{@code from} off the allow-list too early: its remaining records are unavailable, never wrong material;</li>
+     * <li>the first re-wrap reaches the backend, which writes it, then the call fails;</li>
+     * <li>a third run finishes that key (its lifecycle MAC) and releases {@code from}; a fourth finds nothing;</li>
+     * <li>{@code from} leaves the allow-list, {@code afterAllowList} runs, and every key reads the same material
+     *     under {@code to}, as does a key generated then.</li>
+     * </ol>
+     */
+    protected void finishMoveByInterruptedRewraps(KekMove move, MoveStep afterAllowList) throws Exception {
+        String from = move.from();
+        String to = move.to();
+        Set<KeyId> keys = move.materials().keySet();
+        int count = keys.size();
+
+        // run 1, interrupted before the backend writes
+        move.faulty().failBefore(FaultyKeystore.Operation.REWRAP, 3, () -> new UnavailableException("injected outage"));
+        RewrapReport first = move.admin().rewrapAll();
+        move.faulty().reset();
+        assertEquals(first.toString(), to, first.kekId());
+        assertEquals(first.toString(), count, first.examined());
+        assertEquals(first.toString(), 3, first.failed().size());
+        assertEquals(first.toString(), count - 4, first.rewrapped());
+        assertEquals(first.toString(), 1, first.alreadyCurrent());
+        assertFalse(first.complete());
+        assertTrue(first.toString(), first.failed().values().stream().allMatch(reason -> reason.contains("injected outage")));
+        assertEquals("exactly the keys reported failed are still under " + from, first.failed().keySet(),
+                underKek(move.raw(), keys, from));
+        assertEquals(count - 3, underKek(move.raw(), keys, to).size());
+        assertTrue(from + " is not released while records use it", knownKek(move, from, "used"));
+
+        // taking the old KEK off the allow-list now makes its remaining records unavailable, never wrong material
+        KeyId stillOld = first.failed().keySet().iterator().next();
+        configure(OPERATIONS_PID, Map.of("seal.kek.id", to, "open.kek.ids", new String[] {to}));
+        awaitOperations(to, new String[] {to});
+        awaitCondition(from + " off the allow-list",
+                () -> unavailable(move.ops(), stillOld, "'" + from + "' is not on the allow-list"));
+        configure(OPERATIONS_PID, Map.of("seal.kek.id", to));
+        awaitOperations(to, null);
+
+        // run 2, interrupted after the backend wrote
+        move.faulty().failAfter(FaultyKeystore.Operation.REWRAP, 1,
+                () -> new UnavailableException("connection lost after the write"));
+        RewrapReport second = move.admin().rewrapAll();
+        move.faulty().reset();
+        assertEquals(second.toString(), count, second.examined());
+        assertEquals(second.toString(), 1, second.failed().size());
+        assertEquals(second.toString(), 2, second.rewrapped());
+        assertEquals(second.toString(), count - 3, second.alreadyCurrent());
+        KeyId halfDone = second.failed().keySet().iterator().next();
+        assertTrue(first.failed().containsKey(halfDone));
+        assertEquals("its record was written under " + to, to, recordKekId(move.raw(), halfDone));
+        assertEquals(Set.of(), underKek(move.raw(), keys, from));
+        assertEquals(count, underKek(move.raw(), keys, to).size());
+
+        // run 3 finishes exactly that key (no re-wrap runs in the background), run 4 finds nothing
+        RewrapReport third = move.admin().rewrapAll();
+        assertTrue(third.toString(), third.complete());
+        assertEquals(third.toString(), 1, third.rewrapped());
+        assertEquals(third.toString(), count - 1, third.alreadyCurrent());
+        assertTrue(from + " is released by a complete re-wrap", knownKek(move, from, "released"));
+        RewrapReport fourth = move.admin().rewrapAll();
+        assertEquals(fourth.toString(), 0, fourth.rewrapped());
+        assertEquals(fourth.toString(), count, fourth.alreadyCurrent());
+
+        // the old KEK leaves the allow-list: every key reads the same material under the new one
+        configure(OPERATIONS_PID, Map.of("seal.kek.id", to, "open.kek.ids", new String[] {to}));
+        awaitOperations(to, new String[] {to});
+        afterAllowList.run();
+        for (Map.Entry<KeyId, byte[]> e : move.materials().entrySet()) {
+            assertEquals(e.getKey().toString(), to, recordKekId(move.raw(), e.getKey()));
+            assertArrayEquals(e.getKey().toString(), e.getValue(), material(move.ops(), e.getKey()));
+        }
+        KeyId later = awaitGenerate(move.ops(), "later");
+        assertEquals(to, recordKekId(move.raw(), later));
+    }
+
+    /** Whether the known-keks record lists version 1 of {@code kekId} in {@code state} (used, released). */
+    private static boolean knownKek(KekMove move, String kekId, String state) throws IOException {
+        return Files.readString(move.kekFolder().resolve("known-keks")).lines()
+                .anyMatch(l -> l.matches(java.util.regex.Pattern.quote(kekId) + " 1 \\S+ " + state));
     }
 }

@@ -1,8 +1,6 @@
 package org.openkcm.keystore.itest;
 
-import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 import static org.ops4j.pax.exam.CoreOptions.options;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
@@ -13,7 +11,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 
 import org.junit.Test;
 import org.junit.runner.RunWith;
@@ -21,8 +18,6 @@ import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.Keystore;
 import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.api.KeystoreOperations;
-import org.openkcm.keystore.api.RewrapReport;
-import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.kek.pkcs11.testing.SoftHsm;
 import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 import org.openkcm.keystore.sdk.FaultyKeystore;
@@ -134,66 +129,11 @@ public class TransitToPkcs11MoveIT extends KekTestSupport {
         assertTrue(Files.readString(kekFolder.resolve("pkcs11.ring")).contains("\nopenkcm-sealed-kek-ring 2 pkcs11\n"));
         assertTrue("the Transit records still open", opens(ops, KeyId.of("key-0", 1)));
 
-        // run 1, interrupted: the backend is unreachable for the first 3 re-wraps (nothing written for them)
-        memory.failBefore(FaultyKeystore.Operation.REWRAP, 3, () -> new UnavailableException("injected outage"));
-        RewrapReport first = admin.rewrapAll();
-        memory.reset();
-        assertEquals(first.toString(), "pkcs11", first.kekId());
-        assertEquals(first.toString(), KEYS + 1, first.examined());
-        assertEquals(first.toString(), 3, first.failed().size());
-        assertEquals(first.toString(), KEYS - 3, first.rewrapped());
-        assertEquals(first.toString(), 1, first.alreadyCurrent());
-        assertFalse(first.complete());
-        assertTrue(first.toString(), first.failed().values().stream().allMatch(reason -> reason.contains("injected outage")));
-        assertEquals("exactly the keys reported failed are still under Transit", first.failed().keySet(),
-                underKek(raw, materials.keySet(), "transit"));
-        assertTrue("Transit is not released while records use it",
-                Files.readString(kekFolder.resolve("known-keks")).lines().anyMatch(l -> l.matches("transit 1 \\S+ used")));
-
-        // taking Transit off the allow-list now makes its remaining records unavailable, never wrong material
-        KeyId stillTransit = first.failed().keySet().iterator().next();
-        configure(OPERATIONS_PID, Map.of("seal.kek.id", "pkcs11", "open.kek.ids", new String[] {"pkcs11"}));
-        awaitOperations("pkcs11", new String[] {"pkcs11"});
-        awaitCondition("transit off the allow-list", () -> unavailable(ops, stillTransit, "'transit' is not on the allow-list"));
-        configure(OPERATIONS_PID, Map.of("seal.kek.id", "pkcs11"));
-        awaitOperations("pkcs11", null);
-
-        // run 2, interrupted again: the first re-wrap reaches the backend, which writes it, then the call fails
-        memory.failAfter(FaultyKeystore.Operation.REWRAP, 1, () -> new UnavailableException("connection lost after the write"));
-        RewrapReport second = admin.rewrapAll();
-        memory.reset();
-        assertEquals(second.toString(), KEYS + 1, second.examined());
-        assertEquals(second.toString(), 1, second.failed().size());
-        assertEquals(second.toString(), 2, second.rewrapped());
-        assertEquals(second.toString(), KEYS + 1 - 3, second.alreadyCurrent());
-        KeyId halfDone = second.failed().keySet().iterator().next();
-        assertTrue(first.failed().containsKey(halfDone));
-        assertEquals("its record was written under PKCS#11", "pkcs11", recordKekId(raw, halfDone));
-        assertEquals(Set.of(), underKek(raw, materials.keySet(), "transit"));
-
-        // run 3 finishes it (the lifecycle MAC of the key whose call failed after the write) ...
-        RewrapReport third = admin.rewrapAll();
-        assertTrue(third.toString(), third.complete());
-        // (exactly that one: no re-wrap runs in the background, so nothing else finished it)
-        assertEquals(third.toString(), 1, third.rewrapped());
-        assertEquals(third.toString(), KEYS, third.alreadyCurrent());
-        assertTrue("every other KEK is released by a complete re-wrap", Files.readString(kekFolder.resolve("known-keks"))
-                .lines().anyMatch(l -> l.matches("transit 1 \\S+ released")));
-        // ... and a fourth finds nothing to do
-        RewrapReport fourth = admin.rewrapAll();
-        assertEquals(fourth.toString(), 0, fourth.rewrapped());
-        assertEquals(fourth.toString(), KEYS + 1, fourth.alreadyCurrent());
-
-        // Transit leaves the allow-list and its provider goes: every key reads the same material
-        configure(OPERATIONS_PID, Map.of("seal.kek.id", "pkcs11", "open.kek.ids", new String[] {"pkcs11"}));
-        awaitOperations("pkcs11", new String[] {"pkcs11"});
-        transitConfiguration.delete();
-        awaitKekIds("local", "pkcs11");
-        for (Map.Entry<KeyId, byte[]> e : materials.entrySet()) {
-            assertEquals(e.getKey().toString(), "pkcs11", recordKekId(raw, e.getKey()));
-            assertArrayEquals(e.getKey().toString(), e.getValue(), material(ops, e.getKey()));
-        }
-        KeyId later = awaitGenerate(ops, "later");
-        assertEquals("pkcs11", recordKekId(raw, later));
+        // with Transit off the allow-list its provider goes too
+        finishMoveByInterruptedRewraps(new KekMove("transit", "pkcs11", raw, memory, ops, admin, kekFolder, materials),
+                () -> {
+                    transitConfiguration.delete();
+                    awaitKekIds("local", "pkcs11");
+                });
     }
 }
