@@ -11,16 +11,16 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+
+import org.openkcm.keystore.testing.distribution.DistributionProcess;
 
 /**
  * A real Apache Karaf, unpacked from its distribution, run as a separate process and driven
@@ -54,7 +54,7 @@ final class Karaf implements AutoCloseable {
     private final Path home;
     private final int sshPort;
     private final Path consoleLog;
-    private Process process;
+    private DistributionProcess program;
 
     private Karaf(Path home, int sshPort) {
         this.home = home;
@@ -84,8 +84,8 @@ final class Karaf implements AutoCloseable {
         }
         // A fresh Karaf every run: the unpack restores the distribution's files but would leave
         // the state (data/) and the configuration files (etc/) of a previous run in place.
-        deleteTree(home.resolve("data"));
-        deleteTree(home.resolve("instances"));
+        DistributionProcess.deleteTree(home.resolve("data"));
+        DistributionProcess.deleteTree(home.resolve("instances"));
         try (Stream<Path> files = Files.list(home.resolve("etc"))) {
             for (Path file : files.filter(f -> f.getFileName().toString().startsWith("org.openkcm.")).toList()) {
                 Files.delete(file);
@@ -157,24 +157,13 @@ final class Karaf implements AutoCloseable {
 
     /** Starts {@code bin/karaf daemon} (which execs the JVM, so this process is Karaf itself). */
     void start() throws IOException {
-        ProcessBuilder builder = new ProcessBuilder(home.resolve("bin/karaf").toString(), "daemon")
-                .directory(home.toFile())
-                .redirectErrorStream(true)
-                .redirectOutput(consoleLog.toFile());
-        builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        ProcessBuilder builder = DistributionProcess.builder(home, List.of(home.resolve("bin/karaf").toString(), "daemon"));
         builder.environment().put("JAVA_MIN_MEM", "128m");
         builder.environment().put("JAVA_MAX_MEM", "512m");
         builder.environment().remove("JAVA_OPTS");
         builder.environment().remove("EXTRA_JAVA_OPTS");
         builder.environment().remove("KARAF_OPTS");
-        process = builder.start();
-        process.getOutputStream().close();
-        // If the test JVM is stopped early, Karaf goes with it.
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            if (process.isAlive()) {
-                process.destroyForcibly();
-            }
-        }, "karaf-stopper"));
+        program = DistributionProcess.startLogged(builder, consoleLog);
     }
 
     /**
@@ -185,8 +174,8 @@ final class Karaf implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         Result last = null;
         while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new AssertionError("Karaf exited with status " + process.exitValue()
+            if (!program.process().isAlive()) {
+                throw new AssertionError("Karaf exited with status " + program.process().exitValue()
                         + " before it was ready.\n" + diagnostics());
             }
             last = run("system:start-level; feature:list -i");
@@ -202,32 +191,19 @@ final class Karaf implements AutoCloseable {
 
     /** Runs one command line in Karaf through {@code bin/client}; bounded by {@link #COMMAND_TIMEOUT}. */
     Result run(String command) {
+        ProcessBuilder builder = DistributionProcess.builder(home, List.of(home.resolve("bin/client").toString(),
+                "-a", Integer.toString(sshPort), "-h", "127.0.0.1", "-u", USER, "-p", PASSWORD, command))
+                .redirectErrorStream(true);
+        builder.environment().put("JAVA_OPTS", "-Xmx64m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC");
         try {
-            Path out = Files.createTempFile(home, "client-", ".out");
-            try {
-                ProcessBuilder builder = new ProcessBuilder(home.resolve("bin/client").toString(),
-                        "-a", Integer.toString(sshPort), "-h", "127.0.0.1", "-u", USER, "-p", PASSWORD, command)
-                        .directory(home.toFile())
-                        .redirectErrorStream(true)
-                        .redirectOutput(out.toFile());
-                builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
-                builder.environment().put("JAVA_OPTS", "-Xmx64m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC");
-                Process client = builder.start();
-                // The client ends its SSH channel when its standard input ends: keep the pipe open
-                // (and empty) until the command is done.
-                try {
-                    if (!client.waitFor(COMMAND_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
-                        client.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                        return new Result(command, -1, clean(Files.readString(out, UTF_8))
-                                + "\n[bin/client did not finish within " + COMMAND_TIMEOUT.toSeconds() + " s]");
-                    }
-                } finally {
-                    client.getOutputStream().close();
-                }
-                return new Result(command, client.exitValue(), clean(Files.readString(out, UTF_8)));
-            } finally {
-                Files.deleteIfExists(out);
+            // The client ends its SSH channel when its standard input ends: run keeps the pipe open
+            // (and empty) until the command is done.
+            DistributionProcess.Finished finished = DistributionProcess.run(builder, home, COMMAND_TIMEOUT);
+            if (finished.timedOut()) {
+                return new Result(command, -1, clean(finished.out())
+                        + "\n[bin/client did not finish within " + COMMAND_TIMEOUT.toSeconds() + " s]");
             }
+            return new Result(command, finished.exit(), clean(finished.out()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
@@ -290,16 +266,10 @@ final class Karaf implements AutoCloseable {
     /** Stops Karaf: SIGTERM (a clean framework shutdown), then a kill after 30 s. */
     @Override
     public void close() throws InterruptedException {
-        if (process == null) {
+        if (program == null) {
             return;
         }
-        List<ProcessHandle> children = new ArrayList<>(process.descendants().toList());
-        process.destroy();
-        if (!process.waitFor(30, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
-            process.waitFor(10, TimeUnit.SECONDS);
-        }
-        children.forEach(ProcessHandle::destroyForcibly);
+        program.stop(Duration.ofSeconds(30));
     }
 
     private static String clean(String output) {
@@ -312,17 +282,6 @@ final class Karaf implements AutoCloseable {
             lines.add(change.apply(line));
         }
         Files.write(file, lines, UTF_8);
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> all = Files.walk(root)) {
-            for (Path path : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(path);
-            }
-        }
     }
 
     private static int freePort() throws IOException {

@@ -3,7 +3,6 @@ package org.openkcm.keystore.runtime;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,10 +13,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
+
+import org.openkcm.keystore.testing.distribution.DistributionProcess;
 
 /**
  * A private copy of the built distribution ({@code target/openkcm-keystore}, named by the system
@@ -126,29 +126,18 @@ final class Distribution {
 
     /** Runs {@code bin/keystore} with the arguments to its end, at most {@link #RUN_TIMEOUT}. */
     Result run(String... args) throws IOException, InterruptedException {
-        ProcessBuilder builder = processBuilder(args);
-        Path out = Files.createTempFile(home, "stdout", ".txt");
-        Path err = Files.createTempFile(home, "stderr", ".txt");
-        builder.redirectInput(ProcessBuilder.Redirect.from(nullDevice()));
-        builder.redirectOutput(out.toFile());
-        builder.redirectError(err.toFile());
-        Process process = builder.start();
-        try {
-            if (!process.waitFor(RUN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-                fail("bin/keystore " + String.join(" ", args) + " did not exit within " + RUN_TIMEOUT
-                        + "; stderr: " + Files.readString(err));
-            }
-            return new Result(process.exitValue(), Files.readString(out), Files.readString(err));
-        } finally {
-            process.destroyForcibly();
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
+        ProcessBuilder builder = processBuilder(args).redirectInput(ProcessBuilder.Redirect.from(nullDevice()));
+        DistributionProcess.Finished finished = DistributionProcess.run(builder, home, RUN_TIMEOUT);
+        if (finished.timedOut()) {
+            fail("bin/keystore " + String.join(" ", args) + " did not exit within " + RUN_TIMEOUT
+                    + "; stderr: " + finished.err());
         }
+        return new Result(finished.exit(), finished.out(), finished.err());
     }
 
     /** Starts {@code bin/keystore} with the arguments and leaves it running, its standard input a pipe. */
     Running start(String... args) throws IOException {
-        return new Running(processBuilder(args).start());
+        return new Running(DistributionProcess.start(processBuilder(args)));
     }
 
     /**
@@ -164,16 +153,15 @@ final class Distribution {
         builder.command("script", "--quiet", "--flush", "--return", "--command",
                 "stty cols 160 rows 50; exec " + commandLine, "/dev/null");
         builder.environment().put("TERM", "xterm");
-        return new Running(builder.start());
+        return new Running(DistributionProcess.start(builder));
     }
 
     ProcessBuilder processBuilder(String... args) {
         List<String> command = new ArrayList<>();
         command.add(home.resolve("bin/keystore").toString());
         command.addAll(List.of(args));
-        ProcessBuilder builder = new ProcessBuilder(command).directory(home.toFile());
+        ProcessBuilder builder = DistributionProcess.builder(home, command);
         Map<String, String> env = builder.environment();
-        env.put("JAVA_HOME", System.getProperty("java.home"));
         env.put("JAVA_OPTS", JAVA_OPTS);
         env.putAll(environment);
         return builder;
@@ -203,22 +191,7 @@ final class Distribution {
     }
 
     static void delete(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+        DistributionProcess.deleteTree(root);
     }
 
     /** What a finished run printed and returned. */
@@ -238,32 +211,28 @@ final class Distribution {
         /** How much longer than its own bound the first shell command may take: it waits for the start. */
         private static final Duration FIRST_COMMAND_STARTUP = Duration.ofSeconds(90);
 
-        private final Process process;
-        private final Output out;
-        private final Output err;
+        private final DistributionProcess program;
         private int markers;
 
-        private Running(Process process) {
-            this.process = process;
-            this.out = new Output(process.getInputStream(), "stdout");
-            this.err = new Output(process.getErrorStream(), "stderr");
+        private Running(DistributionProcess program) {
+            this.program = program;
         }
 
         Process process() {
-            return process;
+            return program.process();
         }
 
         String out() {
-            return out.text();
+            return program.out();
         }
 
         String err() {
-            return err.text();
+            return program.err();
         }
 
         /** Waits until standard output contains the text; fails after the timeout. */
         void awaitOut(String text, Duration timeout) throws InterruptedException {
-            if (out.await(text, 0, timeout) < 0) {
+            if (program.awaitOut(text, 0, timeout) < 0) {
                 fail("no '" + text + "' within " + timeout + "\n" + this);
             }
         }
@@ -277,93 +246,31 @@ final class Distribution {
             // The first command also waits for the framework to start, which a loaded machine slows.
             Duration wait = markers == 0 ? timeout.plus(FIRST_COMMAND_STARTUP) : timeout;
             String marker = "~~done-" + (++markers) + "~~";
-            int from = out.length();
-            var stdin = process.getOutputStream();
-            stdin.write((command + "\necho " + marker + "\n").getBytes(StandardCharsets.UTF_8));
-            stdin.flush();
-            int at = out.await(marker, from, wait);
+            int from = program.outLength();
+            program.write(command + "\necho " + marker + "\n");
+            int at = program.awaitOut(marker, from, wait);
             if (at < 0) {
                 fail("'" + command + "' did not finish within " + wait + "\n" + this);
             }
-            return out.text().substring(from, at);
+            return program.out().substring(from, at);
         }
 
         /** Sends SIGTERM and waits for the exit; returns the exit status, or fails after the timeout. */
         int terminate(Duration timeout) throws InterruptedException {
-            // Through the process handle: Process.destroy() would also close our end of its output.
-            ProcessHandle.of(process.pid()).ifPresent(ProcessHandle::destroy);
-            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            if (!program.terminate(timeout)) {
                 fail("not stopped within " + timeout + " of SIGTERM\n" + this);
             }
-            out.drain();
-            err.drain();
-            return process.exitValue();
+            return program.process().exitValue();
         }
 
         @Override
         public void close() {
-            process.destroyForcibly();
-            try {
-                process.waitFor(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            program.close();
         }
 
         @Override
         public String toString() {
-            return "--- stdout\n" + out.text() + "\n--- stderr\n" + err.text();
-        }
-    }
-
-    /** A stream read on a thread of its own into a growing text. */
-    private static final class Output {
-        private final StringBuilder text = new StringBuilder();
-        private final Thread reader;
-
-        Output(java.io.InputStream stream, String name) {
-            reader = new Thread(() -> {
-                byte[] buffer = new byte[8192];
-                try (stream) {
-                    int n;
-                    while ((n = stream.read(buffer)) >= 0) {
-                        synchronized (this) {
-                            text.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
-                            notifyAll();
-                        }
-                    }
-                } catch (IOException e) {
-                    // the process is gone
-                }
-            }, "keystore-" + name);
-            reader.setDaemon(true);
-            reader.start();
-        }
-
-        synchronized String text() {
-            return text.toString();
-        }
-
-        synchronized int length() {
-            return text.length();
-        }
-
-        /** The index of the text at or after {@code from}, waiting at most the timeout; -1 if it did not come. */
-        synchronized int await(String wanted, int from, Duration timeout) throws InterruptedException {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            int at;
-            while ((at = text.indexOf(wanted, from)) < 0) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return -1;
-                }
-                TimeUnit.NANOSECONDS.timedWait(this, left);
-            }
-            return at;
-        }
-
-        void drain() throws InterruptedException {
-            reader.join(5_000);
+            return program.toString();
         }
     }
 

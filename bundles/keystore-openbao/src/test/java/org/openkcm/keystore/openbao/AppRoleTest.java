@@ -21,6 +21,8 @@ import org.openkcm.keystore.api.KeyMetadata;
 import org.openkcm.keystore.api.KeyStatus;
 import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.StoredKey;
+import io.github.jopenlibs.vault.json.Json;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 
 /**
  * AppRole against a real server, with policies that grant only the backend's prefix: the
@@ -29,13 +31,13 @@ import org.openkcm.keystore.api.StoredKey;
  */
 class AppRoleTest {
     private static final String PREFIX = "approle-ks";
-    private static BaoServer server;
+    private static OpenBaoDevServer server;
     private static String[] fullRole;
     private static String[] noDeleteRole;
 
     @BeforeAll
     static void startServer() {
-        server = BaoServer.dev();
+        server = OpenBaoDevServer.dev();
         server.writeKeystorePolicy("keystore-full", PREFIX, true);
         server.writeKeystorePolicy("keystore-no-delete", PREFIX, false);
         // Short TTLs: renewal and re-login happen within a test.
@@ -105,8 +107,9 @@ class AppRoleTest {
 
             assertEquals(StoredKey.of(sealed(4), metadata), keystore.retrieveKey(id));
             assertEquals(List.of(metadata), keystore.listKeys(KeyFilter.all()).keys());
-            String state = server.request("GET", "secret/data/" + PREFIX + "/no-delete/index/undeletable+000000001",
-                    null, 200).get("data").asObject().get("data").asObject().getString("state", null);
+            String state = Json.parse(server.request("GET", "secret/data/" + PREFIX
+                    + "/no-delete/index/undeletable+000000001", null, 200)).asObject().get("data").asObject()
+                    .get("data").asObject().getString("state", null);
             assertEquals("live", state, "the delete mark was undone");
             // Still refused the second time, and still nothing changes.
             assertThrows(PolicyRefusedException.class, () -> keystore.deleteKey(id));
@@ -126,7 +129,7 @@ class AppRoleTest {
                 keystore.storeKey(id, sealed(n), minimal(id).build());
                 assertEquals(sealed(n), keystore.retrieveKey(id).sealed());
                 n++;
-                BaoServer.pause(200);
+                OpenBaoDevServer.pause(200);
             }
 
             // Revoke every token AppRole has issued: the next call finds its token refused and logs in.

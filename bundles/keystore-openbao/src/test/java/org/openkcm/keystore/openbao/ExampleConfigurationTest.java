@@ -19,6 +19,7 @@ import org.openkcm.keystore.api.KeyFilter;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMetadata;
 import org.openkcm.keystore.api.Owner;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 
 /**
  * {@code config/examples/org.openkcm.keystore.openbao-tenants.cfg} works: read as FileInstall's
@@ -67,7 +68,7 @@ class ExampleConfigurationTest {
         // and one the default allow-list accepts (no operator property set)
         org.openkcm.keystore.secrets.SecretSource.parse("token.source", (String) props.get("token.source"), k -> null,
                 org.openkcm.keystore.secrets.SecretPolicy.from(k -> null), org.openkcm.keystore.secrets.SecretUse.CREDENTIAL);
-        try (BaoServer server = BaoServer.dev()) {
+        try (OpenBaoDevServer server = OpenBaoDevServer.dev()) {
             Map<String, Object> test = TestConfig.forServer(server, "unused");
             props.put("address", test.get("address"));
             props.put("token.source", test.get("token.source"));

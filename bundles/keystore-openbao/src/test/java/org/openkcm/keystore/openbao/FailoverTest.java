@@ -23,6 +23,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeystoreHealth;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 
 /**
  * {@code failover.addresses}: the nodes of one cluster, tried in turn. Two proxies in front of one
@@ -32,14 +33,14 @@ import org.openkcm.keystore.api.KeystoreHealth;
  */
 class FailoverTest {
     private static final AtomicInteger PREFIXES = new AtomicInteger();
-    private static BaoServer server;
+    private static OpenBaoDevServer server;
     private FaultProxy first;
     private FaultProxy second;
     private String prefix;
 
     @BeforeAll
     static void startServer() {
-        server = BaoServer.dev();
+        server = OpenBaoDevServer.dev();
     }
 
     @AfterAll

@@ -20,6 +20,7 @@ import java.util.function.Predicate;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 
 /**
  * An HTTP proxy in front of a real OpenBao server that answers chosen requests with injected
@@ -96,7 +97,7 @@ final class FaultProxy implements AutoCloseable {
             }
         }
         if (fault != null && fault.status == 0) {
-            BaoServer.pause(30_000);
+            OpenBaoDevServer.pause(30_000);
             exchange.close();
             return;
         }

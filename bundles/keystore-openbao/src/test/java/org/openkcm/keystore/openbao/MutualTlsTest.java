@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeystoreHealth;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 
 /**
  * Mutual TLS: an OpenBao listener that requires a client certificate signed by a test CA
@@ -35,7 +36,7 @@ import org.openkcm.keystore.api.UnavailableException;
  */
 class MutualTlsTest {
     private static final String PASSWORD = "changeit";
-    private static BaoServer server;
+    private static OpenBaoDevServer server;
     private static Path certs;
     private static String mtlsAddress;
 
@@ -50,9 +51,9 @@ class MutualTlsTest {
                 "ca.pem");
         issue("server", "san=ip:127.0.0.1,dns:localhost", "eku=serverAuth");
         issue("client", "san=dns:openkcm-keystore", "eku=clientAuth");
-        int port = BaoServer.freePortPair();
+        int port = OpenBaoDevServer.freePortPair();
         mtlsAddress = "https://127.0.0.1:" + port;
-        server = BaoServer.devWithConfig("listener \"tcp\" {\n"
+        server = OpenBaoDevServer.devWithConfig("listener \"tcp\" {\n"
                 + "  address = \"127.0.0.1:" + port + "\"\n"
                 + "  cluster_address = \"127.0.0.1:" + (port + 1) + "\"\n"
                 + "  tls_cert_file = \"" + certs.resolve("server.pem") + "\"\n"

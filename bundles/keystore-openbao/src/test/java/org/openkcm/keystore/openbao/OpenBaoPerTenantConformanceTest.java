@@ -7,6 +7,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.openkcm.keystore.api.Keystore;
 import org.openkcm.keystore.sdk.KeystoreConformanceSuite;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 
 /**
  * The whole conformance suite against a real {@code bao server -dev} in
@@ -16,11 +17,11 @@ import org.openkcm.keystore.sdk.KeystoreConformanceSuite;
  */
 class OpenBaoPerTenantConformanceTest extends KeystoreConformanceSuite {
     private static final AtomicInteger PREFIXES = new AtomicInteger();
-    private static BaoServer server;
+    private static OpenBaoDevServer server;
 
     @BeforeAll
     static void startServer() {
-        server = BaoServer.dev();
+        server = OpenBaoDevServer.dev();
     }
 
     @AfterAll

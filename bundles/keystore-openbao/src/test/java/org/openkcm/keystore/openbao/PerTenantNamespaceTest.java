@@ -33,6 +33,7 @@ import org.openkcm.keystore.api.StoredKey;
 
 import io.github.jopenlibs.vault.json.Json;
 import io.github.jopenlibs.vault.json.JsonObject;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 
 /**
  * {@code namespace.mode = per-tenant} on a real dev server: where records go (read back with
@@ -42,11 +43,11 @@ import io.github.jopenlibs.vault.json.JsonObject;
  * create namespaces or mounts is refused with the namespace and the missing capability named.
  */
 class PerTenantNamespaceTest {
-    private static BaoServer server;
+    private static OpenBaoDevServer server;
 
     @BeforeAll
     static void startServer() {
-        server = BaoServer.dev();
+        server = OpenBaoDevServer.dev();
     }
 
     @AfterAll
@@ -76,7 +77,7 @@ class PerTenantNamespaceTest {
 
     /** The child namespaces of a namespace, as {@code bao namespace list} shows them ("acme/"). */
     private static Set<String> children(String namespace) {
-        BaoServer.CliResult r = server.cliResult("namespace", "list", "-namespace=" + namespace, "-format=json");
+        OpenBaoDevServer.CliResult r = server.cliResult("namespace", "list", "-namespace=" + namespace, "-format=json");
         Set<String> names = new TreeSet<>();
         if (r.exit == 0) {
             Json.parse(r.out).asArray().forEach(v -> names.add(v.asString()));

@@ -26,6 +26,7 @@ import org.openkcm.keystore.api.KeystoreHealth;
 import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 
 /**
  * Failures injected between the backend and a real server: transient answers (5xx, 429, 412)
@@ -36,13 +37,13 @@ import org.openkcm.keystore.api.UnavailableException;
  */
 class ResilienceTest {
     private static final AtomicInteger PREFIXES = new AtomicInteger();
-    private static BaoServer server;
+    private static OpenBaoDevServer server;
     private FaultProxy proxy;
     private String prefix;
 
     @BeforeAll
     static void startServer() {
-        server = BaoServer.dev();
+        server = OpenBaoDevServer.dev();
     }
 
     @AfterAll
@@ -170,7 +171,7 @@ class ResilienceTest {
     @Test
     void noServerIsUnavailableAndDown() {
         Map<String, Object> props = TestConfig.forServer(server, prefix);
-        props.put("address", "http://127.0.0.1:" + BaoServer.freePort());
+        props.put("address", "http://127.0.0.1:" + OpenBaoDevServer.freePort());
         try (OpenBaoKeystore keystore = TestConfig.open(props)) {
             KeyId id = KeyId.of("nowhere", 1);
             UnavailableException e = assertTimeoutPreemptively(Duration.ofSeconds(10),

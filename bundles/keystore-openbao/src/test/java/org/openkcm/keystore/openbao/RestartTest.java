@@ -27,6 +27,7 @@ import org.openkcm.keystore.api.KeyNotFoundException;
 import org.openkcm.keystore.api.KeystoreHealth;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 
 /**
  * A persistent (Raft) server is killed in the middle of a run of stores and reads, started
@@ -35,7 +36,7 @@ import org.openkcm.keystore.api.UnavailableException;
  * back intact and new stores succeed.
  */
 class RestartTest {
-    private BaoServer server;
+    private OpenBaoDevServer server;
 
     @AfterEach
     void stopServer() {
@@ -46,7 +47,7 @@ class RestartTest {
 
     @Test
     void acknowledgedKeysSurviveARestartAndCallersSeeUnavailableMeanwhile() throws Exception {
-        server = BaoServer.persistent();
+        server = OpenBaoDevServer.persistent();
         Map<String, Object> props = TestConfig.forServer(server, "restart");
         props.put("connect.timeout.seconds", 1);
         props.put("read.timeout.seconds", 2);
@@ -94,33 +95,33 @@ class RestartTest {
                             }
                             record(slowest, start);
                         }
-                        BaoServer.pause(20);
+                        OpenBaoDevServer.pause(20);
                     }
                     return null;
                 }));
             }
 
-            BaoServer.pause(1500);
+            OpenBaoDevServer.pause(1500);
             int beforeCrash = acknowledged.size();
             server.kill(); // SIGKILL: a crash, not a clean shutdown
-            BaoServer.pause(2500);
+            OpenBaoDevServer.pause(2500);
             KeystoreHealth down = keystore.health();
             assertFalse(down.isUp());
             assertTrue(down.reason().orElseThrow().contains("unreachable"), down::toString);
             int unavailableWhileDown = unavailable.get();
 
-            server.start(); // comes back sealed
+            server.startAgain(); // comes back sealed
             KeystoreHealth sealedHealth = keystore.health();
             assertFalse(sealedHealth.isUp());
             assertTrue(sealedHealth.reason().orElseThrow().contains("sealed"), sealedHealth::toString);
-            BaoServer.pause(1000);
+            OpenBaoDevServer.pause(1000);
             server.unseal();
 
             // Work resumes: wait (bounded) for new acknowledgements after the unseal.
             int atUnseal = acknowledged.size();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (acknowledged.size() < atUnseal + 20 && System.nanoTime() < deadline) {
-                BaoServer.pause(100);
+                OpenBaoDevServer.pause(100);
             }
             running.set(false);
             for (Future<?> f : futures) {

@@ -26,6 +26,7 @@ import org.openkcm.keystore.api.SealedKey;
 import io.github.jopenlibs.vault.json.Json;
 import io.github.jopenlibs.vault.json.JsonObject;
 import io.github.jopenlibs.vault.json.JsonValue;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 
 /**
  * What an operator sees with the {@code bao} CLI: each key version at
@@ -36,11 +37,11 @@ import io.github.jopenlibs.vault.json.JsonValue;
  */
 class StoredLayoutTest {
     private static final String PREFIX = "inspect";
-    private static BaoServer server;
+    private static OpenBaoDevServer server;
 
     @BeforeAll
     static void startServer() {
-        server = BaoServer.dev();
+        server = OpenBaoDevServer.dev();
     }
 
     @AfterAll

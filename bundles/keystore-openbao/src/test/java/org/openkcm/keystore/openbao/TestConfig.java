@@ -5,6 +5,7 @@ import java.util.Map;
 
 import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.Config;
 import org.openkcm.keystore.sdk.ComponentConfigs;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 
 /**
  * A {@link Config} built from properties as a {@code .cfg} file would give them ("kv.mount",
@@ -20,7 +21,7 @@ final class TestConfig {
     }
 
     /** A token-authenticated configuration for a server, with a fresh prefix and small timeouts. */
-    static Map<String, Object> forServer(BaoServer server, String prefix) {
+    static Map<String, Object> forServer(OpenBaoDevServer server, String prefix) {
         Map<String, Object> props = new HashMap<>();
         props.put("address", server.address);
         props.put("path.prefix", prefix);

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeystoreHealth;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 
 /**
  * TLS against {@code bao server -dev -dev-tls}, whose CA is generated at start: the right CA is
@@ -33,14 +34,14 @@ import org.openkcm.keystore.api.UnavailableException;
  * with a reason that says so, and nothing is written.
  */
 class TlsTest {
-    private static BaoServer server;
+    private static OpenBaoDevServer server;
 
     @TempDir
     Path dir;
 
     @BeforeAll
     static void startServer() {
-        server = BaoServer.devTls();
+        server = OpenBaoDevServer.devTls();
     }
 
     @AfterAll

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeystoreHealth;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 
 /**
  * A static token: renewed before its short TTL runs out, so a run longer than the TTL keeps
@@ -25,11 +26,11 @@ import org.openkcm.keystore.api.UnavailableException;
  */
 class TokenRenewalTest {
     private static final String PREFIX = "renewal";
-    private static BaoServer server;
+    private static OpenBaoDevServer server;
 
     @BeforeAll
     static void startServer() {
-        server = BaoServer.dev();
+        server = OpenBaoDevServer.dev();
         server.writeKeystorePolicy("keystore", PREFIX, true);
     }
 
@@ -57,7 +58,7 @@ class TokenRenewalTest {
                 keystore.storeKey(id, sealed(n), minimal(id).build());
                 assertEquals(sealed(n), keystore.retrieveKey(id).sealed());
                 n++;
-                BaoServer.pause(150);
+                OpenBaoDevServer.pause(150);
             }
             assertTrue(n > 20);
             assertTrue(keystore.health().isUp(), () -> keystore.health().toString());
