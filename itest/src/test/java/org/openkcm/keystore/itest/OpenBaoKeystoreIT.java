@@ -70,6 +70,7 @@ public class OpenBaoKeystoreIT extends KeystoreTestSupport {
         OpenBaoDevServer server = OpenBaoDevServer.start(bundleFile.toPath().getParent());
         return options(
                 baseConfiguration(),
+                bouncyCastle(),
                 bundle(bundleFile.toURI().toString()),
                 systemProperty(ADDRESS).value(server.address),
                 systemProperty(TOKEN_FILE).value(server.tokenFile.toString()),
