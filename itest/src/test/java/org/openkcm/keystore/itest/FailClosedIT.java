@@ -37,7 +37,7 @@ public class FailClosedIT extends RoutingTestSupport {
     @Configuration
     public Option[] configuration() {
         // the OpenBao bundle only: its configuration below fails before any server is needed
-        return options(routingConfiguration(), bundle(OpenBaoDevServer.bundleFile().toURI().toString()));
+        return options(routingConfiguration(), bouncyCastle(), bundle(OpenBaoDevServer.bundleFile().toURI().toString()));
     }
 
     private static int held(Keystore keystore) {

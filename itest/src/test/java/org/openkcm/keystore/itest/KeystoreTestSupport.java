@@ -119,6 +119,11 @@ public abstract class KeystoreTestSupport {
         return frameworkProperty("openkcm.home").value(home.toString());
     }
 
+    /** Bouncy Castle's three bundles, which the OpenBao backend (its TLS files) and the gRPC bundle import. */
+    protected static Option bouncyCastle() {
+        return composite(buildBundle("bcprov"), buildBundle("bcutil"), buildBundle("bcpkix"));
+    }
+
     /** A bundle file Maven resolved for this build, by its key in the failsafe configuration. */
     protected static Option buildBundle(String key) {
         return bundle(buildBundleFile(key).toURI().toString());

@@ -47,8 +47,8 @@ import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 
 /**
  * The OpenBao backend in a plain Felix with SCR and ConfigAdmin, against a real
- * {@code bao server -dev}: the bundle resolves with nothing imported but the api (and the
- * framework's own packages; vault-java-driver is embedded), a factory configuration brings up a
+ * {@code bao server -dev}: the bundle resolves with nothing imported but the api and Bouncy
+ * Castle (and the framework's own packages; vault-java-driver is embedded), a factory configuration brings up a
  * working Keystore with its service properties, and a refused configuration brings up none.
  * <p>
  * The dev server is started outside the framework, by the configuration method, from the
@@ -70,6 +70,7 @@ public class OpenBaoKeystoreIT extends KeystoreTestSupport {
         OpenBaoDevServer server = OpenBaoDevServer.start(bundleFile.toPath().getParent());
         return options(
                 baseConfiguration(),
+                bouncyCastle(),
                 bundle(bundleFile.toURI().toString()),
                 systemProperty(ADDRESS).value(server.address),
                 systemProperty(TOKEN_FILE).value(server.tokenFile.toString()),
@@ -78,7 +79,7 @@ public class OpenBaoKeystoreIT extends KeystoreTestSupport {
     }
 
     @Test
-    public void theBundleResolvesWithOnlyTheApiImported() {
+    public void theBundleResolvesWithOnlyTheApiAndBouncyCastleImported() {
         Bundle openbao = installedBundle(OPENBAO_BSN);
         assertEquals(Bundle.ACTIVE, openbao.getState());
         String imports = openbao.getHeaders().get(Constants.IMPORT_PACKAGE);
@@ -86,9 +87,11 @@ public class OpenBaoKeystoreIT extends KeystoreTestSupport {
         Bundle api = installedBundle(API_BSN);
         for (BundleWire wire : openbao.adapt(BundleWiring.class).getRequiredWires(PackageNamespace.PACKAGE_NAMESPACE)) {
             Bundle provider = wire.getProvider().getBundle();
+            // Bouncy Castle's bundles read the PEM files of the TLS settings
             assertTrue("package " + wire.getCapability().getAttributes().get(PackageNamespace.PACKAGE_NAMESPACE)
-                    + " comes from " + provider.getSymbolicName() + ": only the api and the framework may provide",
-                    provider.equals(api) || provider.getBundleId() == 0);
+                    + " comes from " + provider.getSymbolicName() + ": only the api, Bouncy Castle and the framework"
+                    + " may provide", provider.equals(api) || provider.getBundleId() == 0
+                            || List.of("bcprov", "bcutil", "bcpkix").contains(provider.getSymbolicName()));
         }
         ComponentDescriptionDTO description = component();
         assertArrayEquals(new String[] {OPENBAO_PID}, description.configurationPid);

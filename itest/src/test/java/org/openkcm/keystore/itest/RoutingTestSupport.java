@@ -66,7 +66,7 @@ public abstract class RoutingTestSupport extends KeystoreTestSupport {
     protected static Option routingWithOpenBaoConfiguration() {
         File bundleFile = OpenBaoDevServer.bundleFile();
         OpenBaoDevServer server = OpenBaoDevServer.start(bundleFile.toPath().getParent());
-        return composite(routingConfiguration(), bundle(bundleFile.toURI().toString()),
+        return composite(routingConfiguration(), bouncyCastle(), bundle(bundleFile.toURI().toString()),
                 systemProperty(OPENBAO_ADDRESS).value(server.address),
                 systemProperty(OPENBAO_TOKEN_FILE).value(server.tokenFile.toString()),
                 systemProperty(OPENBAO_BINARY).value(server.binary.toString()),

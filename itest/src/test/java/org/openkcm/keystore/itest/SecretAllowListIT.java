@@ -38,7 +38,7 @@ public class SecretAllowListIT extends RoutingTestSupport {
     @Configuration
     public Option[] configuration() {
         // the OpenBao bundle only: the configuration below is refused before any server is needed
-        return options(routingConfiguration(), bundle(OpenBaoDevServer.bundleFile().toURI().toString()),
+        return options(routingConfiguration(), bouncyCastle(), bundle(OpenBaoDevServer.bundleFile().toURI().toString()),
                 frameworkProperty("openkcm.secrets.dir").value("/run/openkcm-itest-secrets"));
     }
 

@@ -183,7 +183,7 @@ public final class OpenBaoKeystoreComponent {
     }
 
     /*
-     * System.Logger rather than the OSGi log: this bundle imports nothing but the api, so it
+     * System.Logger rather than the OSGi log: this bundle imports nothing but the api and Bouncy Castle, so it
      * resolves in a framework that has no log service.
      */
     private static final Logger LOG = System.getLogger(OpenBaoKeystoreComponent.class.getName());

@@ -1,50 +1,49 @@
 package org.openkcm.keystore.openbao;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.StringReader;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
+
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.openssl.PEMEncryptedKeyPair;
+import org.bouncycastle.openssl.PEMException;
+import org.bouncycastle.openssl.PEMKeyPair;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
+import org.bouncycastle.util.encoders.DecoderException;
 import org.openkcm.keystore.secrets.BoundedRead;
 import org.openkcm.keystore.secrets.FileRefusedException;
 
 /**
  * Builds the {@link SSLContext} of one configuration: the CA file to trust (or the JVM's trust
  * store), an optional client certificate and key for mutual TLS, or, only when
- * {@code tls.verify=false}, no verification at all. PEM only, read once at activation.
+ * {@code tls.verify=false}, no verification at all. PEM only, read once at activation, parsed by
+ * Bouncy Castle (bcpkix).
  */
 final class Tls {
-    private static final Pattern PEM = Pattern.compile(
-            "-----BEGIN ([A-Z0-9 ]+)-----([A-Za-z0-9+/=\\s]+)-----END \\1-----");
-    /** The ASN.1 object identifiers a key wrapped into PKCS#8 needs. */
-    private static final byte[] OID_RSA = {0x06, 0x09, 0x2a, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xf7, 0x0d, 0x01,
-            0x01, 0x01};
-    private static final byte[] OID_EC = {0x06, 0x07, 0x2a, (byte) 0x86, 0x48, (byte) 0xce, 0x3d, 0x02, 0x01};
     private static final char[] NO_PASSWORD = new char[0];
 
     private Tls() {
@@ -101,11 +100,11 @@ final class Tls {
 
     private static List<X509Certificate> certificates(String property, Path file) {
         List<X509Certificate> certificates = new ArrayList<>();
+        JcaX509CertificateConverter converter = new JcaX509CertificateConverter();
         try {
-            CertificateFactory factory = CertificateFactory.getInstance("X.509");
-            for (Block block : blocks(property, file)) {
-                if (block.type.equals("CERTIFICATE")) {
-                    certificates.add((X509Certificate) factory.generateCertificate(new ByteArrayInputStream(block.der)));
+            for (Object block : blocks(property, file)) {
+                if (block instanceof X509CertificateHolder certificate) {
+                    certificates.add(converter.getCertificate(certificate));
                 }
             }
         } catch (CertificateException e) {
@@ -118,114 +117,45 @@ final class Tls {
         return certificates;
     }
 
+    /**
+     * The first private key of the file: PKCS#8 ({@code PRIVATE KEY}), PKCS#1 RSA ({@code RSA
+     * PRIVATE KEY}) or SEC1 EC ({@code EC PRIVATE KEY}); an encrypted one is refused.
+     */
     private static PrivateKey privateKey(Path file, String algorithm) {
-        for (Block block : blocks("tls.client.key.file", file)) {
-            byte[] pkcs8;
-            switch (block.type) {
-                case "PRIVATE KEY":
-                    pkcs8 = block.der;
-                    break;
-                case "RSA PRIVATE KEY":
-                    pkcs8 = pkcs8(OID_RSA, new byte[] {0x05, 0x00}, block.der);
-                    break;
-                case "EC PRIVATE KEY":
-                    pkcs8 = pkcs8(OID_EC, sec1CurveOid(block.der), block.der);
-                    break;
-                case "ENCRYPTED PRIVATE KEY":
-                    throw new IllegalArgumentException("tls.client.key.file: " + file
-                            + " is encrypted; give an unencrypted key readable only by this service");
-                default:
-                    continue;
+        for (Object block : blocks("tls.client.key.file", file)) {
+            PrivateKeyInfo info;
+            if (block instanceof PrivateKeyInfo pkcs8) {
+                info = pkcs8;
+            } else if (block instanceof PEMKeyPair pair) {
+                info = pair.getPrivateKeyInfo();
+            } else if (block instanceof PKCS8EncryptedPrivateKeyInfo || block instanceof PEMEncryptedKeyPair) {
+                throw new IllegalArgumentException("tls.client.key.file: " + file
+                        + " is encrypted; give an unencrypted key readable only by this service");
+            } else {
+                continue;
             }
+            if (X9ObjectIdentifiers.id_ecPublicKey.equals(info.getPrivateKeyAlgorithm().getAlgorithm())
+                    && info.getPrivateKeyAlgorithm().getParameters() == null) {
+                throw new IllegalArgumentException("tls.client.key.file: the EC key does not name its curve; convert"
+                        + " it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt)");
+            }
+            PrivateKey key;
             try {
-                return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
-            } catch (GeneralSecurityException | IllegalArgumentException e) {
+                key = new JcaPEMKeyConverter().getPrivateKey(info);
+            } catch (PEMException e) {
+                key = null;
+            }
+            if (key == null || !key.getAlgorithm().equals(algorithm)) {
                 throw new IllegalArgumentException("tls.client.key.file: " + file + " does not hold an " + algorithm
                         + " private key matching tls.client.cert.file");
             }
+            return key;
         }
         throw new IllegalArgumentException("tls.client.key.file: " + file + " holds no PEM private key");
     }
 
-    /** PrivateKeyInfo ::= SEQUENCE { version 0, AlgorithmIdentifier { oid, parameters }, OCTET STRING key } */
-    private static byte[] pkcs8(byte[] algorithmOid, byte[] parameters, byte[] key) {
-        byte[] algorithm = der(0x30, concat(algorithmOid, parameters));
-        return der(0x30, concat(new byte[] {0x02, 0x01, 0x00}, algorithm, der(0x04, key)));
-    }
-
-    /** The named-curve OID in the [0] parameters of a SEC1 ECPrivateKey. */
-    private static byte[] sec1CurveOid(byte[] sec1) {
-        // ECPrivateKey ::= SEQUENCE { version INTEGER, privateKey OCTET STRING, [0] parameters, [1] publicKey }
-        int[] outer = header(sec1, 0);
-        int pos = outer[0];
-        int end = outer[0] + outer[1];
-        while (pos < end) {
-            int tag = sec1[pos] & 0xff;
-            int[] h = header(sec1, pos);
-            if (tag == 0xa0) {
-                int[] oid = header(sec1, h[0]);
-                int start = h[0];
-                byte[] out = new byte[oid[0] + oid[1] - start];
-                System.arraycopy(sec1, start, out, 0, out.length);
-                return out;
-            }
-            pos = h[0] + h[1];
-        }
-        throw new IllegalArgumentException("tls.client.key.file: the EC key does not name its curve; convert it to"
-                + " PKCS#8 (openssl pkcs8 -topk8 -nocrypt)");
-    }
-
-    /** {content offset, content length} of the DER element at {@code pos}. */
-    private static int[] header(byte[] der, int pos) {
-        try {
-            int length = der[pos + 1] & 0xff;
-            int offset = pos + 2;
-            if (length > 0x80) {
-                int bytes = length - 0x80;
-                length = 0;
-                for (int i = 0; i < bytes; i++) {
-                    length = (length << 8) | (der[offset + i] & 0xff);
-                }
-                offset += bytes;
-            }
-            return new int[] {offset, length};
-        } catch (ArrayIndexOutOfBoundsException e) {
-            throw new IllegalArgumentException("tls.client.key.file: the key is not valid DER");
-        }
-    }
-
-    private static byte[] der(int tag, byte[] content) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.write(tag);
-        int length = content.length;
-        if (length < 0x80) {
-            out.write(length);
-        } else if (length < 0x100) {
-            out.write(0x81);
-            out.write(length);
-        } else if (length < 0x10000) {
-            out.write(0x82);
-            out.write(length >> 8);
-            out.write(length);
-        } else {
-            out.write(0x83);
-            out.write(length >> 16);
-            out.write(length >> 8);
-            out.write(length);
-        }
-        out.write(content, 0, content.length);
-        return out.toByteArray();
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (byte[] part : parts) {
-            out.write(part, 0, part.length);
-        }
-        return out.toByteArray();
-    }
-
-    private static List<Block> blocks(String property, Path file) {
+    /** The PEM objects of the file as Bouncy Castle reads them (certificates, keys, key pairs…), in order. */
+    private static List<Object> blocks(String property, Path file) {
         String text;
         try {
             // A regular file (a FIFO would block), of at most 64 KiB: PEM certificates and keys are small.
@@ -236,14 +166,17 @@ final class Tls {
             throw new IllegalArgumentException(property + ": cannot read " + file + " (" + e.getClass().getSimpleName()
                     + ")");
         }
-        List<Block> blocks = new ArrayList<>();
-        Matcher m = PEM.matcher(text);
-        while (m.find()) {
-            try {
-                blocks.add(new Block(m.group(1), Base64.getMimeDecoder().decode(m.group(2))));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(property + ": " + file + " holds a PEM block that is not base64");
+        List<Object> blocks = new ArrayList<>();
+        try (PEMParser parser = new PEMParser(new StringReader(text))) {
+            for (Object block = parser.readObject(); block != null; block = parser.readObject()) {
+                blocks.add(block);
             }
+        } catch (DecoderException e) {
+            throw new IllegalArgumentException(property + ": " + file + " holds a PEM block that is not base64");
+        } catch (IOException | IllegalArgumentException | IllegalStateException e) {
+            // a block whose DER content is not what its type says (Bouncy Castle wraps or throws the cause)
+            throw new IllegalArgumentException(property + ": " + file + " holds a PEM block that cannot be read ("
+                    + e.getMessage() + ")");
         }
         return blocks;
     }
@@ -286,15 +219,5 @@ final class Tls {
                 return new X509Certificate[0];
             }
         }};
-    }
-
-    private static final class Block {
-        final String type;
-        final byte[] der;
-
-        Block(String type, byte[] der) {
-            this.type = type;
-            this.der = der;
-        }
     }
 }

@@ -251,6 +251,25 @@ class ConfigurationTest {
         assertTrue(refused(props).getMessage().contains("not https://"));
     }
 
+    /** A PEM block that is not base64, or whose content is not what its type says, is refused by name. */
+    @Test
+    void aBrokenPemBlockIsRefusedWithTheFileNamed() throws Exception {
+        Map<String, Object> props = valid();
+        Path ca = dir.resolve("broken-ca.pem");
+        props.put("tls.ca.file", ca.toString());
+
+        Files.writeString(ca, "-----BEGIN CERTIFICATE-----\n%%%% not base64 %%%%\n-----END CERTIFICATE-----\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new OpenBaoKeystore(OpenBaoSettings.from(TestConfig.of(props), ENV)));
+        assertEquals("tls.ca.file: " + ca + " holds a PEM block that is not base64", e.getMessage());
+
+        Files.writeString(ca, "-----BEGIN CERTIFICATE-----\nAQIDBA==\n-----END CERTIFICATE-----\n");
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new OpenBaoKeystore(OpenBaoSettings.from(TestConfig.of(props), ENV)));
+        assertTrue(e.getMessage().startsWith("tls.ca.file: " + ca + " holds a PEM block that cannot be read ("),
+                e.getMessage());
+    }
+
     @Test
     void switchingOffTlsVerificationNeedsASecondFlag() throws Exception {
         Map<String, Object> props = valid();

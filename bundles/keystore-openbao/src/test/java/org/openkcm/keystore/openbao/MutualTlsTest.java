@@ -10,6 +10,7 @@ import static org.openkcm.keystore.sdk.SampleKeys.sealed;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -17,10 +18,19 @@ import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.openssl.PKCS8Generator;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
+import org.bouncycastle.openssl.jcajce.JceOpenSSLPKCS8EncryptorBuilder;
+import org.bouncycastle.openssl.jcajce.JcePEMEncryptorBuilder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,6 +49,8 @@ class MutualTlsTest {
     private static OpenBaoDevServer server;
     private static Path certs;
     private static String mtlsAddress;
+    /** The private keys issued, by name. */
+    private static final Map<String, PrivateKey> keys = new HashMap<>();
 
     @BeforeAll
     static void startServer() throws Exception {
@@ -51,6 +63,7 @@ class MutualTlsTest {
                 "ca.pem");
         issue("server", "san=ip:127.0.0.1,dns:localhost", "eku=serverAuth");
         issue("client", "san=dns:openkcm-keystore", "eku=clientAuth");
+        issue("client-rsa", "RSA", "san=dns:openkcm-keystore", "eku=clientAuth");
         int port = OpenBaoDevServer.freePortPair();
         mtlsAddress = "https://127.0.0.1:" + port;
         server = OpenBaoDevServer.devWithConfig("listener \"tcp\" {\n"
@@ -106,9 +119,70 @@ class MutualTlsTest {
         assertEquals(404, server.status("GET", "secret/metadata/mtls-none?list=true", server.rootToken(), null));
     }
 
-    /** A key pair signed by the test CA, as {name}.pem and {name}-key.pem (PKCS#8). */
+    /** An RSA client key is accepted as PKCS#1 ({@code RSA PRIVATE KEY}, as openssl genrsa wrote it) and as PKCS#8. */
+    @Test
+    void anRsaClientKeyInPkcs1OrPkcs8GivesAWorkingBackend() throws Exception {
+        PrivateKey rsa = keys.get("client-rsa");
+        byte[] pkcs1 = PrivateKeyInfo.getInstance(rsa.getEncoded()).parsePrivateKey().toASN1Primitive().getEncoded();
+        Path pkcs1File = Files.writeString(certs.resolve("client-rsa-pkcs1.pem"), pem("RSA PRIVATE KEY", pkcs1));
+        int version = 0;
+        for (Path keyFile : List.of(pkcs1File, certs.resolve("client-rsa-key.pem"))) {
+            Map<String, Object> props = props("mtls-rsa");
+            props.put("tls.client.cert.file", certs.resolve("client-rsa.pem").toString());
+            props.put("tls.client.key.file", keyFile.toString());
+            try (OpenBaoKeystore keystore = TestConfig.open(props)) {
+                assertTrue(keystore.health().isUp(), () -> keyFile + ": " + keystore.health());
+                KeyId id = KeyId.of("rsa", ++version);
+                keystore.storeKey(id, sealed(3), minimal(id).build());
+                assertEquals(sealed(3), keystore.retrieveKey(id).sealed());
+            }
+        }
+    }
+
+    /**
+     * An encrypted key is refused at once, with the reason, whether PKCS#8 ({@code ENCRYPTED
+     * PRIVATE KEY}) or PKCS#1 with OpenSSL's encryption headers; no keystore comes up, nothing is written.
+     */
+    @Test
+    void anEncryptedClientKeyIsRefusedWithTheReason() throws Exception {
+        PrivateKey ec = keys.get("client");
+        char[] password = "a passphrase".toCharArray();
+        StringWriter pkcs8 = new StringWriter();
+        try (JcaPEMWriter writer = new JcaPEMWriter(pkcs8)) {
+            writer.writeObject(new JcaPKCS8Generator(ec, new JceOpenSSLPKCS8EncryptorBuilder(PKCS8Generator.AES_256_CBC)
+                    .setProvider(new BouncyCastleProvider()).setPassword(password).build()));
+        }
+        assertTrue(pkcs8.toString().startsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----"), pkcs8::toString);
+        Path encryptedPkcs8 = Files.writeString(certs.resolve("client-key-encrypted.pem"), pkcs8.toString());
+        StringWriter legacy = new StringWriter();
+        try (JcaPEMWriter writer = new JcaPEMWriter(legacy)) {
+            writer.writeObject(keys.get("client-rsa"), new JcePEMEncryptorBuilder("AES-256-CBC")
+                    .setProvider(new BouncyCastleProvider()).build(password));
+        }
+        assertTrue(legacy.toString().contains("Proc-Type: 4,ENCRYPTED"), legacy::toString);
+        Path encryptedPkcs1 = Files.writeString(certs.resolve("client-rsa-key-encrypted.pem"), legacy.toString());
+
+        for (Path[] pair : List.of(new Path[] {certs.resolve("client.pem"), encryptedPkcs8},
+                new Path[] {certs.resolve("client-rsa.pem"), encryptedPkcs1})) {
+            Map<String, Object> props = props("mtls-encrypted");
+            props.put("tls.client.cert.file", pair[0].toString());
+            props.put("tls.client.key.file", pair[1].toString());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TestConfig.open(props));
+            assertEquals("tls.client.key.file: " + pair[1]
+                    + " is encrypted; give an unencrypted key readable only by this service", e.getMessage());
+        }
+        assertEquals(404, server.status("GET", "secret/metadata/mtls-encrypted?list=true", server.rootToken(), null));
+    }
+
+    /** An EC key pair signed by the test CA, as {name}.pem and {name}-key.pem (PKCS#8). */
     private static void issue(String name, String san, String eku) throws Exception {
-        keytool("-genkeypair", "-alias", name, "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=" + name,
+        issue(name, "EC", san, eku);
+    }
+
+    /** A key pair (EC P-256 or RSA 2048) signed by the test CA, as {name}.pem and {name}-key.pem (PKCS#8). */
+    private static void issue(String name, String algorithm, String san, String eku) throws Exception {
+        List<String> size = algorithm.equals("EC") ? List.of("-groupname", "secp256r1") : List.of("-keysize", "2048");
+        keytool("-genkeypair", "-alias", name, "-keyalg", algorithm, size.get(0), size.get(1), "-dname", "CN=" + name,
                 "-validity", "2", "-keystore", name + ".p12", "-storetype", "PKCS12", "-storepass", PASSWORD,
                 "-keypass", PASSWORD);
         keytool("-certreq", "-alias", name, "-keystore", name + ".p12", "-storepass", PASSWORD, "-file", name + ".csr");
@@ -119,9 +193,13 @@ class MutualTlsTest {
             store.load(in, PASSWORD.toCharArray());
         }
         PrivateKey key = (PrivateKey) store.getKey(name, PASSWORD.toCharArray());
-        Files.writeString(certs.resolve(name + "-key.pem"), "-----BEGIN PRIVATE KEY-----\n"
-                + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(key.getEncoded())
-                + "\n-----END PRIVATE KEY-----\n");
+        Files.writeString(certs.resolve(name + "-key.pem"), pem("PRIVATE KEY", key.getEncoded()));
+        keys.put(name, key);
+    }
+
+    private static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
+                + "\n-----END " + type + "-----\n";
     }
 
     private static void keytool(String... args) throws IOException, InterruptedException {

@@ -3,11 +3,11 @@ package org.openkcm.keystore.core.routing;
 import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -15,14 +15,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.openkcm.keystore.api.BackendStatus;
 import org.openkcm.keystore.api.Keystore;
-import org.openkcm.keystore.api.KeystoreHealth;
 import org.openkcm.keystore.api.KeystoreProperties;
+import org.openkcm.keystore.core.health.BackendProber;
 import org.openkcm.keystore.core.health.HealthCheckSupport;
 import org.openkcm.keystore.core.health.NamesSink;
 import org.openkcm.keystore.core.log.Logs;
@@ -52,8 +50,8 @@ import org.osgi.util.tracker.ServiceTrackerCustomizer;
 /**
  * The router and plugin manager in the framework: a {@link ServiceTracker} over every
  * {@link Keystore} service feeds the {@link Router}, the route components feed its policy, a
- * scheduler probes each backend's {@link Keystore#health()} on worker threads with a bounded
- * timeout, and, when the Felix Health Check API is present, each backend name is published as a
+ * {@link BackendProber} probes each backend's {@link Keystore#health()} with a bounded timeout
+ * and hands the outcomes to the router, and, when the Felix Health Check API is present, each backend name is published as a
  * health check. A backend whose service object cannot be got yet (SCR answers null while a
  * component (re)activates) is recorded as UNAVAILABLE and asked for again.
  * <p>
@@ -125,7 +123,6 @@ public final class KeystoreRouter implements Router.Listener {
     private volatile Map<String, String> reportedFailures = Map.of();
 
     private final Map<String, RouteComponent> routeComponents = new ConcurrentHashMap<>();
-    private final Map<Long, AtomicBoolean> probing = new ConcurrentHashMap<>();
     private final Map<Long, ServiceReference<Keystore>> references = new ConcurrentHashMap<>();
     private final Map<Long, Keystore> services = new ConcurrentHashMap<>();
 
@@ -134,8 +131,7 @@ public final class KeystoreRouter implements Router.Listener {
     private BundleContext context;
     private ServiceTracker<Keystore, Long> tracker;
     private ScheduledExecutorService scheduler;
-    private java.util.concurrent.ScheduledFuture<?> probeTask;
-    private ExecutorService probes;
+    private BackendProber prober;
     private ExecutorService events;
     private NamesSink healthChecks;
 
@@ -144,7 +140,6 @@ public final class KeystoreRouter implements Router.Listener {
         this.context = context;
         this.config = config;
         events = Executors.newSingleThreadExecutor(daemons("openkcm-router-events"));
-        probes = Executors.newCachedThreadPool(daemons("openkcm-health-probe"));
         scheduler = Executors.newSingleThreadScheduledExecutor(daemons("openkcm-router-scheduler"));
         LocationIndex index = LocationIndex.open(indexPath(context, config));
         router = new Router(settings(config), index, events, this);
@@ -155,6 +150,7 @@ public final class KeystoreRouter implements Router.Listener {
         healthChecks = HealthCheckSupport.checks(context, this::status);
         tracker = new ServiceTracker<>(context, Keystore.class, new Customizer());
         tracker.open();
+        prober = new BackendProber(scheduler, this::probeTargets, router::probed);
         scheduleProbes(config);
         scheduler.scheduleWithFixedDelay(this::retryUnavailable, RETRY_UNAVAILABLE_MS, RETRY_UNAVAILABLE_MS,
                 TimeUnit.MILLISECONDS);
@@ -178,8 +174,8 @@ public final class KeystoreRouter implements Router.Listener {
     void deactivate() {
         router.close();
         tracker.close();
+        prober.close();
         scheduler.shutdownNow();
-        probes.shutdownNow();
         events.shutdown();
         try {
             events.awaitTermination(5, TimeUnit.SECONDS);
@@ -298,44 +294,16 @@ public final class KeystoreRouter implements Router.Listener {
 
     // ------------------------------------------------------------------ health probes
 
-    private synchronized void scheduleProbes(Config config) {
-        if (probeTask != null) {
-            probeTask.cancel(false);
-        }
-        long interval = Math.max(10, config.health_interval());
-        probeTask = scheduler.scheduleWithFixedDelay(this::probeAll, interval, interval, TimeUnit.MILLISECONDS);
+    private void scheduleProbes(Config config) {
+        prober.schedule(Duration.ofMillis(config.health_interval()), Duration.ofMillis(config.health_timeout()));
     }
 
-    private void probeAll() {
-        Router r = router;
-        long timeout = Math.max(1, config.health_timeout());
-        for (Registration reg : r.probeable()) {
-            AtomicBoolean running = probing.computeIfAbsent(reg.serviceId(), id -> new AtomicBoolean());
-            if (!running.compareAndSet(false, true)) {
-                r.probed(reg.serviceId(), null, "health() still running after " + timeout + " ms", null);
-                continue;
-            }
-            long start = System.nanoTime();
-            CompletableFuture.supplyAsync(() -> {
-                try {
-                    return reg.service().health();
-                } finally {
-                    running.set(false);
-                }
-            }, probes).orTimeout(timeout, TimeUnit.MILLISECONDS).whenComplete((health, failure) -> {
-                Duration latency = Duration.ofNanos(System.nanoTime() - start);
-                r.probed(reg.serviceId(), health, failure == null ? null : reason(failure, timeout), latency);
-            });
+    private List<BackendProber.Target> probeTargets() {
+        List<BackendProber.Target> out = new ArrayList<>();
+        for (Registration reg : router.probeable()) {
+            out.add(new BackendProber.Target(reg.serviceId(), reg.service()));
         }
-    }
-
-    private static String reason(Throwable failure, long timeout) {
-        Throwable t = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-                ? failure.getCause() : failure;
-        if (t instanceof TimeoutException) {
-            return "health() did not answer within " + timeout + " ms";
-        }
-        return "health() failed: " + t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+        return out;
     }
 
     /**
@@ -468,7 +436,6 @@ public final class KeystoreRouter implements Router.Listener {
         @Override
         public void removedService(ServiceReference<Keystore> reference, Long id) {
             references.remove(id);
-            probing.remove(id);
             router.remove(id);
             backendLeft(reference);
             if (services.remove(id) != null) {
