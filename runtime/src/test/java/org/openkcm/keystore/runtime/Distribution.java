@@ -107,6 +107,15 @@ final class Distribution {
     }
 
     /**
+     * Standard error without the one warning a home's first start prints when it creates its KEK
+     * ({@code Created a fresh KEK file …}): for daemon tests on a fresh copy that expect nothing else.
+     */
+    static String withoutFreshKekWarning(String err) {
+        return err.lines().filter(l -> !l.startsWith("warning: [org.openkcm.keystore.core] Created a fresh KEK file "))
+                .map(l -> l + "\n").collect(java.util.stream.Collectors.joining());
+    }
+
+    /**
      * Keeps every tier in the in-memory backend, as the runtime did before its defaults became
      * persistent: the default instance accepts every tier again, and a route file names it for
      * every tier with a priority above any shipped route (a volatile backend takes L2/L3 keys only

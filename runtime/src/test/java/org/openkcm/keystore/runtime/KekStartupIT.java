@@ -67,6 +67,26 @@ class KekStartupIT {
     }
 
     @Test
+    void aFreshKekIsAnnouncedOnOneWarningLineOnlyWhenItIsCreated(TestInfo test) throws Exception {
+        // a home with no data/kek: a first start, or openkcm.home changed (the key file and the record move together)
+        Distribution distribution = Distribution.copy("kek-" + test.getTestMethod().orElseThrow().getName())
+                .environment("JAVA_OPTS", Distribution.JAVA_OPTS + " -Dopenkcm.log.console=warn");
+        Path kek = distribution.path("data/kek/local.kek");
+        Distribution.Result first = distribution.run("-c", "keystore:list");
+        assertEquals(0, first.exit(), first::toString);
+        List<String> warnings = first.errLines().stream().filter(l -> l.startsWith("warning: ")
+                && l.contains("Created a fresh KEK file " + kek + " ")).toList();
+        assertEquals(1, warnings.size(), first::toString);
+        assertTrue(warnings.get(0).contains("no KEK file and no known-KEK record of 'local' were found there (record: "
+                + distribution.path("data/kek/known-keks") + ")") && warnings.get(0).contains("restore that home's "
+                + "data/kek"), warnings.get(0));
+
+        Distribution.Result second = distribution.run("-c", "keystore:list");
+        assertEquals(0, second.exit(), second::toString);
+        assertFalse(second.err().contains("Created a fresh KEK file"), second::toString);
+    }
+
+    @Test
     void aChangedKekPathNeverCreatesAFreshKek(TestInfo test) throws Exception {
         Distribution distribution = used(test);
         Path cfg = distribution.path("config/org.openkcm.keystore.kek.file.cfg");

@@ -75,7 +75,7 @@ public final class BoundedRead {
             throw new FileRefusedException(file, "is a symbolic link; it is read only as the file itself");
         }
         if (!attributes.isRegularFile()) {
-            throw new FileRefusedException(file, "not a regular file (" + kind(attributes) + ")");
+            throw FileRefusedException.notRegular(file, attributes);
         }
         if (attributes.size() > maxBytes) {
             throw tooLarge(file, maxBytes);
@@ -100,12 +100,8 @@ public final class BoundedRead {
         return in.readAllBytes();
     }
 
-    private static String kind(BasicFileAttributes attributes) {
-        return attributes.isDirectory() ? "a directory" : attributes.isOther() ? "a FIFO, socket or device" : "not a file";
-    }
-
     private static FileRefusedException tooLarge(Path file, long maxBytes) {
-        return new FileRefusedException(file, "larger than " + maxBytes + " bytes");
+        return FileRefusedException.tooLarge(file, maxBytes);
     }
 
     /** Counts what is read and fails past the cap. */

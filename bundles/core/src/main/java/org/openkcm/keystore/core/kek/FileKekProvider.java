@@ -12,6 +12,7 @@ import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.crypto.Bytes;
 import org.openkcm.keystore.core.crypto.RandomSource;
 import org.openkcm.keystore.core.log.Logs;
+import org.openkcm.keystore.secrets.OwnerOnlyFile;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -100,8 +101,14 @@ public final class FileKekProvider extends RingKekProvider {
 
     /** {@link #open(Path, String, boolean)} with the record of known KEKs. */
     public static FileKekProvider open(Path path, String kekId, boolean create, KnownKeks known) {
+        return open(path, kekId, create, known, null);
+    }
+
+    /** {@link #open(Path, String, boolean, KnownKeks)} logging to {@code logger} (tests read what it logs). */
+    static FileKekProvider open(Path path, String kekId, boolean create, KnownKeks known, Logger logger) {
         FileKekProvider provider = new FileKekProvider();
         provider.known = known;
+        provider.logger = logger;
         provider.load(path, kekId, create);
         return provider;
     }
@@ -134,7 +141,7 @@ public final class FileKekProvider extends RingKekProvider {
 
     void load(Path file, String kekId, boolean create) {
         KekIds.check(kekId);
-        if (!KekFile.isPosix(file)) {
+        if (!OwnerOnlyFile.isPosix(file)) {
             Logs.warn(logger, "The file system of KEK file {} has no POSIX permissions: owner-only access cannot be checked",
                     file);
         }
@@ -145,7 +152,13 @@ public final class FileKekProvider extends RingKekProvider {
                     + "sealed under the old one unreadable, so none is created");
         }
         if (create && KekFile.createIfAbsent(file, RandomSource.secure())) {
-            Logs.info(logger, "Created KEK file {} (mode 0600) with a fresh 256-bit KEK '{}' version 1", file, kekId);
+            // Loud, because a changed openkcm.home moves the key file and the record together: a
+            // fresh KEK here may be the first start, or a home whose keys were sealed elsewhere.
+            Logs.warn(logger, "Created a fresh KEK file {} (mode 0600) with a new 256-bit KEK '{}' version 1: no KEK "
+                    + "file and no known-KEK record of '{}' were found there (record: {}); records sealed under an "
+                    + "earlier KEK (e.g. under a previous openkcm.home) will not open under this one: if keys were "
+                    + "stored before, stop the runtime and restore that home's data/kek (local.kek and known-keks) "
+                    + "instead", file, kekId, kekId, known.file() == null ? "in memory" : known.file());
         }
         // A refusal propagates: Declarative Services reports the failed activation with this message
         // (the runtime prints it once on the console); logging it here too would say it twice.

@@ -27,6 +27,7 @@ import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.envelope.KekRef;
 import org.openkcm.keystore.secrets.BoundedRead;
 import org.openkcm.keystore.secrets.FileRefusedException;
+import org.openkcm.keystore.secrets.OwnerOnlyFile;
 
 /**
  * The durable record of the KEKs this keystore has used: for each KEK id and version, its key
@@ -304,7 +305,7 @@ public final class KnownKeks {
         Path dir = file.getParent();
         Path tmp = null;
         try {
-            boolean posix = KekFile.isPosix(dir);
+            boolean posix = OwnerOnlyFile.isPosix(dir);
             if (!Files.isDirectory(dir)) {
                 Files.createDirectories(dir, posix ? new FileAttribute<?>[] {
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"))}

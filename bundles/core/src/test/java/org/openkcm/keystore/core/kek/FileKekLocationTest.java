@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.core.testing.CapturingLogger;
 import org.openkcm.keystore.core.testing.TestKeks;
 
 /**
@@ -135,6 +136,35 @@ class FileKekLocationTest {
         assertThrows(UnavailableException.class, () -> FileKekProvider.open(moved, "local", true, reread));
         // another KEK id is new: its file is created
         assertEquals(List.of(1), FileKekProvider.open(moved, "fresh", true, reread).versions());
+    }
+
+    @Test
+    void aFreshKekInAHomeWithoutKeyFileOrRecordIsCreatedWithOneWarningLine() {
+        Path before = tmp.resolve("old-home/data/kek");
+        KnownKeks oldRecord = KnownKeks.open(before.resolve("known-keks"));
+        oldRecord.pin(FileKekProvider.open(before.resolve("local.kek"), "local", true, oldRecord), true);
+
+        // openkcm.home changed: the key file and the record are both absent in the new home
+        Path folder = tmp.resolve("new-home/data/kek");
+        Path record = folder.resolve("known-keks");
+        KnownKeks known = KnownKeks.open(record);
+        CapturingLogger log = new CapturingLogger();
+        FileKekProvider.open(folder.resolve("local.kek"), "local", true, known, log.logger());
+        List<String> warnings = log.lines().stream().filter(l -> l.startsWith("warn ")).toList();
+        assertEquals(1, warnings.size(), log.text());
+        String warning = warnings.get(0);
+        assertFalse(warning.contains("\n"), warning);
+        assertTrue(warning.contains("Created a fresh KEK file {} (mode 0600) with a new 256-bit KEK '{}' version 1: no "
+                + "KEK file and no known-KEK record of '{}' were found there (record: {}); records sealed under an earlier "
+                + "KEK (e.g. under a previous openkcm.home) will not open under this one: if keys were stored before, "
+                + "stop the runtime and restore that home's data/kek (local.kek and known-keks) instead"), warning);
+        assertTrue(warning.contains("[" + folder.resolve("local.kek") + ", local, local, " + record + "]"),
+                "names the key file and the record: " + warning);
+
+        // the next start reads the file it created: no warning
+        CapturingLogger again = new CapturingLogger();
+        FileKekProvider.open(folder.resolve("local.kek"), "local", true, known, again.logger());
+        assertFalse(again.text().contains("warn "), again.text());
     }
 
     @Test

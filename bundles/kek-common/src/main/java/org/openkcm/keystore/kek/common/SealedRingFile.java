@@ -20,9 +20,11 @@ import java.util.TreeMap;
 
 import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.KekProvider;
+import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.UnavailableException;
-import org.openkcm.keystore.secrets.BoundedRead;
 import org.openkcm.keystore.secrets.FileRefusedException;
+import org.openkcm.keystore.secrets.OwnerOnlyFile;
+import org.openkcm.keystore.secrets.UnsafeFileException;
 
 /**
  * The ring at rest: every KEK version sealed by the root key, with its key check value, one line
@@ -36,7 +38,8 @@ import org.openkcm.keystore.secrets.FileRefusedException;
  * it names the key a version must unseal to. Format 1, written before check values were kept with
  * the ring, has no third field; it is still read (its check values are then absent) and the next
  * write is format 2. Written whole to a temporary file (mode 0600, forced to disk) and renamed over
- * the old one.
+ * the old one, in a folder created 0700 if absent: what a provider writes passes the checks of its
+ * next read.
  */
 public final class SealedRingFile {
     static final String MAGIC = "openkcm-sealed-kek-ring";
@@ -45,6 +48,8 @@ public final class SealedRingFile {
     static final int FORMAT_WITHOUT_CHECK_VALUES = 1;
     private static final Base64.Encoder CHECK_VALUE_TEXT = Base64.getUrlEncoder().withoutPadding();
     static final int MAX_BYTES = 1 << 20;
+    /** What the file is called in a refusal: "the sealed KEK ring /x is a symbolic link; ...". */
+    static final String KIND = "sealed KEK ring";
 
     private SealedRingFile() {
     }
@@ -68,14 +73,23 @@ public final class SealedRingFile {
         }
     }
 
-    /** The sealed versions in the file, or null if there is no file. */
+    /**
+     * The sealed versions in the file, or null if there is no file. The file is read as
+     * {@link OwnerOnlyFile} reads it, as the core reads its KEK file.
+     *
+     * @throws PolicyRefusedException if the file or its folder is refused (a symbolic link, another
+     *         owner, open to group or others, a folder others may write, replaced while read)
+     */
     public static NavigableMap<Integer, SealedVersion> read(Path file, String kekId) {
         byte[] bytes;
         try {
-            // A regular file (a FIFO would block the provider's start), capped while read too.
-            bytes = BoundedRead.bytes(file, MAX_BYTES, BoundedRead.Links.FOLLOW);
+            // Owner-only, no link, a folder no one else writes; a regular file (a FIFO would block
+            // the provider's start), capped while read too.
+            bytes = OwnerOnlyFile.read(file, KIND, MAX_BYTES);
         } catch (NoSuchFileException e) {
             return null;
+        } catch (UnsafeFileException e) {
+            throw new PolicyRefusedException(null, e.getMessage());
         } catch (FileRefusedException e) {
             throw new InvalidInputException("ring.file", e.getMessage() + ": not a sealed KEK ring");
         } catch (IOException e) {

@@ -36,6 +36,8 @@ class BoundedRingFileTest {
         try (RandomAccessFile f = new RandomAccessFile(big.toFile(), "rw")) {
             f.setLength(SealedRingFile.MAX_BYTES + 1L);
         }
+        // owner-only, as a ring file must be (RingFileHardeningTest): the size is what is refused here
+        Files.setPosixFilePermissions(big, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         InvalidInputException e = assertThrows(InvalidInputException.class, () -> SealedRingFile.read(big, "transit"));
         assertTrue(e.getMessage().contains(big + ": larger than " + SealedRingFile.MAX_BYTES + " bytes"), e.getMessage());
         assertEquals(SealedRingFile.MAX_BYTES + 1L, Files.size(big));
