@@ -274,6 +274,13 @@ final class Transport implements AutoCloseable {
             return "TLS: the server requires a client certificate it trusts (tls.client.cert.file and"
                     + " tls.client.key.file): " + oneLine(rootCause(failure).getMessage());
         }
+        if (resetByPeer(failure)) {
+            // Under TLS 1.3 a server that refuses the client's certificate (or its absence) does so after
+            // the client finished its handshake: the client sees the alert, or only the reset that follows it.
+            return "the server reset the connection (" + oneLine(rootCause(failure).getMessage()) + "); a server that"
+                    + " requires a client certificate resets one that offers none it trusts (tls.client.cert.file and"
+                    + " tls.client.key.file)";
+        }
         for (Throwable t = failure; t != null && t.getCause() != t; t = t.getCause()) {
             if (t instanceof HttpConnectTimeoutException) {
                 return "no connection within the connect timeout (HttpConnectTimeoutException)";
@@ -313,6 +320,11 @@ final class Transport implements AutoCloseable {
     }
 
     /** The server ended the handshake because it wants a client certificate, or not the one given. */
+    private static boolean resetByPeer(Throwable failure) {
+        Throwable root = rootCause(failure);
+        return root instanceof java.net.SocketException && String.valueOf(root.getMessage()).contains("reset");
+    }
+
     private static boolean clientCertificateRefused(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof SSLException) {

@@ -110,6 +110,7 @@ class MutualTlsTest {
         try (OpenBaoKeystore keystore = TestConfig.open(props)) {
             KeystoreHealth health = keystore.health();
             assertFalse(health.isUp());
+            // the alert, or (TLS 1.3, when the reset overtakes it) the reset: both name the client certificate
             assertTrue(health.reason().orElseThrow().contains("requires a client certificate"), health::toString);
             KeyId id = KeyId.of("refused", 1);
             UnavailableException e = assertThrows(UnavailableException.class,
