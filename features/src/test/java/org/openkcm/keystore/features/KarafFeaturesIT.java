@@ -310,7 +310,22 @@ class KarafFeaturesIT {
     }
 
     /** Symbolic name to id and state, from {@code bundle:list -t 0 -s}. */
-    private Map<String, Bundle> bundles() {
+    /**
+     * The bundles once none is in a passing state: right after a feature:install, Karaf lists a bundle
+     * whose components SCR is still satisfying as Waiting (or Starting) for a moment, longer on a loaded machine.
+     */
+    private Map<String, Bundle> bundles() throws InterruptedException {
+        long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        Map<String, Bundle> bundles = listBundles();
+        while (System.nanoTime() < end && bundles.values().stream()
+                .anyMatch(b -> b.state().equals("Waiting") || b.state().equals("Starting"))) {
+            Thread.sleep(250);
+            bundles = listBundles();
+        }
+        return bundles;
+    }
+
+    private Map<String, Bundle> listBundles() {
         Pattern row = Pattern.compile("^\\s*(\\d+)\\s*│\\s*(\\w+)\\s*│[^│]*│[^│]*│\\s*(\\S+)\\s*$");
         Map<String, Bundle> bundles = new LinkedHashMap<>();
         for (String line : karaf.ok("bundle:list -t 0 -s").split("\n")) {
