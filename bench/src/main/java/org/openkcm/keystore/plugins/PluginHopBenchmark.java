@@ -29,7 +29,8 @@ import org.openjdk.jmh.annotations.Param;
 /**
  * The cost of the loopback gRPC hop: {@code retrieveKey} of one key through the plugin host
  * (the Go example plugin, unix socket, mutual TLS) against the in-process memory backend, in the
- * same run. Sample time, so JMH reports p50 and p99 too. The plugin is the file the
+ * same run, with the plugin on one processor (the Go SDK's default) and on one per core. Sample
+ * time, so JMH reports p50 and p99 too. The plugin is the file the
  * keystore-plugins build makes ({@code -Dopenkcm.plugin.memory=} to point elsewhere).
  */
 @State(Scope.Benchmark)
@@ -41,6 +42,13 @@ public class PluginHopBenchmark {
     @Param({"120"})
     public int sealedBytes;
 
+    /**
+     * The plugin's processors: "sdk" passes no GOMAXPROCS (the Go SDK then runs the plugin on one),
+     * "cores" passes GOMAXPROCS of this machine's core count (Go's own default).
+     */
+    @Param({"sdk", "cores"})
+    public String goMaxProcs;
+
     private PluginSupervisor supervisor;
     private PluginKeystore plugin;
     private MemoryKeystore memory;
@@ -49,11 +57,13 @@ public class PluginHopBenchmark {
     public void setUp() {
         Path executable = Path.of(System.getProperty("openkcm.plugin.memory",
                 "bundles/keystore-plugins/target/go-plugins/keystore-plugin-memory")).toAbsolutePath();
-        PluginSettings settings = new PluginSettings(executable, ExecutableCheck.sha256(executable), List.of(), List.of(),
+        List<String> passed = goMaxProcs.equals("cores") ? List.of("GOMAXPROCS") : List.of();
+        PluginSettings settings = new PluginSettings(executable, ExecutableCheck.sha256(executable), List.of(), passed,
                 1, Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofMillis(200), Duration.ofSeconds(10),
                 Duration.ofSeconds(2), "bench", Set.of(KeyType.L4), List.of(), false, 0, Map.of());
         PluginLog silent = new SilentPluginLog();
-        supervisor = new PluginSupervisor(settings, Map.of(), silent);
+        supervisor = new PluginSupervisor(settings,
+                Map.of("GOMAXPROCS", String.valueOf(Runtime.getRuntime().availableProcessors())), silent);
         plugin = new PluginKeystore(supervisor, silent);
         memory = new MemoryKeystore();
         KeyMetadata metadata = KeyMetadata.builder().id(ID).type(KeyType.L4).algorithm("AES").keySize(256)
