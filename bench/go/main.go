@@ -22,7 +22,7 @@ import (
 	keystorev1 "github.com/openkcm/keystore/clients/go/keystorev1"
 )
 
-const tokenVariable = "OPENKCM_BENCH_BAO_TOKEN"
+const tokenVariable = "OPENKCM_SECRET_BENCH_BAO_TOKEN" // the allow-list admits OPENKCM_SECRET_… variables
 
 func main() {
 	duration := flag.Duration("duration", 5*time.Second, "measured time per case and caller count (plus a fifth of it as warm-up)")

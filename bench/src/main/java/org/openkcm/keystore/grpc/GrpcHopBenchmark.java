@@ -43,6 +43,7 @@ import org.openkcm.keystore.core.routing.Router;
 import org.openkcm.keystore.grpc.v1.GetMaterialRequest;
 import org.openkcm.keystore.grpc.v1.KeyServiceGrpc;
 import org.openkcm.keystore.memory.MemoryKeystore;
+import org.osgi.framework.BundleContext;
 
 import io.grpc.LoadBalancerRegistry;
 import io.grpc.ManagedChannel;
@@ -100,7 +101,7 @@ public class GrpcHopBenchmark {
         inject(component, "auditLog", audit);
         component.addGrant(grant);
         Path tls = folder.resolve("tls");
-        component.activate(null, config(GrpcServerComponent.Config.class,
+        component.activate(noHome(), config(GrpcServerComponent.Config.class,
                 Map.of("port", 0, "tls_directory", tls.toString())));
         int port = ((Server) field(component, "server")).getPort();
 
@@ -119,6 +120,12 @@ public class GrpcHopBenchmark {
         inProcessAudit = new GrpcAudit(() -> audit, Clock.systemUTC());
         inProcessCaller = new Caller(ADMIN, List.of(grant.grant()));
         grpcGetMaterial(); // the first call opens the connection (TLS handshake), outside the measurement
+    }
+
+    /** A bundle context without openkcm.home: the server then writes no endpoint file for bin/keystore -c. */
+    private static BundleContext noHome() {
+        return (BundleContext) Proxy.newProxyInstance(BundleContext.class.getClassLoader(),
+                new Class<?>[] {BundleContext.class}, (proxy, method, args) -> null);
     }
 
     @TearDown(Level.Trial)
