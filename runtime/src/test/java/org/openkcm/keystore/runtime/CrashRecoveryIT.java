@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,8 +22,9 @@ import org.openkcm.keystore.openbao.testing.OpenBaoDevServer;
 /**
  * kill -9 in the middle of each step of each multi-step operation, against the built runtime on a
  * real OpenBao dev server (which outlives the runtime: the memory backend would lose everything at
- * the kill). The runtime is started with the test seam {@code -Dopenkcm.test.haltAt=kind:step:when},
- * which kills the JVM there with {@code kill -9} (exit status 137: no shutdown hook, no finally);
+ * the kill). The runtime copy holds the crash tests' fragment of the core ({@code testing/crash-seam},
+ * not shipped) and is started with {@code -Dopenkcm.test.haltAt=kind:step:when}, which kills the JVM
+ * there with {@code kill -9} (exit status 137: no shutdown hook, no finally);
  * then it is started again, recovery runs at activation, and {@code keystore:reconcile} must find
  * zero orphans and zero missing keys, and every acknowledged key must still be readable.
  * <p>
@@ -44,6 +46,11 @@ class CrashRecoveryIT {
     static void setUp() throws Exception {
         OpenBaoDevServer bao = OpenBaoDevServer.start(OpenBaoDevServer.bundleFile().toPath().getParent());
         distribution = Distribution.copy("crash-recovery");
+        // The seam is not in the shipped runtime: its fragment joins the core in this copy only.
+        Path seam = Path.of("target", "test-bundles", "testing-crash-seam.jar");
+        assertTrue(Files.isRegularFile(seam), "no crash seam fragment at " + seam.toAbsolutePath()
+                + " (the runtime build copies it there before the integration tests)");
+        Files.copy(seam, distribution.path("bundle/testing-crash-seam.jar"));
         String token = distribution.secretFile("bao-token", bao.tokenFile);
         Files.writeString(distribution.path("config/org.openkcm.keystore.openbao-crash.cfg"),
                 "address = \"" + bao.address + "\"\n"

@@ -68,13 +68,13 @@ import org.openkcm.keystore.core.routing.KeystoreRouter;
 import org.openkcm.keystore.core.routing.LocationIndex;
 import org.openkcm.keystore.core.routing.Migrator;
 import org.openkcm.keystore.core.routing.Router;
-import org.openkcm.keystore.core.saga.CrashPoint;
 import org.openkcm.keystore.core.saga.KeystoreSagas;
 import org.openkcm.keystore.core.saga.RecoveryReport;
 import org.openkcm.keystore.core.saga.RecordMatch;
 import org.openkcm.keystore.core.saga.RecoveryScheduler;
 import org.openkcm.keystore.core.saga.SagaResult;
 import org.openkcm.keystore.core.saga.SagaRunner;
+import org.openkcm.keystore.core.saga.StepWatcher;
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -247,7 +247,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     void activate(Config config) {
         configure(config);
         routerComponent.addChangeListener(routeChanges);
-        runner = new SagaRunner(journalComponent.journal(), logger).crashPoint(CrashPoint.fromSystemProperty());
+        runner = new SagaRunner(journalComponent.journal(), logger).watcher(StepWatcher.installed());
         // recovery starts now, on its own thread: backends may not be tracked yet, and an operation
         // it cannot finish yet is tried again until it can
         recovery = new RecoveryScheduler(runner, definitions(), logger, null);

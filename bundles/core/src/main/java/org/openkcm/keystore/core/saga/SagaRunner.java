@@ -16,7 +16,7 @@ import org.openkcm.keystore.core.journal.Intent;
 import org.openkcm.keystore.core.journal.IntentJournal;
 import org.openkcm.keystore.core.journal.Outcome;
 import org.openkcm.keystore.core.log.Logs;
-import org.openkcm.keystore.core.saga.CrashPoint.When;
+import org.openkcm.keystore.core.saga.StepWatcher.When;
 import org.osgi.service.log.Logger;
 
 /**
@@ -47,7 +47,7 @@ public final class SagaRunner {
     private final IntentJournal journal;
     private final Logger logger;
     private final Set<UUID> inFlight = ConcurrentHashMap.newKeySet();
-    private volatile CrashPoint crashPoint = CrashPoint.none();
+    private volatile StepWatcher watcher = StepWatcher.NONE;
     private volatile int attempts = DEFAULT_ATTEMPTS;
     private volatile Duration backoff = DEFAULT_BACKOFF;
     private volatile Runnable leftOpen = () -> {
@@ -62,9 +62,9 @@ public final class SagaRunner {
         return journal;
     }
 
-    /** TEST SEAM: where to kill the process (see {@link CrashPoint}). */
-    public SagaRunner crashPoint(CrashPoint point) {
-        this.crashPoint = point == null ? CrashPoint.none() : point;
+    /** Who is told of each step's progress (crash tests only: see {@link StepWatcher}). */
+    public SagaRunner watcher(StepWatcher watcher) {
+        this.watcher = watcher == null ? StepWatcher.NONE : watcher;
         return this;
     }
 
@@ -129,7 +129,7 @@ public final class SagaRunner {
             for (int k = 0; k < steps.size(); k++) {
                 Step step = steps.get(k);
                 boolean forward = saga.commitPoint() < k;
-                crashPoint.reached(saga.kind(), k, step.name(), When.BEFORE);
+                watcher.reached(saga.kind(), k, step.name(), When.BEFORE);
                 try {
                     if (forward) {
                         retrying(step, () -> step.action().apply(context));
@@ -140,7 +140,7 @@ public final class SagaRunner {
                     return forward ? pendingForward(intent, saga, k, failure)
                             : compensate(intent.id(), saga, context, k, k, failure);
                 }
-                crashPoint.reached(saga.kind(), k, step.name(), When.AFTER);
+                watcher.reached(saga.kind(), k, step.name(), When.AFTER);
                 try {
                     journal.stepDone(intent.id(), k, context.takeStepNotes());
                 } catch (RuntimeException journalFailure) {
@@ -148,7 +148,7 @@ public final class SagaRunner {
                     return forward ? pendingForward(intent, saga, k, journalFailure)
                             : compensate(intent.id(), saga, context, k, k, journalFailure);
                 }
-                crashPoint.reached(saga.kind(), k, step.name(), When.RECORDED);
+                watcher.reached(saga.kind(), k, step.name(), When.RECORDED);
             }
             try {
                 journal.end(intent.id(), Outcome.COMMITTED);
@@ -304,7 +304,7 @@ public final class SagaRunner {
                 }
                 continue; // undo what can be undone; the operation stays open for the rest
             }
-            crashPoint.reached(saga.kind(), k, step.name(), When.COMPENSATE);
+            watcher.reached(saga.kind(), k, step.name(), When.COMPENSATE);
         }
         RuntimeException reported = failure != null ? failure : compensationFailure;
         if (compensationFailure != null) {

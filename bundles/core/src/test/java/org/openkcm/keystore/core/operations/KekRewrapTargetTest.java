@@ -75,7 +75,7 @@ class KekRewrapTargetTest {
     @Test
     void aRewrapKilledBeforeItRanIsFinishedByRecoveryWhileItsTargetStillSeals() {
         IntentJournal journal = keysUnderV1ThenV2Seals();
-        SagaRunner dying = new SagaRunner(journal, null).crashPoint(CrashPoint.parse("kek-rewrap:0:before", where -> {
+        SagaRunner dying = new SagaRunner(journal, null).watcher(CrashPoint.parse("kek-rewrap:0:before", where -> {
             throw new TransactionsTest.Crash(where);
         }));
         assertThrows(TransactionsTest.Crash.class, () -> ops(dying).rewrapAllKeys());
@@ -92,7 +92,7 @@ class KekRewrapTargetTest {
     @Test
     void aRewrapKilledBeforeItRanIsEndedByRecoveryWithoutMovingAnythingWhenAnotherVersionSealsNow() {
         IntentJournal journal = keysUnderV1ThenV2Seals();
-        SagaRunner dying = new SagaRunner(journal, null).crashPoint(CrashPoint.parse("kek-rewrap:0:before", where -> {
+        SagaRunner dying = new SagaRunner(journal, null).watcher(CrashPoint.parse("kek-rewrap:0:before", where -> {
             throw new TransactionsTest.Crash(where);
         }));
         assertThrows(TransactionsTest.Crash.class, () -> ops(dying).rewrapAllKeys());
@@ -109,7 +109,7 @@ class KekRewrapTargetTest {
     void aRunWhoseKekChangesAfterItsIntentWasJournaledIsRefusedMovesNothingAndLeavesNothingOpen() {
         IntentJournal journal = keysUnderV1ThenV2Seals();
         // between the check of the sealing KEK and the step: another version starts sealing (the race of the ITs)
-        SagaRunner racing = new SagaRunner(journal, null).crashPoint(CrashPoint.parse("kek-rewrap:0:before",
+        SagaRunner racing = new SagaRunner(journal, null).watcher(CrashPoint.parse("kek-rewrap:0:before",
                 where -> addVersion(3)));
         UnavailableException refused = assertThrows(UnavailableException.class, () -> ops(racing).rewrapAllKeys());
         assertEquals("unavailable: KEK refused: the re-wrap to local v2 was not run: local v3 seals now; run the "

@@ -170,7 +170,7 @@ class RecoveryKeepsLiveKeysTest {
         // a rotate killed after its deprecation, before the journal recorded it: r:2 stored, r:1 DEPRECATED
         DefaultKeystoreOperations dying = ops(backend, IntentJournal.inMemory());
         KeyMetadata previous = dying.generate(Fixture.spec("r").build());
-        dying.runner(new SagaRunner(IntentJournal.inMemory(), null).crashPoint(
+        dying.runner(new SagaRunner(IntentJournal.inMemory(), null).watcher(
                 org.openkcm.keystore.core.saga.CrashPoint.parse("rotate:1:after", where -> {
                     throw new TransactionsTest.Crash(where);
                 })));

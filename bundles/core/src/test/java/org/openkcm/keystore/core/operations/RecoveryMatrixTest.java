@@ -108,7 +108,7 @@ class RecoveryMatrixTest {
         SagaRunner runner = new SagaRunner(first, null).retries(2, Duration.ZERO);
         boolean kill = mode.startsWith("kill");
         if (kill) {
-            runner.crashPoint(CrashPoint.parse(op.kind + ":" + step + ":" + mode.substring(5), where -> {
+            runner.watcher(CrashPoint.parse(op.kind + ":" + step + ":" + mode.substring(5), where -> {
                 throw new TransactionsTest.Crash(where);
             }));
         }

@@ -42,6 +42,7 @@ import org.openkcm.keystore.core.saga.CrashPoint;
 import org.openkcm.keystore.core.saga.RecoveryReport;
 import org.openkcm.keystore.core.saga.SagaResult;
 import org.openkcm.keystore.core.saga.SagaRunner;
+import org.openkcm.keystore.core.saga.StepWatcher;
 import org.openkcm.keystore.core.testing.TestKeks;
 import org.openkcm.keystore.memory.MemoryKeystore;
 import org.openkcm.keystore.sdk.FaultyKeystore;
@@ -180,13 +181,13 @@ class TransactionsTest {
     void aKillAtEveryPointOfEveryOperationIsRepairedAtTheNextStart() {
         for (Op op : Op.values()) {
             for (int step = 0; step < op.steps.size(); step++) {
-                for (CrashPoint.When when : List.of(CrashPoint.When.BEFORE, CrashPoint.When.AFTER,
-                        CrashPoint.When.RECORDED)) {
+                for (StepWatcher.When when : List.of(StepWatcher.When.BEFORE, StepWatcher.When.AFTER,
+                        StepWatcher.When.RECORDED)) {
                     FaultyKeystore backend = new FaultyKeystore(new MemoryKeystore()); // survives the "process"
                     Path file = dir.resolve(op + "-" + step + "-" + when + ".log");
                     IntentJournal dying = IntentJournal.open(JournalSettings.of(file), null);
                     DefaultKeystoreOperations first = ops(backend).runner(new SagaRunner(dying, null)
-                            .crashPoint(CrashPoint.parse(op.kind + ":" + step + ":" + when, w -> {
+                            .watcher(CrashPoint.parse(op.kind + ":" + step + ":" + when, w -> {
                                 throw new Crash(w);
                             })));
                     Set<KeyId> before = op.setUp(first);

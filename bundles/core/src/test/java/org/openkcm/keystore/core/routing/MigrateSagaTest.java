@@ -32,6 +32,7 @@ import org.openkcm.keystore.core.saga.CrashPoint;
 import org.openkcm.keystore.core.saga.RecoveryReport;
 import org.openkcm.keystore.core.saga.SagaResult;
 import org.openkcm.keystore.core.saga.SagaRunner;
+import org.openkcm.keystore.core.saga.StepWatcher;
 import org.openkcm.keystore.core.testing.TestKeks;
 import org.openkcm.keystore.memory.MemoryKeystore;
 import org.openkcm.keystore.sdk.FaultyKeystore;
@@ -159,12 +160,12 @@ class MigrateSagaTest {
     @Test
     void aKillAtEveryPointOfEveryStepIsRepairedAtTheNextStart() {
         for (int step = 0; step < STEPS.size(); step++) {
-            for (CrashPoint.When when : List.of(CrashPoint.When.BEFORE, CrashPoint.When.AFTER,
-                    CrashPoint.When.RECORDED)) {
+            for (StepWatcher.When when : List.of(StepWatcher.When.BEFORE, StepWatcher.When.AFTER,
+                    StepWatcher.When.RECORDED)) {
                 World w = new World(dir.resolve("index-kill-" + step + when));
                 Path file = dir.resolve("migrate-" + step + "-" + when + ".log");
                 IntentJournal dying = IntentJournal.open(JournalSettings.of(file), null);
-                SagaRunner runner = new SagaRunner(dying, null).crashPoint(
+                SagaRunner runner = new SagaRunner(dying, null).watcher(
                         CrashPoint.parse(Migrator.MIGRATE + ":" + STEPS.get(step) + ":" + when, where -> {
                             throw new Crash(where);
                         }));
@@ -190,7 +191,7 @@ class MigrateSagaTest {
         Path file = dir.resolve("migrate-source-again.log");
         IntentJournal dying = IntentJournal.open(JournalSettings.of(file), null);
         // killed once the switch is recorded, before the source is deleted
-        SagaRunner runner = new SagaRunner(dying, null).crashPoint(CrashPoint.parse(Migrator.MIGRATE
+        SagaRunner runner = new SagaRunner(dying, null).watcher(CrashPoint.parse(Migrator.MIGRATE
                 + ":delete-source:before", where -> {
                     throw new Crash(where);
                 }));

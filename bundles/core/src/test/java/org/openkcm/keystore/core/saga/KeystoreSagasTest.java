@@ -280,12 +280,12 @@ class KeystoreSagasTest {
     void aKillAtEveryPointOfEveryStepIsRepairedAtTheNextStart() {
         for (Case c : List.of(new Rotate(), new Generate(), new DeleteAll())) {
             for (int step = 0; step < c.steps().size(); step++) {
-                for (CrashPoint.When when : List.of(CrashPoint.When.BEFORE, CrashPoint.When.AFTER,
-                        CrashPoint.When.RECORDED)) {
+                for (StepWatcher.When when : List.of(StepWatcher.When.BEFORE, StepWatcher.When.AFTER,
+                        StepWatcher.When.RECORDED)) {
                     TestPort port = new TestPort();
                     Path file = dir.resolve(c.kind() + "-" + step + "-" + when + ".log");
                     IntentJournal dying = IntentJournal.open(JournalSettings.of(file), null);
-                    SagaRunner runner = new SagaRunner(dying, null).crashPoint(CrashPoint.parse(
+                    SagaRunner runner = new SagaRunner(dying, null).watcher(CrashPoint.parse(
                             c.kind() + ":" + step + ":" + when, w -> {
                                 throw new SagaFaultMatrixTest.Crash(w);
                             }));
@@ -311,7 +311,7 @@ class KeystoreSagasTest {
         TestPort port = new TestPort();
         Path file = dir.resolve("rewrap.log");
         IntentJournal dying = IntentJournal.open(JournalSettings.of(file), null);
-        SagaRunner runner = new SagaRunner(dying, null).crashPoint(CrashPoint.parse("kek-rewrap:0:after", w -> {
+        SagaRunner runner = new SagaRunner(dying, null).watcher(CrashPoint.parse("kek-rewrap:0:after", w -> {
             throw new SagaFaultMatrixTest.Crash(w);
         }));
         assertThrows(SagaFaultMatrixTest.Crash.class,

@@ -124,7 +124,7 @@ class SagaFaultMatrixTest {
     @Test
     void aCrashAtEveryPointOfEveryOperationIsRepairedAtTheNextStart() {
         int cases = 0;
-        for (CrashPoint.When when : List.of(CrashPoint.When.BEFORE, CrashPoint.When.AFTER, CrashPoint.When.RECORDED)) {
+        for (StepWatcher.When when : List.of(StepWatcher.When.BEFORE, StepWatcher.When.AFTER, StepWatcher.When.RECORDED)) {
             for (int k = 0; k < ROTATE.size(); k++) {
                 cases++;
                 Model m = new Model();
@@ -174,7 +174,7 @@ class SagaFaultMatrixTest {
         Path file = dir.resolve(point.replace(':', '-') + ".log");
         IntentJournal dying = IntentJournal.open(JournalSettings.of(file), null);
         SagaRunner runner = new SagaRunner(dying, null).retries(1, Duration.ZERO)
-                .crashPoint(CrashPoint.parse(point, where -> {
+                .watcher(CrashPoint.parse(point, where -> {
                     throw new Crash(where);
                 }));
         if (fault != null) {

@@ -88,7 +88,7 @@ class SagaRunnerTest {
                 Step.retriable("use", c -> trace.add("use " + c.note("chosen").orElse("?") + " " + c.recovering()))));
         Path file = dir.resolve("notes.log");
         IntentJournal dying = IntentJournal.open(JournalSettings.of(file), null);
-        SagaRunner runner = new SagaRunner(dying, null).crashPoint(CrashPoint.parse("s:use:before", w -> {
+        SagaRunner runner = new SagaRunner(dying, null).watcher(CrashPoint.parse("s:use:before", w -> {
             throw new SagaFaultMatrixTest.Crash(w);
         }));
         assertThrows(SagaFaultMatrixTest.Crash.class, () -> runner.run(saga, List.of(), Map.of("p", "1")));
@@ -165,8 +165,8 @@ class SagaRunnerTest {
     }
 
     @Test
-    void theCrashSeamIsOffUnlessItsPropertyIsSet() {
-        assertTrue(!CrashPoint.fromSystemProperty().armed());
+    void theCoreAloneWatchesNoStepAndCrashPointsParse() {
+        assertSame(StepWatcher.NONE, StepWatcher.installed(), "only the crash tests' fragment provides a watcher");
         assertThrows(IllegalArgumentException.class, () -> CrashPoint.parse("rotate", w -> {
         }));
         assertEquals("CrashPoint[rotate:2:AFTER]", CrashPoint.parse("rotate:2", w -> {
