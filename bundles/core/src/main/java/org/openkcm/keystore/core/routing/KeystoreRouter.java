@@ -102,9 +102,19 @@ public final class KeystoreRouter implements Router.Listener {
                 + "that every runtime sharing the backends can reach, where each key's placement is kept as well "
                 + "as in the local index: a runtime that does not know a key, or whose index names a backend the "
                 + "key was migrated away from by another runtime, finds it with one read there. Set the same value "
-                + "on every runtime. Empty: placement is local, and a key the index does not know is looked for in "
-                + "every backend.")
+                + "on every runtime. Empty (the default): the default target, while it is registered as persistent "
+                + "(not keystore.persistent=false); with a volatile default target placement is local. "
+                + "A key whose tier the placement backend does not take (keystore.tiers) has no placement record "
+                + "and is found as with local placement. \"none\": placement is local, and a key the index does "
+                + "not know is looked for in every backend.")
         String placement_backend() default "";
+
+        @AttributeDefinition(name = "Remembered absence (ms)", description = "While placement is shared: for how "
+                + "long a key that is in no backend (no placement recorded, and looked for in every backend) is "
+                + "answered \"not found\" again without asking every backend. A key stored or migrated through "
+                + "this runtime is found at once; one stored by another runtime without a placement record (a tier "
+                + "the placement backend does not take) after this window at the latest. 0: never remembered.")
+        long placement_absent_millis() default 1000;
     }
 
     @Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL,
@@ -144,7 +154,7 @@ public final class KeystoreRouter implements Router.Listener {
         LocationIndex index = LocationIndex.open(indexPath(context, config));
         router = new Router(settings(config), index, events, this);
         router.abandoned(AbandonedRecords.open(indexPath(context, config).resolveSibling("abandoned.log")));
-        router.sharedPlacement(config.placement_backend());
+        router.sharedPlacement(config.placement_backend(), absentFor(config));
         router.meter(() -> meter);
         routeComponents.values().forEach(this::apply);
         healthChecks = HealthCheckSupport.checks(context, this::status);
@@ -158,15 +168,14 @@ public final class KeystoreRouter implements Router.Listener {
         scheduler.scheduleWithFixedDelay(this::checkFailedBackends, FAILED_CHECK_MS, FAILED_CHECK_MS,
                 TimeUnit.MILLISECONDS);
         Logs.info(logger, "Router active: default target '{}', key location index {} ({} keys), shared placement {}",
-                config.default_target(), index.file(), index.size(),
-                config.placement_backend().isBlank() ? "off" : "in " + config.placement_backend().trim());
+                config.default_target(), index.file(), index.size(), router.placementDescription());
     }
 
     @Modified
     void modified(Config config) {
         this.config = config;
         router.settings(settings(config));
-        router.sharedPlacement(config.placement_backend());
+        router.sharedPlacement(config.placement_backend(), absentFor(config));
         scheduleProbes(config);
     }
 
@@ -262,7 +271,7 @@ public final class KeystoreRouter implements Router.Listener {
 
     @Override
     public void namesChanged(Set<String> names) {
-        Logs.info(logger, "Backends serving now: {}", names);
+        Logs.info(logger, "Backends serving now: {}; shared placement {}", names, router.placementDescription());
         NamesSink checks = healthChecks;
         if (checks != null) {
             checks.names(names);
@@ -460,6 +469,10 @@ public final class KeystoreRouter implements Router.Listener {
     static Router.Settings settings(Config config) {
         return new Router.Settings(config.default_target().trim(), Duration.ofMillis(Math.max(0, config.hotswap_wait())),
                 Duration.ofMillis(Math.max(0, config.hotswap_window())), Math.max(1, config.health_failures()));
+    }
+
+    static Duration absentFor(Config config) {
+        return Duration.ofMillis(Math.max(0, config.placement_absent_millis()));
     }
 
     static Path indexPath(BundleContext context, Config config) {

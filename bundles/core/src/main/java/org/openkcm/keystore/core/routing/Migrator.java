@@ -13,6 +13,7 @@ import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMetadata;
 import org.openkcm.keystore.api.KeyNotFoundException;
 import org.openkcm.keystore.api.KeyPage;
+import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Keystore;
 import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.StoredKey;
@@ -41,7 +42,10 @@ import org.osgi.service.log.Logger;
  * <li><b>verify</b>: read them back from the target, check they are the same, and open the record
  * with the KEK (the material is wiped at once);</li>
  * <li><b>switch</b>: record the target in the location index and, when placement is shared, in the
- * shared placement ({@link Router#place}); reads go there from now on, on every runtime;</li>
+ * shared placement ({@link Router#switchPlacement}); reads go there from now on, on every runtime.
+ * The shared placement is switched only if it still names the source (compare-and-set): of two
+ * runtimes that move one key at once to two backends, one wins; the other's switch fails, it
+ * removes its own copy, leaves the source alone and reports the key as not moved (a conflict);</li>
  * <li><b>check</b>: read the source again; if the key changed there meanwhile, undo;</li>
  * <li><b>delete</b> the source.</li>
  * </ol>
@@ -59,10 +63,24 @@ import org.osgi.service.log.Logger;
 public final class Migrator {
     static final int PROGRESS_EVERY = 100;
 
-    /** Records a key's new location; a seam for failure tests. */
+    /** Switches a key's location; a seam for failure tests. */
     @FunctionalInterface
     public interface LocationSwitch {
-        void put(KeyId id, String backend);
+        /**
+         * Switches the key (of {@code tier}) from {@code from} to {@code to} (see {@link Router#switchPlacement}).
+         *
+         * @return where the key is placed now: {@code to}, or where another runtime switched it meanwhile
+         */
+        String switchTo(KeyId id, KeyType tier, String from, String to);
+    }
+
+    /** The switch found the key moved elsewhere by another runtime meanwhile: this run's move is undone. */
+    static final class MovedElsewhere extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        MovedElsewhere(String placed) {
+            super("another runtime moved the key to " + placed + " meanwhile");
+        }
     }
 
     private final Router router;
@@ -83,7 +101,7 @@ public final class Migrator {
      * @param forget forgets what the runtime caches of a key
      */
     public Migrator(Router router, Envelope envelope, Logger logger, SagaRunner runner, Consumer<KeyId> forget) {
-        this(router, envelope, logger, router::place, runner, forget, CheckedReads.unchecked());
+        this(router, envelope, logger, router::switchPlacement, runner, forget, CheckedReads.unchecked());
     }
 
     /**
@@ -92,7 +110,7 @@ public final class Migrator {
      */
     public Migrator(Router router, Envelope envelope, Logger logger, SagaRunner runner, Consumer<KeyId> forget,
             CheckedReads reads) {
-        this(router, envelope, logger, router::place, runner, forget, reads);
+        this(router, envelope, logger, router::switchPlacement, runner, forget, reads);
     }
 
     Migrator(Router router, Envelope envelope, Logger logger, LocationSwitch locations) {
@@ -187,7 +205,16 @@ public final class Migrator {
                 reads.wrote(original.metadata());
                 return;
             }
-            case COMPENSATED -> throw failure(result, " (undone: the key is still where it was)");
+            case COMPENSATED -> {
+                if (result.failure() instanceof MovedElsewhere moved) {
+                    Logs.info(logger, "Migration of key {} to {}: {}; this run's copy was removed and the key left "
+                            + "there", id, targetName, moved.getMessage());
+                    throw new IllegalStateException("conflict: not moved: " + moved.getMessage()
+                            + "; this run's copy at " + targetName + " was removed and " + sourceName + " left alone",
+                            moved);
+                }
+                throw failure(result, " (undone: the key is still where it was)");
+            }
             case PENDING_COMPENSATION -> {
                 Logs.error(logger, "Migration of key {} failed and its copy at {} could not be removed yet: recovery "
                         + "removes it ({})", id, targetName, result.failure().getMessage());
@@ -219,8 +246,9 @@ public final class Migrator {
     private void deleteFailed(SagaResult result, KeyId id, Keystore source, String sourceName, String targetName) {
         RuntimeException e = result.failure();
         boolean stillThere;
+        StoredKey there = null;
         try {
-            source.retrieveKey(id);
+            there = source.retrieveKey(id);
             stillThere = true;
         } catch (KeyNotFoundException gone) {
             stillThere = false;
@@ -238,7 +266,7 @@ public final class Migrator {
             runner.journal().end(result.id(), Outcome.COMMITTED);
             return; // the delete did its work before it failed
         }
-        restoreLocation(id, sourceName, e);
+        restoreLocation(id, there.metadata().type(), sourceName, targetName, e);
         RuntimeException thrown = undoCopy("delete", e, id, router.backend(targetName, id), targetName);
         runner.journal().end(result.id(), Outcome.COMPENSATED);
         throw thrown;
@@ -271,7 +299,7 @@ public final class Migrator {
      * @param forget forgets what the runtime caches of a key
      */
     public static Saga saga(Router router, Consumer<KeyId> forget) {
-        return saga(router, null, router::place, forget);
+        return saga(router, null, router::switchPlacement, forget);
     }
 
     /**
@@ -280,9 +308,12 @@ public final class Migrator {
      * undone by deleting the target's record only if its digest is ours and the index does not
      * point at it (the pivot's undo runs first);</li>
      * <li>{@code verify-target} (COMPENSATABLE): reads the copy back, compares it, opens it;</li>
-     * <li>{@code switch-location} (PIVOT): the index points at the target; then the source is read
-     * again: a key that changed there meanwhile fails the step (and the saga is undone); undone by
-     * pointing the index at the source again if the source still holds the key;</li>
+     * <li>{@code switch-location} (PIVOT): the index (and the shared placement, only if it still
+     * names the source) points at the target; a placement another runtime switched elsewhere
+     * meanwhile fails the step ({@link MovedElsewhere}: the index follows that placement and the saga
+     * is undone, which removes this run's copy); then the source is read again: a key that changed
+     * there meanwhile fails the step (and the saga is undone); undone by pointing the index (and the
+     * placement, if it still names the target) at the source again if the source still holds the key;</li>
      * <li>{@code delete-source} (RETRIABLE, once per run): deletes the source, only while the index
      * points at the target, the target holds our record, and the source still holds the record
      * copied (never a key stored there since under the same id).</li>
@@ -332,8 +363,12 @@ public final class Migrator {
                 Step.pivot("switch-location", c -> {
                     KeyId id = KeyId.parse(c.param("key"));
                     String sourceName = c.param("source");
-                    locations.put(id, c.param("target"));
+                    KeyType tier = c.attachment(RECORD, StoredKey.class).metadata().type();
+                    String placed = locations.switchTo(id, tier, sourceName, c.param("target"));
                     forget.accept(id);
+                    if (!placed.equals(c.param("target"))) {
+                        throw new MovedElsewhere(placed);
+                    }
                     StoredKey now;
                     try {
                         now = router.backend(sourceName, id).retrieveKey(id);
@@ -352,12 +387,13 @@ public final class Migrator {
                     if (!c.param("target").equals(router.index().get(id))) {
                         return;
                     }
+                    StoredKey there;
                     try {
-                        router.backend(sourceName, id).retrieveKey(id);
+                        there = router.backend(sourceName, id).retrieveKey(id);
                     } catch (KeyNotFoundException gone) {
                         return; // the copy is all there is: the index stays on it
                     }
-                    router.place(id, sourceName);
+                    router.switchPlacement(id, there.metadata().type(), c.param("target"), sourceName);
                     forget.accept(id);
                 }),
                 Step.retriable("delete-source", c -> {
@@ -388,9 +424,9 @@ public final class Migrator {
                 }).attempts(1)));
     }
 
-    private void restoreLocation(KeyId id, String sourceName, RuntimeException cause) {
+    private void restoreLocation(KeyId id, KeyType tier, String sourceName, String targetName, RuntimeException cause) {
         try {
-            router.place(id, sourceName);
+            router.switchPlacement(id, tier, targetName, sourceName);
         } catch (RuntimeException e) {
             cause.addSuppressed(e);
         }

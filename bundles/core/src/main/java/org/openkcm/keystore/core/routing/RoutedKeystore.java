@@ -30,7 +30,9 @@ import org.openkcm.keystore.core.metrics.Measured;
  * key goes to the recorded backend, so a policy change never hides a stored key. A key the index
  * does not know is looked up in the shared placement when runtimes share one ({@link SharedPlacement}:
  * one read there, one at the backend it names), and only if that names none is it looked for in
- * every backend, the default target first; where it is found is then recorded.
+ * every backend, the default target first; where it is found is then recorded. While placement is
+ * shared, a key found in no backend is remembered as absent for a short window ({@link RecentAbsences}):
+ * reads of it within the window are answered "not found" without asking every backend again.
  */
 final class RoutedKeystore implements Keystore {
     private final Router router;
@@ -47,16 +49,18 @@ final class RoutedKeystore implements Keystore {
             throw new InvalidInputException("keyId.name", "names starting with " + SharedPlacement.PREFIX
                     + " are reserved for the shared placement records", id);
         }
-        String stored = index.get(id);
-        if (stored == null) {
-            stored = shared(id); // stored by another runtime sharing the backends
-        }
+        String known = index.get(id);
+        String stored = known != null ? known : shared(id); // else stored by another runtime sharing the backends
         if (stored != null) {
             // create-only across backends: an id already stored somewhere is stored (or refused) there
             call("storeKey", stored, id, ks -> {
                 ks.storeKey(id, sealed, metadata);
                 return null;
             });
+            if (known == null) {
+                index.put(id, stored);
+                router.absences().forget(id);
+            }
             return;
         }
         Route route = router.routeFor(metadata);
@@ -76,7 +80,7 @@ final class RoutedKeystore implements Keystore {
             throw uncertain;
         }
         try {
-            router.place(id, route.target()); // the local index, and the shared placement other runtimes read
+            router.place(id, route.target(), metadata.type()); // the local index, and the shared placement other runtimes read
         } catch (RuntimeException e) {
             index.remove(id, route.target());
             try {
@@ -118,9 +122,10 @@ final class RoutedKeystore implements Keystore {
                 return found;
             } catch (KeyNotFoundException stale) {
                 // placed there, not there (deleted meanwhile, or a placement left by a failed delete): look everywhere
+                return probe(id);
             }
         }
-        return probe(id);
+        return probeUnlessAbsent(id);
     }
 
     @Override
@@ -328,8 +333,30 @@ final class RoutedKeystore implements Keystore {
             index.put(id, placed);
             return placed;
         }
-        probe(id);
+        probeUnlessAbsent(id);
         return index.get(id);
+    }
+
+    /**
+     * A key the index does not know and the shared placement names no backend for: while placement
+     * is shared, a key found in no backend within the absence window is not found without asking
+     * them again (a key stored or migrated through this runtime since is in the index); else every
+     * backend is asked ({@link #probe}), and a key found nowhere is remembered as absent.
+     */
+    private StoredKey probeUnlessAbsent(KeyId id) {
+        if (router.placement() == null) {
+            return probe(id);
+        }
+        RecentAbsences absences = router.absences();
+        if (absences.contains(id)) {
+            throw new KeyNotFoundException(id);
+        }
+        try {
+            return probe(id);
+        } catch (KeyNotFoundException nowhere) {
+            absences.remember(id);
+            throw nowhere;
+        }
     }
 
     /** Looks for the key in every active backend, the default target first; records where it is. */
@@ -344,7 +371,7 @@ final class RoutedKeystore implements Keystore {
             try {
                 StoredKey found = measured("retrieveKey", name, ks, backend -> backend.retrieveKey(id));
                 index.put(id, name);
-                adopt(id, name);
+                adopt(id, found.metadata().type(), name);
                 return found;
             } catch (KeyNotFoundException e) {
                 // not there
@@ -364,13 +391,13 @@ final class RoutedKeystore implements Keystore {
      * only if none is recorded: a placement another runtime's migration wrote meanwhile is never
      * put back. The read has succeeded, so a failure here only leaves the next miss to probe again.
      */
-    private void adopt(KeyId id, String name) {
+    private void adopt(KeyId id, KeyType tier, String name) {
         SharedPlacement placement = router.placement();
         if (placement == null) {
             return;
         }
         try {
-            placement.adopt(id, name);
+            placement.adopt(id, tier, name);
         } catch (RuntimeException notRecorded) {
             // the next runtime that misses the key probes again and records it
         }

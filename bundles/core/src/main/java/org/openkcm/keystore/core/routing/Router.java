@@ -81,11 +81,14 @@ public final class Router {
         final Map<String, String> failed;
         /** Tiers that refused routes were written for, with the refusal, for keys that would fall to the default. */
         final Map<KeyType, String> blocked;
+        /** Where placement is shared now, or null: this runtime's index alone. */
+        final SharedPlacement placement;
         final CompletableFuture<Void> next = new CompletableFuture<>();
 
         Snapshot(Map<String, Registration> serving, Map<String, BackendStatus.State> states,
                 Map<String, String> downReasons, RoutingPolicy policy, Map<String, Long> departed,
-                Map<String, String> failed, Map<KeyType, String> blocked) {
+                Map<String, String> failed, Map<KeyType, String> blocked, SharedPlacement placement) {
+            this.placement = placement;
             this.failed = failed;
             this.blocked = blocked;
             this.serving = serving;
@@ -131,7 +134,9 @@ public final class Router {
     private volatile boolean closed;
     private volatile Supplier<Meter> meter = () -> null;
     private volatile AbandonedRecords abandoned = AbandonedRecords.inMemory();
-    private volatile SharedPlacement placement;
+    /** The placement setting: a backend name, {@link #PLACEMENT_OFF}, or empty (the default target if persistent). */
+    private volatile String placementSetting = PLACEMENT_OFF;
+    private volatile RecentAbsences absences = new RecentAbsences(RecentAbsences.DEFAULT_WINDOW);
 
     public Router(Settings settings, LocationIndex index, Executor events, Listener listener) {
         this.settings = settings;
@@ -139,7 +144,7 @@ public final class Router {
         this.events = events;
         this.listener = listener;
         this.snapshot = new Snapshot(Map.of(), Map.of(), Map.of(), RoutingPolicy.of(List.of(),
-                settings.defaultTarget()), Map.of(), Map.of(), Map.of());
+                settings.defaultTarget()), Map.of(), Map.of(), Map.of(), null);
         this.keystore = new RoutedKeystore(this, index);
     }
 
@@ -171,36 +176,114 @@ public final class Router {
         this.abandoned = ledger == null ? AbandonedRecords.inMemory() : ledger;
     }
 
-    /**
-     * Keeps every key's placement in the backend named {@code backend} as well, which all runtimes
-     * sharing the backends read ({@link SharedPlacement}); null or blank: placement is this
-     * runtime's index alone, and a key it does not know is looked for in every backend.
-     */
+    /** The placement setting that turns shared placement off: placement is this runtime's index alone. */
+    public static final String PLACEMENT_OFF = "none";
+
+    /** {@link #sharedPlacement(String, Duration)} with the default absence window (1 s). */
     public void sharedPlacement(String backend) {
-        this.placement = backend == null || backend.isBlank() ? null : new SharedPlacement(this, backend.trim());
+        sharedPlacement(backend, RecentAbsences.DEFAULT_WINDOW);
     }
 
-    /** The shared placement in use, or null. */
+    /**
+     * Where every key's placement is kept as well as in the local index, for all runtimes sharing
+     * the backends ({@link SharedPlacement}): the backend named {@code backend}; {@value #PLACEMENT_OFF}
+     * (or null, the router's own default): nowhere, placement is this runtime's index alone and a
+     * key it does not know is looked for in every backend; empty: the default target, while it is
+     * registered as persistent (not {@code keystore.persistent=false}).
+     *
+     * @param absentFor while placement is shared, how long a key found in no backend is answered
+     *            "not found" without asking every backend again (zero: never)
+     */
+    public void sharedPlacement(String backend, Duration absentFor) {
+        synchronized (lock) {
+            placementSetting = backend == null ? PLACEMENT_OFF : backend.trim();
+            absences = new RecentAbsences(absentFor);
+            publish();
+        }
+    }
+
+    /** The shared placement in use now, or null. */
     SharedPlacement placement() {
-        return placement;
+        return snapshot.placement;
     }
 
-    /** The backend that holds the shared placement, or null if placement is not shared. */
+    /** The keys recently found in no backend (see {@link #sharedPlacement(String, Duration)}). */
+    RecentAbsences absences() {
+        return absences;
+    }
+
+    /** Tests: remembered absences on a clock of their own. */
+    void absences(RecentAbsences absences) {
+        this.absences = absences;
+    }
+
+    /** The backend that holds the shared placement now, or null if placement is not shared. */
     public String sharedPlacementBackend() {
-        SharedPlacement p = placement;
+        SharedPlacement p = snapshot.placement;
         return p == null ? null : p.backend();
     }
 
-    /**
-     * Places the key in {@code backend}: the local index and, if shared, the shared placement,
-     * which every other runtime reads. A failure is thrown (the caller compensates).
-     */
-    public void place(KeyId id, String backend) {
-        index.put(id, backend);
-        SharedPlacement p = placement;
-        if (p != null) {
-            p.record(id, backend);
+    /** Where placement is kept, in words, for the log. */
+    public String placementDescription() {
+        String setting = placementSetting;
+        SharedPlacement p = snapshot.placement;
+        if (setting.equalsIgnoreCase(PLACEMENT_OFF)) {
+            return "off (placement.backend=" + PLACEMENT_OFF + "): this runtime's index alone";
         }
+        if (!setting.isEmpty()) {
+            return "in " + setting;
+        }
+        String target = settings.defaultTarget();
+        if (p != null) {
+            return "in " + p.backend() + " (the default target, persistent)";
+        }
+        if (target.isEmpty()) {
+            return "off: no default target to keep it in";
+        }
+        Registration r = snapshot.serving.get(target);
+        return r == null ? "in the default target " + target + " once it is registered, if it is persistent"
+                : "off: the default target " + target + " is volatile (" + org.openkcm.keystore.api.KeystoreProperties.PERSISTENT
+                        + "=false)";
+    }
+
+    /** Whether the backend takes keys of the tier ({@code keystore.tiers}; a backend not serving now is not refused here). */
+    boolean takesTier(String backend, KeyType tier) {
+        Registration r = snapshot.serving.get(backend);
+        return r == null || r.tiers().isEmpty() || r.tiers().contains(tier.name());
+    }
+
+    /**
+     * Places the key (of {@code tier}) in {@code backend}: the local index and, if shared and the
+     * placement backend takes the tier, the shared placement, which every other runtime reads. A
+     * failure is thrown (the caller compensates).
+     */
+    public void place(KeyId id, String backend, KeyType tier) {
+        index.put(id, backend);
+        absences.forget(id);
+        SharedPlacement p = snapshot.placement;
+        if (p != null) {
+            p.record(id, tier, backend);
+        }
+    }
+
+    /**
+     * Switches the key (of {@code tier}) from {@code from} to {@code to}, a migration's switch: the
+     * local index, then the shared placement only if it still names {@code from} (compare-and-set).
+     * The index goes first, as in {@link #place}: a process that dies in between left the index on
+     * {@code to}, which the undo of the switch finds and puts back.
+     *
+     * @return where the key is placed now: {@code to}, or the backend another runtime's migration
+     *         switched it to meanwhile (the index then follows that one); a failure is thrown
+     */
+    public String switchPlacement(KeyId id, KeyType tier, String from, String to) {
+        index.put(id, to);
+        absences.forget(id);
+        SharedPlacement p = snapshot.placement;
+        String placed = p == null ? to : p.switchTo(id, tier, from, to);
+        if (!placed.equals(to)) {
+            index.put(id, placed);
+        }
+        return placed;
     }
 
     /** Whether the id names a shared-placement record rather than a key: never listed, migrated or reconciled. */
@@ -405,13 +488,42 @@ public final class Router {
         }
         Snapshot previous = snapshot;
         snapshot = new Snapshot(Map.copyOf(serving), Map.copyOf(states), Map.copyOf(reasons), policy,
-                Map.copyOf(departed), failedBackends, Map.copyOf(blocked));
+                Map.copyOf(departed), failedBackends, Map.copyOf(blocked), placement(serving, policy, previous.placement));
         previous.next.complete(null);
         Set<String> names = new TreeSet<>(serving.keySet());
         if (!names.equals(publishedNames)) {
             publishedNames = Set.copyOf(names);
             events.execute(() -> listener.namesChanged(names));
         }
+    }
+
+    /**
+     * Where placement is shared in the state being published: the named backend; none when off;
+     * else (empty setting) the default target while its registration says it is persistent. While
+     * the default target is not registered (starting, or a bundle swap) the previous choice stands.
+     */
+    private SharedPlacement placement(Map<String, Registration> serving, RoutingPolicy policy, SharedPlacement before) {
+        String setting = placementSetting;
+        String backend;
+        if (setting.equalsIgnoreCase(PLACEMENT_OFF)) {
+            return null;
+        } else if (!setting.isEmpty()) {
+            backend = setting;
+        } else {
+            Route fallback = policy.fallback();
+            if (fallback == null) {
+                return null;
+            }
+            backend = fallback.target();
+            Registration r = serving.get(backend);
+            if (r == null) {
+                return before != null && before.backend().equals(backend) ? before : null;
+            }
+            if (r.isVolatile()) {
+                return null;
+            }
+        }
+        return before != null && before.backend().equals(backend) ? before : new SharedPlacement(this, backend);
     }
 
     // ------------------------------------------------------------------ reading (no lock)

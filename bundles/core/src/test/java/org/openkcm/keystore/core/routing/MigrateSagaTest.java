@@ -88,15 +88,16 @@ class MigrateSagaTest {
         }
 
         Migrator migrator(SagaRunner runner) {
-            return new Migrator(router, ops.envelope(), null, (id, backend) -> {
+            return new Migrator(router, ops.envelope(), null, (id, tier, from, to) -> {
                 if (switchFaults > 0) {
                     switchFaults--;
                     if (switchFaultAfter) {
-                        router.index().put(id, backend);
+                        router.index().put(id, to);
                     }
                     throw switchFault;
                 }
-                router.index().put(id, backend);
+                router.index().put(id, to);
+                return to;
             }, runner, forgotten::add);
         }
 

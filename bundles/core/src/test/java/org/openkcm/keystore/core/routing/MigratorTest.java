@@ -52,11 +52,12 @@ class MigratorTest {
         router.putRoute("acme", Route.of("acme", new String[0], "TENANT", "acme", null, null, 0, "vault"), null);
 
         int[] switches = {0};
-        Migrator.LocationSwitch locations = (id, backend) -> {
+        Migrator.LocationSwitch locations = (id, tier, from, to) -> {
             if (step == Step.SWITCH && switches[0]++ == 0) {
                 throw new UnavailableException("injected: the index cannot be written");
             }
-            router.index().put(id, backend);
+            router.index().put(id, to);
+            return to;
         };
         switch (step) {
             case SOURCE_RETRIEVE_BEFORE -> memory.failBefore(Operation.RETRIEVE, 1, () -> new UnavailableException("injected"));

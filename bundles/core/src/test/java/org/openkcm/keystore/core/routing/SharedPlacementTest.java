@@ -9,6 +9,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
 import org.openkcm.keystore.api.InvalidInputException;
@@ -17,6 +23,7 @@ import org.openkcm.keystore.api.KeyFilter;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMetadata;
 import org.openkcm.keystore.api.KeyNotFoundException;
+import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.SealedKey;
@@ -184,7 +191,7 @@ class SharedPlacementTest {
 
     @Test
     void aKeyStoredBeforePlacementWasSharedIsProbedOnceAndThenFoundByEveryRuntime() {
-        Router legacy = router("");
+        Router legacy = router(Router.PLACEMENT_OFF);
         DefaultKeystoreOperations old = DefaultKeystoreOperations.of(legacy, List.<KekProvider>of(kek));
         KeyId id = old.generate(MigratorTest.spec("early", "acme")).id();
         assertEquals(0, memory.delegate().listKeys(KeyFilter.all()).keys().size(), "no placement recorded");
@@ -197,12 +204,202 @@ class SharedPlacementTest {
 
     @Test
     void withoutSharedPlacementAMissProbesEveryBackendAsBefore() {
-        Router alone = router(" ");
+        Router alone = router(Router.PLACEMENT_OFF);
         List<KeyId> ids = generate(a, 1);
         Retrieves before = retrieves();
         alone.keystore().retrieveKey(ids.get(0));
         assertEquals(new Retrieves(1, 1, 1), since(before, retrieves()));
         assertFalse(alone.sharedPlacementBackend() != null);
+    }
+
+    @Test
+    void twoRuntimesMigratingOneKeyAtOnceToTwoBackendsCannotBothWinAndTheLoserRemovesItsCopy() throws Exception {
+        KeyId id = generate(a, 1).get(0);
+        byte[] material;
+        try (var m = a.get(id)) {
+            material = m.copyBytes();
+        }
+        routerB.keystore().retrieveKey(id); // B knows the key in vault too
+        routerA.putRoute("acme", Route.of("acme", new String[0], "TENANT", "acme", null, null, 0, "archive"), null);
+        routerB.putRoute("acme", Route.of("acme", new String[0], "TENANT", "acme", null, null, 0, "memory"), null);
+        // each run copies and verifies, then waits at its switch until the other has copied too
+        CyclicBarrier bothCopied = new CyclicBarrier(2);
+        long deletesBefore = vault.calls(Operation.DELETE);
+        ExecutorService other = Executors.newSingleThreadExecutor();
+        try {
+            Future<MigrationReport> onA = other.submit(() -> new Migrator(routerA, a.envelope(), null,
+                    afterBoth(bothCopied, routerA)).run(KeyFilter.all(), null));
+            MigrationReport onB = new Migrator(routerB, b.envelope(), null, afterBoth(bothCopied, routerB))
+                    .run(KeyFilter.all(), null);
+            MigrationReport reportA = onA.get(30, TimeUnit.SECONDS);
+
+            String placed = routerA.placement().lookup(id);
+            assertTrue(placed.equals("archive") || placed.equals("memory"), placed);
+            MigrationReport winner = placed.equals("archive") ? reportA : onB;
+            MigrationReport loser = placed.equals("archive") ? onB : reportA;
+            assertEquals(1, winner.moved(), winner.toString());
+            assertEquals(0, loser.moved(), loser.toString());
+            assertTrue(loser.failed().get(id).startsWith("conflict: not moved: another runtime moved the key to "
+                    + placed), loser.toString());
+            FaultyKeystore won = placed.equals("archive") ? archive : memory;
+            FaultyKeystore lost = placed.equals("archive") ? memory : archive;
+            assertEquals(1, MigratorTest.copies(won, id), "the winner's copy is the key");
+            assertEquals(0, MigratorTest.copies(lost, id), "the loser removed its own copy");
+            assertEquals(0, MigratorTest.copies(vault, id), "the source is gone");
+            assertEquals(1, vault.calls(Operation.DELETE) - deletesBefore, "the source was deleted once, by the winner");
+            assertEquals(placed, routerA.index().get(id));
+            assertEquals(placed, routerB.index().get(id), "both indexes follow the placement that won");
+            for (DefaultKeystoreOperations ops : List.of(a, b)) {
+                try (var m = ops.get(id)) {
+                    assertTrue(java.util.Arrays.equals(material, m.copyBytes()), "the same material on both runtimes");
+                }
+            }
+        } finally {
+            other.shutdownNow();
+        }
+    }
+
+    /** The router's switch, once both migrations have reached their switch. */
+    static Migrator.LocationSwitch afterBoth(CyclicBarrier barrier, Router router) {
+        return (id, tier, from, to) -> {
+            try {
+                barrier.await(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new IllegalStateException("the other migration did not reach its switch", e);
+            }
+            return router.switchPlacement(id, tier, from, to);
+        };
+    }
+
+    @Test
+    void aSwitchOnlyTakesPlaceIfThePlacementStillNamesTheSource() {
+        KeyId id = generate(a, 1).get(0);
+        SharedPlacement placement = routerA.placement();
+        assertEquals("archive", placement.switchTo(id, KeyType.L2, "vault", "archive"));
+        assertEquals("archive", placement.switchTo(id, KeyType.L2, "vault", "memory"), "names archive now: refused");
+        assertEquals("archive", placement.lookup(id));
+        assertEquals("archive", placement.switchTo(id, KeyType.L2, "vault", "archive"), "a repeat is no conflict");
+        assertEquals("vault", placement.switchTo(id, KeyType.L2, "archive", "vault"), "switched back");
+        assertEquals("vault", routerB.placement().lookup(id));
+    }
+
+    @Test
+    void aKeyInNoBackendIsLookedForInEveryBackendOncePerAbsenceWindow() {
+        AtomicLong nanos = new AtomicLong();
+        routerA.absences(new RecentAbsences(Duration.ofSeconds(1), nanos::get));
+        KeyId absent = KeyId.of("later", 1);
+        Retrieves before = retrieves();
+        for (int i = 0; i < 5; i++) {
+            assertThrows(KeyNotFoundException.class, () -> routerA.keystore().retrieveKey(absent));
+        }
+        // five reads of its placement in memory; one probe of every backend (memory, archive, vault)
+        assertEquals(new Retrieves(5 + 1, 1, 1), since(before, retrieves()));
+
+        // stored meanwhile by a runtime that keeps no placement: not seen within the window, seen after it
+        Router legacy = router(Router.PLACEMENT_OFF);
+        KeyId stored = DefaultKeystoreOperations.of(legacy, List.<KekProvider>of(kek))
+                .generate(MigratorTest.spec("later", "acme")).id();
+        assertEquals(absent, stored);
+        nanos.addAndGet(Duration.ofMillis(500).toNanos());
+        assertThrows(KeyNotFoundException.class, () -> routerA.keystore().retrieveKey(absent));
+        nanos.addAndGet(Duration.ofMillis(501).toNanos());
+        assertEquals(vault.delegate().retrieveKey(absent), routerA.keystore().retrieveKey(absent));
+
+        // a store through this runtime is seen at once
+        KeyId other = KeyId.of("mine", 1);
+        assertThrows(KeyNotFoundException.class, () -> routerA.keystore().retrieveKey(other));
+        KeyMetadata md = RouterTest.key("mine", KeyType.L2, Owner.tenant("acme"));
+        routerA.keystore().storeKey(other, SealedKey.of(new byte[] {7}), md);
+        assertEquals(md, routerA.keystore().retrieveKey(other).metadata());
+        assertEquals(md, routerA.keystore().listKeys(KeyFilter.all()).keys().stream()
+                .filter(m -> m.id().equals(other)).findFirst().orElseThrow());
+    }
+
+    @Test
+    void absencesAreForgottenByAStoreOrASwitchThroughThisRuntime() {
+        RecentAbsences absences = new RecentAbsences(Duration.ofHours(1), () -> 0L);
+        routerA.absences(absences);
+        KeyId id = KeyId.of("soon", 1);
+        assertThrows(KeyNotFoundException.class, () -> routerA.keystore().retrieveKey(id));
+        assertTrue(absences.contains(id));
+        routerA.place(id, "vault", KeyType.L2);
+        assertFalse(absences.contains(id), "placed: no longer absent");
+        absences.remember(id);
+        routerA.switchPlacement(id, KeyType.L2, "vault", "archive");
+        assertFalse(absences.contains(id), "switched: no longer absent");
+    }
+
+    @Test
+    void withoutAPlacementBackendTheDefaultTargetKeepsItWhilePersistentAndNoneTurnsItOff() {
+        Router auto = new Router(new Router.Settings("file", Duration.ZERO, Duration.ofMinutes(1), 3),
+                LocationIndex.inMemory(), Runnable::run, RouterTest.QUIET);
+        auto.sharedPlacement("");
+        assertEquals(null, auto.sharedPlacementBackend(), "the default target is not registered yet");
+        assertTrue(auto.placementDescription().contains("once it is registered"), auto.placementDescription());
+        auto.put(Registration.of(1, Map.of("keystore.name", "file", "keystore.persistent", "true"), "bsn", "1",
+                new MemoryKeystore()));
+        assertEquals("file", auto.sharedPlacementBackend(), "a persistent default target keeps it");
+        assertTrue(auto.placementDescription().startsWith("in file (the default target"), auto.placementDescription());
+        auto.remove(1);
+        assertEquals("file", auto.sharedPlacementBackend(), "a backend swapping out does not change where it is kept");
+
+        auto.put(Registration.of(2, Map.of("keystore.name", "file", "keystore.persistent", "false"), "bsn", "1",
+                new MemoryKeystore()));
+        assertEquals(null, auto.sharedPlacementBackend(), "a volatile default target keeps none");
+        assertTrue(auto.placementDescription().contains("volatile"), auto.placementDescription());
+
+        auto.put(Registration.of(3, Map.of("keystore.name", "vault"), "bsn", "1", new MemoryKeystore()));
+        auto.settings(new Router.Settings("vault", Duration.ZERO, Duration.ofMinutes(1), 3));
+        assertEquals("vault", auto.sharedPlacementBackend(), "no keystore.persistent: persistent, as for routing");
+
+        auto.sharedPlacement(Router.PLACEMENT_OFF);
+        assertEquals(null, auto.sharedPlacementBackend(), "none: off");
+        assertTrue(auto.placementDescription().startsWith("off"), auto.placementDescription());
+        auto.sharedPlacement(" file ");
+        assertEquals("file", auto.sharedPlacementBackend(), "named: kept there, volatile or not");
+    }
+
+    @Test
+    void aKeyOfATierThePlacementBackendDoesNotTakeHasNoPlacementRecordAndIsStillStoredAndFound() {
+        // the shipped runtime: default target "file" (persistent, L2 and L3), L4 routed to "memory" (volatile)
+        FaultyKeystore file = new FaultyKeystore(new MemoryKeystore());
+        FaultyKeystore volatileMemory = new FaultyKeystore(new MemoryKeystore());
+        List<Router> runtimes = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Router r = new Router(new Router.Settings("file", Duration.ZERO, Duration.ofMinutes(1), 3),
+                    LocationIndex.inMemory(), Runnable::run, RouterTest.QUIET);
+            r.put(Registration.of(1, Map.of("keystore.name", "file", "keystore.tiers", "L2,L3",
+                    "keystore.persistent", "true"), "bsn", "1", file));
+            r.put(Registration.of(2, Map.of("keystore.name", "memory", "keystore.tiers", "L4",
+                    "keystore.persistent", "false"), "bsn", "1", volatileMemory));
+            r.putRoute("l4", Route.of("l4", new String[] {"L4"}, null, null, null, null, 0, "memory"), null);
+            r.sharedPlacement("");
+            assertEquals("file", r.sharedPlacementBackend());
+            runtimes.add(r);
+        }
+        KeyId l2 = KeyId.of("kek", 1);
+        KeyMetadata l2md = RouterTest.key("kek", KeyType.L2, Owner.tenant("acme"));
+        runtimes.get(0).keystore().storeKey(l2, SealedKey.of(new byte[] {2}), l2md);
+        KeyId l4 = KeyId.of("data", 1);
+        KeyMetadata l4md = RouterTest.key("data", KeyType.L4, Owner.tenant("acme"));
+        runtimes.get(0).keystore().storeKey(l4, SealedKey.of(new byte[] {4}), l4md); // no "cannot be recorded"
+
+        StoredKey record = file.delegate().retrieveKey(SharedPlacement.recordId(l2));
+        assertEquals(KeyType.L2, record.metadata().type(), "the record has the key's tier");
+        assertThrows(KeyNotFoundException.class, () -> file.delegate().retrieveKey(SharedPlacement.recordId(l4)),
+                "no record for a tier the placement backend does not take");
+        assertEquals(2, file.delegate().listKeys(KeyFilter.all()).keys().size(), "the L2 key and its record alone");
+        assertEquals(1, volatileMemory.delegate().listKeys(KeyFilter.all()).keys().size(), "the L4 key alone");
+
+        // the other runtime finds both: the L2 key through its record, the L4 key by asking every backend
+        long fileReads = file.calls(Operation.RETRIEVE);
+        assertEquals(l2md, runtimes.get(1).keystore().retrieveKey(l2).metadata());
+        assertEquals(2, file.calls(Operation.RETRIEVE) - fileReads, "the record, then the key");
+        assertEquals(l4md, runtimes.get(1).keystore().retrieveKey(l4).metadata());
+        assertEquals("memory", runtimes.get(1).index().get(l4));
+        // and a migration of the L4 key keeps it without a record
+        assertEquals("memory", runtimes.get(1).switchPlacement(l4, KeyType.L4, "memory", "memory"));
+        assertThrows(KeyNotFoundException.class, () -> file.delegate().retrieveKey(SharedPlacement.recordId(l4)));
     }
 
     /** Lists every key through pages of {@code size}. */
