@@ -28,7 +28,7 @@ import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
 import org.openkcm.keystore.core.routing.LocationIndex;
 import org.openkcm.keystore.core.routing.Registration;
-import org.openkcm.keystore.core.routing.Router;
+import org.openkcm.keystore.core.routing.RoutingTable;
 import org.openkcm.keystore.memory.MemoryKeystore;
 
 /**
@@ -68,9 +68,9 @@ public class RoutedStoreBenchmark {
         }
     }
 
-    private static Router router(LocationIndex index) {
-        Router router = new Router(new Router.Settings("memory", Duration.ofSeconds(5), Duration.ofMinutes(1), 3),
-                index, Runnable::run, new Router.Listener() {
+    private static RoutingTable router(LocationIndex index) {
+        RoutingTable router = new RoutingTable(new RoutingTable.Settings("memory", Duration.ofSeconds(5), Duration.ofMinutes(1), 3),
+                index, Runnable::run, new RoutingTable.Listener() {
                     @Override
                     public void namesChanged(Set<String> names) {
                     }

@@ -27,7 +27,7 @@ import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
 import org.openkcm.keystore.core.routing.LocationIndex;
 import org.openkcm.keystore.core.routing.Registration;
 import org.openkcm.keystore.core.routing.Route;
-import org.openkcm.keystore.core.routing.Router;
+import org.openkcm.keystore.core.routing.RoutingTable;
 import org.openkcm.keystore.memory.MemoryKeystore;
 
 /**
@@ -44,7 +44,7 @@ public class RoutingBenchmark {
     private static final int KEYS = 10_000;
 
     private MemoryKeystore memory;
-    private Router router;
+    private RoutingTable router;
     private Keystore routed;
     private KeyId[] ids;
     private KeyMetadata newKey;
@@ -54,8 +54,8 @@ public class RoutingBenchmark {
     @Setup
     public void setUp() {
         memory = new MemoryKeystore(1_000_000);
-        router = new Router(new Router.Settings("memory", Duration.ofSeconds(5), Duration.ofMinutes(1), 3),
-                LocationIndex.inMemory(), Runnable::run, new Router.Listener() {
+        router = new RoutingTable(new RoutingTable.Settings("memory", Duration.ofSeconds(5), Duration.ofMinutes(1), 3),
+                LocationIndex.inMemory(), Runnable::run, new RoutingTable.Listener() {
                     @Override
                     public void namesChanged(Set<String> names) {
                     }

@@ -27,7 +27,7 @@ import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.core.routing.LocationIndex;
 import org.openkcm.keystore.core.routing.Registration;
 import org.openkcm.keystore.core.routing.Route;
-import org.openkcm.keystore.core.routing.Router;
+import org.openkcm.keystore.core.routing.RoutingTable;
 import org.openkcm.keystore.memory.MemoryKeystore;
 
 /**
@@ -57,11 +57,11 @@ public class SharedPlacementBenchmark {
     public String placement;
 
     private final AtomicLong names = new AtomicLong();
-    private Router writer;
-    private Router reader;
+    private RoutingTable writer;
+    private RoutingTable reader;
     private KeyId[] stored;
     private KeyId[] absent;
-    private Router storer;
+    private RoutingTable storer;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -89,9 +89,9 @@ public class SharedPlacementBenchmark {
                 new MemoryKeystore(50_000_000), new MemoryKeystore(50_000_000)};
     }
 
-    private Router router(MemoryKeystore[] backends) {
-        Router router = new Router(new Router.Settings("memory", Duration.ofSeconds(5), Duration.ofMinutes(1), 3),
-                LocationIndex.inMemory(), Runnable::run, new Router.Listener() {
+    private RoutingTable router(MemoryKeystore[] backends) {
+        RoutingTable router = new RoutingTable(new RoutingTable.Settings("memory", Duration.ofSeconds(5), Duration.ofMinutes(1), 3),
+                LocationIndex.inMemory(), Runnable::run, new RoutingTable.Listener() {
                     @Override
                     public void namesChanged(Set<String> names) {
                     }
@@ -110,7 +110,7 @@ public class SharedPlacementBenchmark {
         }
         router.putRoute("l2", Route.of("l2", new String[] {"L2"}, null, null, null, null, 0, "vault"), null);
         router.sharedPlacement(placement);
-        if (!placement.equals(Router.PLACEMENT_OFF) && !placement.equals(router.sharedPlacementBackend())) {
+        if (!placement.equals(RoutingTable.PLACEMENT_OFF) && !placement.equals(router.sharedPlacementBackend())) {
             throw new IllegalStateException("placement is not kept in " + placement);
         }
         return router;

@@ -39,7 +39,7 @@ import org.openkcm.keystore.core.cache.KeyCache;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
 import org.openkcm.keystore.core.routing.LocationIndex;
 import org.openkcm.keystore.core.routing.Registration;
-import org.openkcm.keystore.core.routing.Router;
+import org.openkcm.keystore.core.routing.RoutingTable;
 import org.openkcm.keystore.grpc.v1.GetMaterialRequest;
 import org.openkcm.keystore.grpc.v1.KeyServiceGrpc;
 import org.openkcm.keystore.memory.MemoryKeystore;
@@ -160,9 +160,9 @@ public class GrpcHopBenchmark {
         });
     }
 
-    private static Router router() {
-        Router router = new Router(new Router.Settings("memory", Duration.ofSeconds(5), Duration.ofMinutes(1), 3),
-                LocationIndex.inMemory(), Runnable::run, new Router.Listener() {
+    private static RoutingTable router() {
+        RoutingTable router = new RoutingTable(new RoutingTable.Settings("memory", Duration.ofSeconds(5), Duration.ofMinutes(1), 3),
+                LocationIndex.inMemory(), Runnable::run, new RoutingTable.Listener() {
                     @Override
                     public void namesChanged(Set<String> names) {
                     }

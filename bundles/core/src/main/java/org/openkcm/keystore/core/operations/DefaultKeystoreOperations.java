@@ -64,10 +64,10 @@ import org.openkcm.keystore.core.metrics.Measured;
 import org.openkcm.keystore.core.metrics.Meter;
 import org.openkcm.keystore.core.reconcile.ReconcileReport;
 import org.openkcm.keystore.core.reconcile.Reconciler;
-import org.openkcm.keystore.core.routing.KeystoreRouter;
+import org.openkcm.keystore.core.routing.BackendTracker;
 import org.openkcm.keystore.core.routing.LocationIndex;
 import org.openkcm.keystore.core.routing.Migrator;
-import org.openkcm.keystore.core.routing.Router;
+import org.openkcm.keystore.core.routing.RoutingTable;
 import org.openkcm.keystore.core.saga.KeystoreSagas;
 import org.openkcm.keystore.core.saga.RecoveryReport;
 import org.openkcm.keystore.core.saga.RecordMatch;
@@ -93,7 +93,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 /**
  * The {@link KeystoreOperations} service: validates input, seals material before the backend sees
  * it, opens it on the way back, authenticates metadata and enforces the lifecycle rules. Every
- * backend call goes through the {@link Router}, which sends each key to the backend the routing
+ * backend call goes through the {@link RoutingTable}, which sends each key to the backend the routing
  * policy names and remembers where it went. It is also the {@link KeystoreAdministration} service:
  * backends, routes, migration and KEK re-wrap.
  * <p>
@@ -142,7 +142,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     }
 
     @Reference
-    private KeystoreRouter routerComponent;
+    private BackendTracker routerComponent;
 
     /** The key caches: in a framework every read goes through them (Caffeine is a required import). */
     @Reference
@@ -164,7 +164,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     private RecoveryScheduler recovery;
 
     /** Outside a framework: the router, or a single backend, given directly. */
-    private volatile Router router;
+    private volatile RoutingTable router;
     private volatile Keystore keystore;
 
     @Reference(service = KekProvider.class, cardinality = ReferenceCardinality.AT_LEAST_ONE,
@@ -221,14 +221,14 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     }
 
     /** An instance outside a framework over a router (tests, benchmarks). */
-    public static DefaultKeystoreOperations of(Router router, List<KekProvider> keks) {
+    public static DefaultKeystoreOperations of(RoutingTable router, List<KekProvider> keks) {
         DefaultKeystoreOperations ops = of((Keystore) null, keks);
         ops.router = router;
         return ops;
     }
 
     /** Forgets cached keys when a backend leaves and when the routing policy changes. */
-    private final KeystoreRouter.ChangeListener routeChanges = new KeystoreRouter.ChangeListener() {
+    private final BackendTracker.ChangeListener routeChanges = new BackendTracker.ChangeListener() {
         @Override
         public void backendLeft(String name) {
             KeyCache cache = keyCache();
@@ -356,7 +356,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     /** Every saga recovery finishes: those of {@link #sagas()}, and a key's migration when there is a router. */
     private List<org.openkcm.keystore.core.saga.Saga> definitions() {
         List<org.openkcm.keystore.core.saga.Saga> all = new ArrayList<>(sagas.definitions());
-        Router r = router;
+        RoutingTable r = router;
         if (r == null && keystore == null && routerComponent != null) {
             r = routerComponent.router();
         }
@@ -748,7 +748,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
      * @param named the ids a caller named (to report those that are no finding of this run), or empty
      */
     private List<ReconciliationReport> reconcileNow(Predicate<String> remove, Map<String, Reconciler.FindingId> named) {
-        Router r = router();
+        RoutingTable r = router();
         LocationIndex index = r.index();
         Reconciler reconciler = new Reconciler(logger, clock);
         List<ReconciliationReport> out = new ArrayList<>();
@@ -818,9 +818,9 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     @Override
     public Optional<String> locationOf(KeyId id) {
         Validation.required("keyId", id);
-        Router r = router;
+        RoutingTable r = router;
         if (r == null && keystore == null) {
-            KeystoreRouter component = routerComponent;
+            BackendTracker component = routerComponent;
             r = component == null ? null : component.router();
         }
         return r == null ? Optional.empty() : Optional.ofNullable(r.index().get(id));
@@ -1019,9 +1019,9 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     /** The {@code keystore.name} a key was read from (the location index), or "default" without a router. */
     private String recordLocation(KeyId id) {
-        Router r = router;
+        RoutingTable r = router;
         if (r == null && keystore == null) {
-            KeystoreRouter component = routerComponent;
+            BackendTracker component = routerComponent;
             r = component == null ? null : component.router();
         }
         String location = r == null ? null : r.index().get(id);
@@ -1227,12 +1227,12 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         return router().keystore();
     }
 
-    private Router router() {
-        Router r = router;
+    private RoutingTable router() {
+        RoutingTable r = router;
         if (r != null) {
             return r;
         }
-        KeystoreRouter component = routerComponent;
+        BackendTracker component = routerComponent;
         if (component == null) {
             throw new UnavailableException("no Keystore backend is present");
         }

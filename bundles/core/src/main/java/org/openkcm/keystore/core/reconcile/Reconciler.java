@@ -123,7 +123,7 @@ public final class Reconciler {
         do {
             KeyPage page = backend.listKeys(cursor == null ? filter : filter.withCursor(cursor));
             for (KeyMetadata m : page.keys()) {
-                if (org.openkcm.keystore.core.routing.Router.placementRecord(m.id())) {
+                if (org.openkcm.keystore.core.routing.RoutingTable.placementRecord(m.id())) {
                     continue; // a shared placement record, not a key: never an orphan
                 }
                 held++;

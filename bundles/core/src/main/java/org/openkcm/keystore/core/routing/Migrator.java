@@ -42,7 +42,7 @@ import org.osgi.service.log.Logger;
  * <li><b>verify</b>: read them back from the target, check they are the same, and open the record
  * with the KEK (the material is wiped at once);</li>
  * <li><b>switch</b>: record the target in the location index and, when placement is shared, in the
- * shared placement ({@link Router#switchPlacement}); reads go there from now on, on every runtime.
+ * shared placement ({@link RoutingTable#switchPlacement}); reads go there from now on, on every runtime.
  * The shared placement is switched only if it still names the source (compare-and-set): of two
  * runtimes that move one key at once to two backends, one wins; the other's switch fails, it
  * removes its own copy, leaves the source alone and reports the key as not moved (a conflict);</li>
@@ -67,7 +67,7 @@ public final class Migrator {
     @FunctionalInterface
     public interface LocationSwitch {
         /**
-         * Switches the key (of {@code tier}) from {@code from} to {@code to} (see {@link Router#switchPlacement}).
+         * Switches the key (of {@code tier}) from {@code from} to {@code to} (see {@link RoutingTable#switchPlacement}).
          *
          * @return where the key is placed now: {@code to}, or where another runtime switched it meanwhile
          */
@@ -83,24 +83,24 @@ public final class Migrator {
         }
     }
 
-    private final Router router;
+    private final RoutingTable router;
     private final Logger logger;
     private final SagaRunner runner;
     private final CheckedReads reads;
     private final Saga saga;
 
     /** Journals each key's move in a journal in memory (no recovery after a crash). */
-    public Migrator(Router router, Envelope envelope, Logger logger) {
+    public Migrator(RoutingTable router, Envelope envelope, Logger logger) {
         this(router, envelope, logger, new SagaRunner(IntentJournal.inMemory(), logger), id -> { });
     }
 
     /**
      * Journals each key's move through the runner: a process killed part-way is finished or undone
-     * by recovery at the next start (with {@link #saga(Router, Consumer)} among its definitions).
+     * by recovery at the next start (with {@link #saga(RoutingTable, Consumer)} among its definitions).
      *
      * @param forget forgets what the runtime caches of a key
      */
-    public Migrator(Router router, Envelope envelope, Logger logger, SagaRunner runner, Consumer<KeyId> forget) {
+    public Migrator(RoutingTable router, Envelope envelope, Logger logger, SagaRunner runner, Consumer<KeyId> forget) {
         this(router, envelope, logger, router::switchPlacement, runner, forget, CheckedReads.unchecked());
     }
 
@@ -108,21 +108,21 @@ public final class Migrator {
      * As above, each key read at its source through {@code reads} (the rollback check of get) and
      * what is copied recorded there.
      */
-    public Migrator(Router router, Envelope envelope, Logger logger, SagaRunner runner, Consumer<KeyId> forget,
+    public Migrator(RoutingTable router, Envelope envelope, Logger logger, SagaRunner runner, Consumer<KeyId> forget,
             CheckedReads reads) {
         this(router, envelope, logger, router::switchPlacement, runner, forget, reads);
     }
 
-    Migrator(Router router, Envelope envelope, Logger logger, LocationSwitch locations) {
+    Migrator(RoutingTable router, Envelope envelope, Logger logger, LocationSwitch locations) {
         this(router, envelope, logger, locations, new SagaRunner(IntentJournal.inMemory(), logger), id -> { });
     }
 
-    Migrator(Router router, Envelope envelope, Logger logger, LocationSwitch locations, SagaRunner runner,
+    Migrator(RoutingTable router, Envelope envelope, Logger logger, LocationSwitch locations, SagaRunner runner,
             Consumer<KeyId> forget) {
         this(router, envelope, logger, locations, runner, forget, CheckedReads.unchecked());
     }
 
-    Migrator(Router router, Envelope envelope, Logger logger, LocationSwitch locations, SagaRunner runner,
+    Migrator(RoutingTable router, Envelope envelope, Logger logger, LocationSwitch locations, SagaRunner runner,
             Consumer<KeyId> forget, CheckedReads reads) {
         this.router = router;
         this.logger = logger;
@@ -150,7 +150,7 @@ public final class Migrator {
             do {
                 KeyPage page = backend.listKeys(cursor == null ? f : f.withCursor(cursor));
                 for (KeyMetadata m : page.keys()) {
-                    if (Router.placementRecord(m.id())) {
+                    if (RoutingTable.placementRecord(m.id())) {
                         continue; // the shared placement's own records stay where they are
                     }
                     String location = router.index().get(m.id());
@@ -298,7 +298,7 @@ public final class Migrator {
      *
      * @param forget forgets what the runtime caches of a key
      */
-    public static Saga saga(Router router, Consumer<KeyId> forget) {
+    public static Saga saga(RoutingTable router, Consumer<KeyId> forget) {
         return saga(router, null, router::switchPlacement, forget);
     }
 
@@ -319,7 +319,7 @@ public final class Migrator {
      * copied (never a key stored there since under the same id).</li>
      * </ul>
      */
-    static Saga saga(Router router, Envelope envelope, LocationSwitch locations, Consumer<KeyId> forget) {
+    static Saga saga(RoutingTable router, Envelope envelope, LocationSwitch locations, Consumer<KeyId> forget) {
         return new Saga(MIGRATE, List.of(
                 Step.compensatable("copy-to-target", c -> {
                     KeyId id = KeyId.parse(c.param("key"));

@@ -20,7 +20,7 @@ import org.osgi.service.metatype.annotations.Option;
 /**
  * One route of the routing policy: an instance of the factory PID {@value #PID} (a {@code .cfg}
  * file {@code org.openkcm.keystore.route-<name>.cfg}, a {@code config.yaml} entry or
- * {@code OPENKCM__ROUTE__<NAME>__…} variables). The {@link KeystoreRouter} collects every route and
+ * {@code OPENKCM__ROUTE__<NAME>__…} variables). The {@link BackendTracker} collects every route and
  * checks the policy as a whole; a route whose values break a rule is refused with its error, and
  * the policy in force stays as it was.
  */

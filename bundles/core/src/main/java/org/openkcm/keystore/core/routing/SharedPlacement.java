@@ -50,10 +50,10 @@ final class SharedPlacement {
     static final int ATTEMPTS = 5;
     private static final Owner OWNER = Owner.of(OwnerKind.SERVICE, "openkcm-placement");
 
-    private final Router router;
+    private final RoutingTable router;
     private final String backend;
 
-    SharedPlacement(Router router, String backend) {
+    SharedPlacement(RoutingTable router, String backend) {
         this.router = router;
         this.backend = backend;
     }

@@ -21,7 +21,7 @@ import org.openkcm.keystore.api.ReconciliationReport;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.routing.LocationIndex;
 import org.openkcm.keystore.core.routing.Registration;
-import org.openkcm.keystore.core.routing.Router;
+import org.openkcm.keystore.core.routing.RoutingTable;
 import org.openkcm.keystore.core.testing.TestKeks;
 import org.openkcm.keystore.memory.MemoryKeystore;
 import org.openkcm.keystore.sdk.FaultyKeystore;
@@ -33,7 +33,7 @@ import org.openkcm.keystore.sdk.FaultyKeystore.Operation;
  * removes a record only on positive evidence, named by the id a report printed.
  */
 class SharedBackendReconcileTest {
-    static final Router.Listener QUIET = new Router.Listener() {
+    static final RoutingTable.Listener QUIET = new RoutingTable.Listener() {
         @Override
         public void namesChanged(Set<String> names) {
         }
@@ -54,7 +54,7 @@ class SharedBackendReconcileTest {
     final DefaultKeystoreOperations b = runtime(2);
 
     DefaultKeystoreOperations runtime(long serviceId) {
-        Router router = new Router(new Router.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 2),
+        RoutingTable router = new RoutingTable(new RoutingTable.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 2),
                 LocationIndex.inMemory(), Runnable::run, QUIET);
         router.put(Registration.of(serviceId, Map.of("keystore.name", "memory", "service.ranking", 0, "keystore.tiers",
                 "L2,L3,L4"), "bsn", "1.0.0", shared));

@@ -24,10 +24,10 @@ import org.openkcm.keystore.sdk.SampleKeys;
 /** Fail closed: a persistent tier is refused rather than served by a volatile backend by accident. */
 class FailClosedRoutingTest {
 
-    private static Router router() {
+    private static RoutingTable router() {
         // a long hot-swap wait: every refusal below must come at once, not after waiting
-        return new Router(new Router.Settings("memory", Duration.ofSeconds(30), Duration.ofMinutes(1), 2),
-                LocationIndex.inMemory(), Runnable::run, RouterTest.QUIET);
+        return new RoutingTable(new RoutingTable.Settings("memory", Duration.ofSeconds(30), Duration.ofMinutes(1), 2),
+                LocationIndex.inMemory(), Runnable::run, RoutingTableTest.QUIET);
     }
 
     private static Registration backend(long id, String name, boolean persistent, Keystore ks) {
@@ -44,10 +44,10 @@ class FailClosedRoutingTest {
     }
 
     private static KeyMetadata key(String name, KeyType type) {
-        return RouterTest.key(name, type, Owner.tenant("acme"));
+        return RoutingTableTest.key(name, type, Owner.tenant("acme"));
     }
 
-    private static void store(Router r, KeyMetadata m) {
+    private static void store(RoutingTable r, KeyMetadata m) {
         r.keystore().storeKey(m.id(), SampleKeys.sealed(1), m);
     }
 
@@ -57,7 +57,7 @@ class FailClosedRoutingTest {
 
     @Test
     void aVolatileDefaultTargetTakesNoL2OrL3KeysButTakesL4() {
-        Router r = router();
+        RoutingTable r = router();
         MemoryKeystore memory = new MemoryKeystore();
         r.put(backend(1, "memory", false, memory));
 
@@ -74,7 +74,7 @@ class FailClosedRoutingTest {
 
     @Test
     void aRouteThatNamesTheVolatileBackendForATierLetsItTakeThatTier() {
-        Router r = router();
+        RoutingTable r = router();
         MemoryKeystore memory = new MemoryKeystore();
         r.put(backend(1, "memory", false, memory));
         // names memory for L2 only, and only for one owner: the operator accepts volatile L2 keys
@@ -88,7 +88,7 @@ class FailClosedRoutingTest {
 
     @Test
     void aPersistentDefaultTargetTakesEveryTier() {
-        Router r = router();
+        RoutingTable r = router();
         MemoryKeystore stand = new MemoryKeystore(); // registered without keystore.persistent: persistent
         r.put(backend(1, "memory", true, stand));
         store(r, key("k2", KeyType.L2));
@@ -98,7 +98,7 @@ class FailClosedRoutingTest {
 
     @Test
     void aRouteToABackendWhoseConfigurationFailedIsRefusedAtOnceWithTheCause() {
-        Router r = router();
+        RoutingTable r = router();
         MemoryKeystore memory = new MemoryKeystore();
         r.put(backend(1, "memory", true, memory)); // even a persistent default never takes them
         r.putRoute("l2-l3", route("l2-l3", "L2,L3", "openbao"), null);
@@ -118,7 +118,7 @@ class FailClosedRoutingTest {
 
     @Test
     void aFailedBackendWhoseServiceIsRegisteredButNotReadyIsRefusedAtOnce() {
-        Router r = router();
+        RoutingTable r = router();
         r.put(backend(1, "memory", true, new MemoryKeystore()));
         r.putRoute("l3", route("l3", "L3", "vault"), null);
         r.put(backend(2, "vault", true, null)); // SCR: registered, service object not available
@@ -130,8 +130,8 @@ class FailClosedRoutingTest {
 
     @Test
     void aRouteMissingItsBackendIsRefusedAndNeverFallsToTheDefault() {
-        Router r = new Router(new Router.Settings("memory", Duration.ZERO, Duration.ZERO, 2),
-                LocationIndex.inMemory(), Runnable::run, RouterTest.QUIET);
+        RoutingTable r = new RoutingTable(new RoutingTable.Settings("memory", Duration.ZERO, Duration.ZERO, 2),
+                LocationIndex.inMemory(), Runnable::run, RoutingTableTest.QUIET);
         MemoryKeystore memory = new MemoryKeystore();
         r.put(backend(1, "memory", true, memory));
         r.putRoute("l2", route("l2", "L2", "openbao"), null);
@@ -143,7 +143,7 @@ class FailClosedRoutingTest {
 
     @Test
     void aRouteRefusedAtItsFirstConfigurationBlocksItsTiersFromTheDefault() {
-        Router r = router();
+        RoutingTable r = router();
         MemoryKeystore memory = new MemoryKeystore();
         r.put(backend(1, "memory", true, memory));
         r.putRoute("l2-bao", null, "route l2-bao: ownerKind: TEAM is not one of TENANT, SERVICE, NODE",
@@ -164,7 +164,7 @@ class FailClosedRoutingTest {
 
     @Test
     void aRouteChangedToAnInvalidValueKeepsItsPreviousVersionInForce() {
-        Router r = router();
+        RoutingTable r = router();
         MemoryKeystore memory = new MemoryKeystore();
         MemoryKeystore vault = new MemoryKeystore();
         r.put(backend(1, "memory", true, memory));
@@ -181,7 +181,7 @@ class FailClosedRoutingTest {
 
     @Test
     void anAmbiguousPolicyBlocksTheDefaultForEveryTier() {
-        Router r = router();
+        RoutingTable r = router();
         MemoryKeystore memory = new MemoryKeystore();
         r.put(backend(1, "memory", true, memory));
         r.putRoute("a", route("a", "L4", "x"), null);
@@ -204,15 +204,15 @@ class FailClosedRoutingTest {
                 + "\tat org.apache.felix.scr.impl.inject.internal.ComponentConstructorImpl.newInstance(X.java:1)\n"
                 + "Caused by: java.lang.IllegalArgumentException: token.source: environment variable BAO_TOKEN is "
                 + "not set\n\tat org.openkcm.keystore.openbao.OpenBaoSettings.from(OpenBaoSettings.java:1)\n";
-        assertEquals("token.source: environment variable BAO_TOKEN is not set", KeystoreRouter.failureReason(failure));
+        assertEquals("token.source: environment variable BAO_TOKEN is not set", BackendTracker.failureReason(failure));
         assertEquals("maxEntries: must be at least 1",
-                KeystoreRouter.failureReason("org.openkcm.keystore.api.InvalidInputException: maxEntries: must be at least 1"));
-        assertEquals("the component failed to activate", KeystoreRouter.failureReason(null));
+                BackendTracker.failureReason("org.openkcm.keystore.api.InvalidInputException: maxEntries: must be at least 1"));
+        assertEquals("the component failed to activate", BackendTracker.failureReason(null));
     }
 
     @Test
     void explicitRoutesToAVolatileBackendAreServed() {
-        Router r = router();
+        RoutingTable r = router();
         MemoryKeystore memory = new MemoryKeystore();
         r.put(backend(1, "memory", false, memory));
         r.putRoute("all", route("all", "L2,L3,L4", "memory"), null);

@@ -67,7 +67,7 @@ class MigrateSagaTest {
     static final class World {
         final FaultyKeystore src = new FaultyKeystore(new MemoryKeystore());
         final FaultyKeystore dst = new FaultyKeystore(new MemoryKeystore());
-        final Router router;
+        final RoutingTable router;
         final DefaultKeystoreOperations ops;
         final KeyId key;
         final KeyId stays;
@@ -77,10 +77,10 @@ class MigrateSagaTest {
         volatile int switchFaults;
 
         World(Path index) {
-            router = new Router(new Router.Settings("src", Duration.ZERO, Duration.ofMinutes(1), 3),
-                    LocationIndex.open(index), Runnable::run, RouterTest.QUIET);
-            router.put(RouterTest.reg(1, "src", 0, src));
-            router.put(RouterTest.reg(2, "dst", 0, dst));
+            router = new RoutingTable(new RoutingTable.Settings("src", Duration.ZERO, Duration.ofMinutes(1), 3),
+                    LocationIndex.open(index), Runnable::run, RoutingTableTest.QUIET);
+            router.put(RoutingTableTest.reg(1, "src", 0, src));
+            router.put(RoutingTableTest.reg(2, "dst", 0, dst));
             ops = DefaultKeystoreOperations.of(router, List.<KekProvider>of(TestKeks.fixed("test", 1)));
             key = ops.generate(MigratorTest.spec("moving", "acme")).id();
             stays = ops.generate(MigratorTest.spec("staying", "zeta")).id();

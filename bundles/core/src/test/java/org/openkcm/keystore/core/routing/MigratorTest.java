@@ -38,10 +38,10 @@ class MigratorTest {
     void aFailureAtAnyStepLeavesExactlyOneReadableCopy(Step step) {
         FaultyKeystore memory = new FaultyKeystore(new MemoryKeystore());
         FaultyKeystore vault = new FaultyKeystore(new MemoryKeystore());
-        Router router = new Router(new Router.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 3),
-                LocationIndex.inMemory(), Runnable::run, RouterTest.QUIET);
-        router.put(RouterTest.reg(1, "memory", 0, memory));
-        router.put(RouterTest.reg(2, "vault", 0, vault));
+        RoutingTable router = new RoutingTable(new RoutingTable.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 3),
+                LocationIndex.inMemory(), Runnable::run, RoutingTableTest.QUIET);
+        router.put(RoutingTableTest.reg(1, "memory", 0, memory));
+        router.put(RoutingTableTest.reg(2, "vault", 0, vault));
         TestKeks.Fixed kek = TestKeks.fixed("test", 1);
         DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(router, List.<KekProvider>of(kek));
         List<KeyId> acme = new ArrayList<>();

@@ -25,9 +25,9 @@ class ReconcileOperationsTest {
 
     @Test
     void keysUnknownHereMissingKeysAndKeysInDoubtAreReportedAndAKeyWithoutEvidenceIsNeverRemoved() {
-        Router router = RouterTest.router(Duration.ZERO);
+        RoutingTable router = RoutingTableTest.router(Duration.ZERO);
         MemoryKeystore memory = new MemoryKeystore();
-        router.put(RouterTest.reg(1, "memory", 0, memory));
+        router.put(RoutingTableTest.reg(1, "memory", 0, memory));
         IntentJournal journal = IntentJournal.inMemory();
         DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(router, List.<KekProvider>of(TestKeks.fixed("t", 1)))
                 .journal(journal);
@@ -65,8 +65,8 @@ class ReconcileOperationsTest {
 
     @Test
     void keysAVolatileBackendLostWhenItRestartedAreForgottenOnRequestAndNothingElseIs() {
-        Router router = RouterTest.router(Duration.ZERO);
-        router.put(RouterTest.reg(1, "memory", 0, new MemoryKeystore()));
+        RoutingTable router = RoutingTableTest.router(Duration.ZERO);
+        router.put(RoutingTableTest.reg(1, "memory", 0, new MemoryKeystore()));
         DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(router, List.<KekProvider>of(TestKeks.fixed("t", 1)));
         for (String name : List.of("a", "b")) {
             ops.generate(KeySpec.builder().name(name).type(KeyType.L4).algorithm("AES").keySize(256)
@@ -76,7 +76,7 @@ class ReconcileOperationsTest {
         // the memory backend restarts: a new, empty instance under the same name; the index remembers both keys
         MemoryKeystore restarted = new MemoryKeystore();
         router.remove(1);
-        router.put(RouterTest.reg(2, "memory", 0, restarted));
+        router.put(RoutingTableTest.reg(2, "memory", 0, restarted));
         ops.generate(KeySpec.builder().name("c").type(KeyType.L4).algorithm("AES").keySize(256)
                 .owner(Owner.service("svc")).build());
 

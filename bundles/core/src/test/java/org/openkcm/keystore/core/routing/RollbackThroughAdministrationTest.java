@@ -35,8 +35,8 @@ import org.openkcm.keystore.sdk.FaultyKeystore;
 class RollbackThroughAdministrationTest {
     final FaultyKeystore memory = new FaultyKeystore(new MemoryKeystore());
     final FaultyKeystore vault = new FaultyKeystore(new MemoryKeystore());
-    final Router router = new Router(new Router.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 3),
-            LocationIndex.inMemory(), Runnable::run, RouterTest.QUIET);
+    final RoutingTable router = new RoutingTable(new RoutingTable.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 3),
+            LocationIndex.inMemory(), Runnable::run, RoutingTableTest.QUIET);
     final TestKeks.Fixed kek = TestKeks.fixed("test", 1);
     final DefaultKeystoreOperations ops;
     final KeyId rolledBack;
@@ -44,8 +44,8 @@ class RollbackThroughAdministrationTest {
     final StoredKey older;
 
     RollbackThroughAdministrationTest() {
-        router.put(RouterTest.reg(1, "memory", 0, memory));
-        router.put(RouterTest.reg(2, "vault", 0, vault));
+        router.put(RoutingTableTest.reg(1, "memory", 0, memory));
+        router.put(RoutingTableTest.reg(2, "vault", 0, vault));
         ops = DefaultKeystoreOperations.of(router, List.<KekProvider>of(kek));
         rolledBack = ops.generate(MigratorTest.spec("retired", "acme")).id();
         untouched = ops.generate(MigratorTest.spec("fine", "acme")).id();

@@ -45,17 +45,17 @@ class SharedPlacementTest {
     final FaultyKeystore archive = new FaultyKeystore(new MemoryKeystore());
     final FaultyKeystore vault = new FaultyKeystore(new MemoryKeystore());
     final TestKeks.Fixed kek = TestKeks.fixed("shared", 1);
-    final Router routerA = router("memory");
-    final Router routerB = router("memory");
+    final RoutingTable routerA = router("memory");
+    final RoutingTable routerB = router("memory");
     final DefaultKeystoreOperations a = DefaultKeystoreOperations.of(routerA, List.<KekProvider>of(kek));
     final DefaultKeystoreOperations b = DefaultKeystoreOperations.of(routerB, List.<KekProvider>of(kek));
 
-    Router router(String placement) {
-        Router router = new Router(new Router.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 3),
-                LocationIndex.inMemory(), Runnable::run, RouterTest.QUIET);
-        router.put(RouterTest.reg(1, "memory", 0, memory));
-        router.put(RouterTest.reg(2, "archive", 0, archive));
-        router.put(RouterTest.reg(3, "vault", 0, vault));
+    RoutingTable router(String placement) {
+        RoutingTable router = new RoutingTable(new RoutingTable.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 3),
+                LocationIndex.inMemory(), Runnable::run, RoutingTableTest.QUIET);
+        router.put(RoutingTableTest.reg(1, "memory", 0, memory));
+        router.put(RoutingTableTest.reg(2, "archive", 0, archive));
+        router.put(RoutingTableTest.reg(3, "vault", 0, vault));
         router.putRoute("acme", Route.of("acme", new String[0], "TENANT", "acme", null, null, 0, "vault"), null);
         router.sharedPlacement(placement);
         return router;
@@ -166,7 +166,7 @@ class SharedPlacementTest {
         assertEquals(0, report.moved());
 
         KeyId reserved = KeyId.of(SharedPlacement.PREFIX + "acme-0", 1);
-        KeyMetadata md = RouterTest.key(reserved.name(), org.openkcm.keystore.api.KeyType.L2, Owner.tenant("acme"));
+        KeyMetadata md = RoutingTableTest.key(reserved.name(), org.openkcm.keystore.api.KeyType.L2, Owner.tenant("acme"));
         long held = memory.delegate().listKeys(KeyFilter.all()).keys().size();
         assertThrows(InvalidInputException.class,
                 () -> routerB.keystore().storeKey(reserved, SealedKey.of(new byte[] {1}), md));
@@ -191,7 +191,7 @@ class SharedPlacementTest {
 
     @Test
     void aKeyStoredBeforePlacementWasSharedIsProbedOnceAndThenFoundByEveryRuntime() {
-        Router legacy = router(Router.PLACEMENT_OFF);
+        RoutingTable legacy = router(RoutingTable.PLACEMENT_OFF);
         DefaultKeystoreOperations old = DefaultKeystoreOperations.of(legacy, List.<KekProvider>of(kek));
         KeyId id = old.generate(MigratorTest.spec("early", "acme")).id();
         assertEquals(0, memory.delegate().listKeys(KeyFilter.all()).keys().size(), "no placement recorded");
@@ -204,7 +204,7 @@ class SharedPlacementTest {
 
     @Test
     void withoutSharedPlacementAMissProbesEveryBackendAsBefore() {
-        Router alone = router(Router.PLACEMENT_OFF);
+        RoutingTable alone = router(RoutingTable.PLACEMENT_OFF);
         List<KeyId> ids = generate(a, 1);
         Retrieves before = retrieves();
         alone.keystore().retrieveKey(ids.get(0));
@@ -260,7 +260,7 @@ class SharedPlacementTest {
     }
 
     /** The router's switch, once both migrations have reached their switch. */
-    static Migrator.LocationSwitch afterBoth(CyclicBarrier barrier, Router router) {
+    static Migrator.LocationSwitch afterBoth(CyclicBarrier barrier, RoutingTable router) {
         return (id, tier, from, to) -> {
             try {
                 barrier.await(30, TimeUnit.SECONDS);
@@ -296,7 +296,7 @@ class SharedPlacementTest {
         assertEquals(new Retrieves(5 + 1, 1, 1), since(before, retrieves()));
 
         // stored meanwhile by a runtime that keeps no placement: not seen within the window, seen after it
-        Router legacy = router(Router.PLACEMENT_OFF);
+        RoutingTable legacy = router(RoutingTable.PLACEMENT_OFF);
         KeyId stored = DefaultKeystoreOperations.of(legacy, List.<KekProvider>of(kek))
                 .generate(MigratorTest.spec("later", "acme")).id();
         assertEquals(absent, stored);
@@ -308,7 +308,7 @@ class SharedPlacementTest {
         // a store through this runtime is seen at once
         KeyId other = KeyId.of("mine", 1);
         assertThrows(KeyNotFoundException.class, () -> routerA.keystore().retrieveKey(other));
-        KeyMetadata md = RouterTest.key("mine", KeyType.L2, Owner.tenant("acme"));
+        KeyMetadata md = RoutingTableTest.key("mine", KeyType.L2, Owner.tenant("acme"));
         routerA.keystore().storeKey(other, SealedKey.of(new byte[] {7}), md);
         assertEquals(md, routerA.keystore().retrieveKey(other).metadata());
         assertEquals(md, routerA.keystore().listKeys(KeyFilter.all()).keys().stream()
@@ -331,8 +331,8 @@ class SharedPlacementTest {
 
     @Test
     void withoutAPlacementBackendTheDefaultTargetKeepsItWhilePersistentAndNoneTurnsItOff() {
-        Router auto = new Router(new Router.Settings("file", Duration.ZERO, Duration.ofMinutes(1), 3),
-                LocationIndex.inMemory(), Runnable::run, RouterTest.QUIET);
+        RoutingTable auto = new RoutingTable(new RoutingTable.Settings("file", Duration.ZERO, Duration.ofMinutes(1), 3),
+                LocationIndex.inMemory(), Runnable::run, RoutingTableTest.QUIET);
         auto.sharedPlacement("");
         assertEquals(null, auto.sharedPlacementBackend(), "the default target is not registered yet");
         assertTrue(auto.placementDescription().contains("once it is registered"), auto.placementDescription());
@@ -349,10 +349,10 @@ class SharedPlacementTest {
         assertTrue(auto.placementDescription().contains("volatile"), auto.placementDescription());
 
         auto.put(Registration.of(3, Map.of("keystore.name", "vault"), "bsn", "1", new MemoryKeystore()));
-        auto.settings(new Router.Settings("vault", Duration.ZERO, Duration.ofMinutes(1), 3));
+        auto.settings(new RoutingTable.Settings("vault", Duration.ZERO, Duration.ofMinutes(1), 3));
         assertEquals("vault", auto.sharedPlacementBackend(), "no keystore.persistent: persistent, as for routing");
 
-        auto.sharedPlacement(Router.PLACEMENT_OFF);
+        auto.sharedPlacement(RoutingTable.PLACEMENT_OFF);
         assertEquals(null, auto.sharedPlacementBackend(), "none: off");
         assertTrue(auto.placementDescription().startsWith("off"), auto.placementDescription());
         auto.sharedPlacement(" file ");
@@ -364,10 +364,10 @@ class SharedPlacementTest {
         // the shipped runtime: default target "file" (persistent, L2 and L3), L4 routed to "memory" (volatile)
         FaultyKeystore file = new FaultyKeystore(new MemoryKeystore());
         FaultyKeystore volatileMemory = new FaultyKeystore(new MemoryKeystore());
-        List<Router> runtimes = new ArrayList<>();
+        List<RoutingTable> runtimes = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            Router r = new Router(new Router.Settings("file", Duration.ZERO, Duration.ofMinutes(1), 3),
-                    LocationIndex.inMemory(), Runnable::run, RouterTest.QUIET);
+            RoutingTable r = new RoutingTable(new RoutingTable.Settings("file", Duration.ZERO, Duration.ofMinutes(1), 3),
+                    LocationIndex.inMemory(), Runnable::run, RoutingTableTest.QUIET);
             r.put(Registration.of(1, Map.of("keystore.name", "file", "keystore.tiers", "L2,L3",
                     "keystore.persistent", "true"), "bsn", "1", file));
             r.put(Registration.of(2, Map.of("keystore.name", "memory", "keystore.tiers", "L4",
@@ -378,10 +378,10 @@ class SharedPlacementTest {
             runtimes.add(r);
         }
         KeyId l2 = KeyId.of("kek", 1);
-        KeyMetadata l2md = RouterTest.key("kek", KeyType.L2, Owner.tenant("acme"));
+        KeyMetadata l2md = RoutingTableTest.key("kek", KeyType.L2, Owner.tenant("acme"));
         runtimes.get(0).keystore().storeKey(l2, SealedKey.of(new byte[] {2}), l2md);
         KeyId l4 = KeyId.of("data", 1);
-        KeyMetadata l4md = RouterTest.key("data", KeyType.L4, Owner.tenant("acme"));
+        KeyMetadata l4md = RoutingTableTest.key("data", KeyType.L4, Owner.tenant("acme"));
         runtimes.get(0).keystore().storeKey(l4, SealedKey.of(new byte[] {4}), l4md); // no "cannot be recorded"
 
         StoredKey record = file.delegate().retrieveKey(SharedPlacement.recordId(l2));

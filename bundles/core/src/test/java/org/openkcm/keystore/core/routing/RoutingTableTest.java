@@ -25,8 +25,8 @@ import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.memory.MemoryKeystore;
 import org.openkcm.keystore.sdk.SampleKeys;
 
-class RouterTest {
-    static final Router.Listener QUIET = new Router.Listener() {
+class RoutingTableTest {
+    static final RoutingTable.Listener QUIET = new RoutingTable.Listener() {
         @Override
         public void namesChanged(java.util.Set<String> names) {
         }
@@ -40,8 +40,8 @@ class RouterTest {
         }
     };
 
-    static Router router(Duration wait) {
-        return new Router(new Router.Settings("memory", wait, Duration.ofMinutes(1), 2), LocationIndex.inMemory(),
+    static RoutingTable router(Duration wait) {
+        return new RoutingTable(new RoutingTable.Settings("memory", wait, Duration.ofMinutes(1), 2), LocationIndex.inMemory(),
                 Runnable::run, QUIET);
     }
 
@@ -56,7 +56,7 @@ class RouterTest {
 
     @Test
     void theHigherRankingServesAndRemovingItPromotesTheLower() {
-        Router r = router(Duration.ZERO);
+        RoutingTable r = router(Duration.ZERO);
         MemoryKeystore low = new MemoryKeystore();
         MemoryKeystore high = new MemoryKeystore();
         r.put(reg(1, "memory", 0, low));
@@ -73,7 +73,7 @@ class RouterTest {
 
     @Test
     void aRequestInTheGapWaitsForTheNameToComeBack() throws Exception {
-        Router r = router(Duration.ofSeconds(5));
+        RoutingTable r = router(Duration.ofSeconds(5));
         MemoryKeystore ks = new MemoryKeystore();
         r.put(reg(1, "memory", 0, ks));
         r.remove(1);
@@ -87,7 +87,7 @@ class RouterTest {
 
     @Test
     void aListingNamesTheBackendsItCouldNotRead() {
-        Router r = router(Duration.ZERO);
+        RoutingTable r = router(Duration.ZERO);
         MemoryKeystore memory = new MemoryKeystore();
         MemoryKeystore other = new MemoryKeystore();
         r.put(reg(1, "memory", 0, memory));
@@ -113,7 +113,7 @@ class RouterTest {
 
     @Test
     void aNameNeverSeenOrDownIsUnavailableAtOnce() {
-        Router r = new Router(new Router.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 2),
+        RoutingTable r = new RoutingTable(new RoutingTable.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 2),
                 LocationIndex.inMemory(), Runnable::run, QUIET);
         long t0 = System.nanoTime();
         UnavailableException absent = assertThrows(UnavailableException.class, () -> r.backend("nowhere", null));
@@ -132,7 +132,7 @@ class RouterTest {
 
     @Test
     void aRefusedPolicyLeavesThePreviousInForce() {
-        Router r = router(Duration.ZERO);
+        RoutingTable r = router(Duration.ZERO);
         r.putRoute("l4", Route.of("l4", new String[] {"L4"}, null, null, null, null, 0, "fast"), null);
         KeyMetadata l4 = key("a", KeyType.L4, Owner.tenant("t"));
         assertEquals("fast", r.routeFor(l4).target());
@@ -146,7 +146,7 @@ class RouterTest {
     @Test
     void readsFollowTheLocationAfterThePolicyChanges(@TempDir Path dir) {
         LocationIndex index = LocationIndex.open(dir.resolve("locations.idx"));
-        Router r = new Router(new Router.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 2), index,
+        RoutingTable r = new RoutingTable(new RoutingTable.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 2), index,
                 Runnable::run, QUIET);
         MemoryKeystore memory = new MemoryKeystore();
         MemoryKeystore vault = new MemoryKeystore();
@@ -167,7 +167,7 @@ class RouterTest {
         assertEquals("memory", again.get(m.id()));
         assertEquals("vault", again.get(n.id()));
         // an index miss is found by probing, and recorded
-        Router fresh = new Router(new Router.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 2),
+        RoutingTable fresh = new RoutingTable(new RoutingTable.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 2),
                 LocationIndex.inMemory(), Runnable::run, QUIET);
         fresh.put(reg(1, "memory", 0, memory));
         fresh.put(reg(2, "vault", 0, vault));
@@ -179,7 +179,7 @@ class RouterTest {
 
     @Test
     void aCallCutShortByASwapIsMadeAgainOnTheNewServiceButAnUnavailableBackendIsNot() {
-        Router r = router(Duration.ofSeconds(5));
+        RoutingTable r = router(Duration.ofSeconds(5));
         MemoryKeystore storage = new MemoryKeystore();
         KeyMetadata m = key("a", KeyType.L4, Owner.tenant("t"));
         storage.storeKey(m.id(), SampleKeys.sealed(1), m);
@@ -205,7 +205,7 @@ class RouterTest {
 
     @Test
     void aServiceThatCannotBeGotYetIsUnavailableAndWaitedFor() throws Exception {
-        Router r = router(Duration.ofSeconds(5));
+        RoutingTable r = router(Duration.ofSeconds(5));
         r.put(reg(1, "memory", 0, null)); // SCR answered null: the component is (re)activating
         assertEquals(BackendStatus.State.UNAVAILABLE, r.statuses().get(0).state());
         CompletableFuture<Keystore> waiting = CompletableFuture.supplyAsync(() -> r.backend("memory", null));

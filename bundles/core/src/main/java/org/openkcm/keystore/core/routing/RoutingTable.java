@@ -50,7 +50,7 @@ import org.openkcm.keystore.core.reconcile.AbandonedRecords;
  * {@link #failedBackends}) is refused at once with that failure; and a key of a tier that a refused
  * route was written for is refused rather than sent to the default target.
  */
-public final class Router {
+public final class RoutingTable {
 
     /** What the owner of the router hears, on the events executor. */
     public interface Listener {
@@ -115,7 +115,7 @@ public final class Router {
     private final Executor events;
     private final Listener listener;
     private final LocationIndex index;
-    private final RoutedKeystore keystore;
+    private final RoutingKeystore keystore;
     private final long startNanos = System.nanoTime();
     private final Map<Long, Health> health = new ConcurrentHashMap<>();
 
@@ -138,14 +138,14 @@ public final class Router {
     private volatile String placementSetting = PLACEMENT_OFF;
     private volatile RecentAbsences absences = new RecentAbsences(RecentAbsences.DEFAULT_WINDOW);
 
-    public Router(Settings settings, LocationIndex index, Executor events, Listener listener) {
+    public RoutingTable(Settings settings, LocationIndex index, Executor events, Listener listener) {
         this.settings = settings;
         this.index = index;
         this.events = events;
         this.listener = listener;
         this.snapshot = new Snapshot(Map.of(), Map.of(), Map.of(), RoutingPolicy.of(List.of(),
                 settings.defaultTarget()), Map.of(), Map.of(), Map.of(), null);
-        this.keystore = new RoutedKeystore(this, index);
+        this.keystore = new RoutingKeystore(this, index);
     }
 
     /** Where the calls to backends are reported (the bound meter now, or null: not measured). */

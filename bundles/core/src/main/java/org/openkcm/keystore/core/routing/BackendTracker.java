@@ -49,7 +49,7 @@ import org.osgi.util.tracker.ServiceTrackerCustomizer;
 
 /**
  * The router and plugin manager in the framework: a {@link ServiceTracker} over every
- * {@link Keystore} service feeds the {@link Router}, the route components feed its policy, a
+ * {@link Keystore} service feeds the {@link RoutingTable}, the route components feed its policy, a
  * {@link BackendProber} probes each backend's {@link Keystore#health()} with a bounded timeout
  * and hands the outcomes to the router, and, when the Felix Health Check API is present, each backend name is published as a
  * health check. A backend whose service object cannot be got yet (SCR answers null while a
@@ -59,9 +59,9 @@ import org.osgi.util.tracker.ServiceTrackerCustomizer;
  * before they hand the router immutable registrations; the router's own lock is never held across
  * a framework or backend call. Listener events run on one event thread.
  */
-@Component(name = KeystoreRouter.PID, service = KeystoreRouter.class, immediate = true)
-@Designate(ocd = KeystoreRouter.Config.class)
-public final class KeystoreRouter implements Router.Listener {
+@Component(name = BackendTracker.PID, service = BackendTracker.class, immediate = true)
+@Designate(ocd = BackendTracker.Config.class)
+public final class BackendTracker implements RoutingTable.Listener {
     public static final String PID = "org.openkcm.keystore.router";
     static final String DEFAULT_TARGET = "memory";
     static final long RETRY_UNAVAILABLE_MS = 50;
@@ -136,7 +136,7 @@ public final class KeystoreRouter implements Router.Listener {
     private final Map<Long, ServiceReference<Keystore>> references = new ConcurrentHashMap<>();
     private final Map<Long, Keystore> services = new ConcurrentHashMap<>();
 
-    private volatile Router router;
+    private volatile RoutingTable router;
     private volatile Config config;
     private BundleContext context;
     private ServiceTracker<Keystore, Long> tracker;
@@ -152,7 +152,7 @@ public final class KeystoreRouter implements Router.Listener {
         events = Executors.newSingleThreadExecutor(daemons("openkcm-router-events"));
         scheduler = Executors.newSingleThreadScheduledExecutor(daemons("openkcm-router-scheduler"));
         LocationIndex index = LocationIndex.open(indexPath(context, config));
-        router = new Router(settings(config), index, events, this);
+        router = new RoutingTable(settings(config), index, events, this);
         router.abandoned(AbandonedRecords.open(indexPath(context, config).resolveSibling("abandoned.log")));
         router.sharedPlacement(config.placement_backend(), absentFor(config));
         router.meter(() -> meter);
@@ -228,7 +228,7 @@ public final class KeystoreRouter implements Router.Listener {
     }
 
     /** The router, for the operations layer. */
-    public Router router() {
+    public RoutingTable router() {
         return router;
     }
 
@@ -248,7 +248,7 @@ public final class KeystoreRouter implements Router.Listener {
 
     void unbindRoute(RouteComponent route) {
         routeComponents.remove(route.name(), route);
-        Router r = router;
+        RoutingTable r = router;
         if (r != null) {
             r.removeRoute(route.name());
         }
@@ -256,7 +256,7 @@ public final class KeystoreRouter implements Router.Listener {
     }
 
     private void apply(RouteComponent route) {
-        Router r = router;
+        RoutingTable r = router;
         if (r != null) {
             r.putRoute(route.name(), route.route(), route.error(), route.tiers());
             policyChanged();
@@ -267,7 +267,7 @@ public final class KeystoreRouter implements Router.Listener {
         }
     }
 
-    // ------------------------------------------------------------------ Router.Listener (event thread)
+    // ------------------------------------------------------------------ RoutingTable.Listener (event thread)
 
     @Override
     public void namesChanged(Set<String> names) {
@@ -322,7 +322,7 @@ public final class KeystoreRouter implements Router.Listener {
      */
     private void checkFailedBackends() {
         ServiceComponentRuntime runtime = scr;
-        Router r = router;
+        RoutingTable r = router;
         if (runtime == null || r == null) {
             return;
         }
@@ -387,7 +387,7 @@ public final class KeystoreRouter implements Router.Listener {
 
     /** Asks again for the service objects SCR could not give (framework calls, outside any lock of ours). */
     private void retryUnavailable() {
-        Router r = router;
+        RoutingTable r = router;
         Map<String, String> failed = reportedFailures;
         for (Long id : r.unavailable()) {
             ServiceReference<Keystore> ref = references.get(id);
@@ -466,8 +466,8 @@ public final class KeystoreRouter implements Router.Listener {
 
     // ------------------------------------------------------------------ configuration
 
-    static Router.Settings settings(Config config) {
-        return new Router.Settings(config.default_target().trim(), Duration.ofMillis(Math.max(0, config.hotswap_wait())),
+    static RoutingTable.Settings settings(Config config) {
+        return new RoutingTable.Settings(config.default_target().trim(), Duration.ofMillis(Math.max(0, config.hotswap_wait())),
                 Duration.ofMillis(Math.max(0, config.hotswap_window())), Math.max(1, config.health_failures()));
     }
 

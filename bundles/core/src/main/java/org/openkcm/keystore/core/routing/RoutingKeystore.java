@@ -34,11 +34,11 @@ import org.openkcm.keystore.core.metrics.Measured;
  * shared, a key found in no backend is remembered as absent for a short window ({@link RecentAbsences}):
  * reads of it within the window are answered "not found" without asking every backend again.
  */
-final class RoutedKeystore implements Keystore {
-    private final Router router;
+final class RoutingKeystore implements Keystore {
+    private final RoutingTable router;
     private final LocationIndex index;
 
-    RoutedKeystore(Router router, LocationIndex index) {
+    RoutingKeystore(RoutingTable router, LocationIndex index) {
         this.router = router;
         this.index = index;
     }
