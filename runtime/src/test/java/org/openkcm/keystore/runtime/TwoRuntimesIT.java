@@ -78,9 +78,10 @@ class TwoRuntimesIT {
                         + "path.prefix = \"" + prefix + "-b\"\n"
                         + "keystore.name = \"" + SECOND + "\"\n"
                         + "keystore.tiers = [ \"L2\", \"L3\", \"L4\" ]\n");
-        // both runtimes keep each key's placement in the shared OpenBao backend as well as in their own index:
-        // no placement.backend, the default target keeps it (persistent)
-        Files.writeString(d.path("config/org.openkcm.keystore.router.cfg"), "default.target = \"openbao\"\n");
+        // both runtimes keep each key's placement in the shared OpenBao backend, their default target, as
+        // well as in their own index
+        Files.writeString(d.path("config/org.openkcm.keystore.router.cfg"),
+                "default.target = \"openbao\"\nplacement.backend = \"default-target\"\n");
         Files.delete(d.path("config/org.openkcm.keystore.route-l4-to-memory.cfg"));
         // without a grace period a key the other runtime just stored is judged at once: the case that used to be deleted
         Files.writeString(d.path("config/org.openkcm.keystore.operations.cfg"), "reconcile.grace.seconds = L\"0\"\n");

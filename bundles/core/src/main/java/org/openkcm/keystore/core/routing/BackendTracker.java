@@ -102,11 +102,12 @@ public final class BackendTracker implements RoutingTable.Listener {
                 + "that every runtime sharing the backends can reach, where each key's placement is kept as well "
                 + "as in the local index: a runtime that does not know a key, or whose index names a backend the "
                 + "key was migrated away from by another runtime, finds it with one read there. Set the same value "
-                + "on every runtime. Empty (the default): the default target, while it is registered as persistent "
-                + "(not keystore.persistent=false); with a volatile default target placement is local. "
-                + "A key whose tier the placement backend does not take (keystore.tiers) has no placement record "
-                + "and is found as with local placement. \"none\": placement is local, and a key the index does "
-                + "not know is looked for in every backend.")
+                + "on every runtime. \"default-target\": the default target, while it is registered as persistent "
+                + "(not keystore.persistent=false). A key whose tier the placement backend does not take "
+                + "(keystore.tiers) has no placement record and is found as with local placement. Empty (the "
+                + "default) or \"none\": placement is local, and a key the index does not know is looked for in "
+                + "every backend. While placement is shared, every store also writes the placement backend, so "
+                + "stores wait for it and fail while it is away.")
         String placement_backend() default "";
 
         @AttributeDefinition(name = "Remembered absence (ms)", description = "While placement is shared: for how "

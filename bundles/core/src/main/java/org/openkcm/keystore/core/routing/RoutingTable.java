@@ -134,7 +134,7 @@ public final class RoutingTable {
     private volatile boolean closed;
     private volatile Supplier<Meter> meter = () -> null;
     private volatile AbandonedRecords abandoned = AbandonedRecords.inMemory();
-    /** The placement setting: a backend name, {@link #PLACEMENT_OFF}, or empty (the default target if persistent). */
+    /** The placement setting: a backend name, {@link #PLACEMENT_OFF}, or {@link #PLACEMENT_DEFAULT_TARGET}. */
     private volatile String placementSetting = PLACEMENT_OFF;
     private volatile RecentAbsences absences = new RecentAbsences(RecentAbsences.DEFAULT_WINDOW);
 
@@ -178,6 +178,8 @@ public final class RoutingTable {
 
     /** The placement setting that turns shared placement off: placement is this runtime's index alone. */
     public static final String PLACEMENT_OFF = "none";
+    /** The placement setting that keeps it in the default target, while that is registered as persistent. */
+    public static final String PLACEMENT_DEFAULT_TARGET = "default-target";
 
     /** {@link #sharedPlacement(String, Duration)} with the default absence window (1 s). */
     public void sharedPlacement(String backend) {
@@ -186,17 +188,19 @@ public final class RoutingTable {
 
     /**
      * Where every key's placement is kept as well as in the local index, for all runtimes sharing
-     * the backends ({@link SharedPlacement}): the backend named {@code backend}; {@value #PLACEMENT_OFF}
-     * (or null, the router's own default): nowhere, placement is this runtime's index alone and a
-     * key it does not know is looked for in every backend; empty: the default target, while it is
-     * registered as persistent (not {@code keystore.persistent=false}).
+     * the backends ({@link SharedPlacement}): the backend named {@code backend};
+     * {@value #PLACEMENT_DEFAULT_TARGET}: the default target, while it is registered as persistent
+     * (not {@code keystore.persistent=false}); {@value #PLACEMENT_OFF}, empty or null (the default):
+     * nowhere, placement is this runtime's index alone and a key it does not know is looked for in
+     * every backend. Off by default: with placement shared, every store also writes the placement
+     * backend, so a store to any backend waits for that one (and fails while it is away).
      *
      * @param absentFor while placement is shared, how long a key found in no backend is answered
      *            "not found" without asking every backend again (zero: never)
      */
     public void sharedPlacement(String backend, Duration absentFor) {
         synchronized (lock) {
-            placementSetting = backend == null ? PLACEMENT_OFF : backend.trim();
+            placementSetting = backend == null || backend.isBlank() ? PLACEMENT_OFF : backend.trim();
             absences = new RecentAbsences(absentFor);
             publish();
         }
@@ -230,7 +234,7 @@ public final class RoutingTable {
         if (setting.equalsIgnoreCase(PLACEMENT_OFF)) {
             return "off (placement.backend=" + PLACEMENT_OFF + "): this runtime's index alone";
         }
-        if (!setting.isEmpty()) {
+        if (!setting.equalsIgnoreCase(PLACEMENT_DEFAULT_TARGET)) {
             return "in " + setting;
         }
         String target = settings.defaultTarget();
@@ -499,7 +503,7 @@ public final class RoutingTable {
 
     /**
      * Where placement is shared in the state being published: the named backend; none when off;
-     * else (empty setting) the default target while its registration says it is persistent. While
+     * for {@value #PLACEMENT_DEFAULT_TARGET}, the default target while its registration says it is persistent. While
      * the default target is not registered (starting, or a bundle swap) the previous choice stands.
      */
     private SharedPlacement placement(Map<String, Registration> serving, RoutingPolicy policy, SharedPlacement before) {
@@ -507,7 +511,7 @@ public final class RoutingTable {
         String backend;
         if (setting.equalsIgnoreCase(PLACEMENT_OFF)) {
             return null;
-        } else if (!setting.isEmpty()) {
+        } else if (!setting.equalsIgnoreCase(PLACEMENT_DEFAULT_TARGET)) {
             backend = setting;
         } else {
             Route fallback = policy.fallback();

@@ -330,10 +330,10 @@ class SharedPlacementTest {
     }
 
     @Test
-    void withoutAPlacementBackendTheDefaultTargetKeepsItWhilePersistentAndNoneTurnsItOff() {
+    void defaultTargetKeepsItWhilePersistentAndEmptyOrNoneTurnsItOff() {
         RoutingTable auto = new RoutingTable(new RoutingTable.Settings("file", Duration.ZERO, Duration.ofMinutes(1), 3),
                 LocationIndex.inMemory(), Runnable::run, RoutingTableTest.QUIET);
-        auto.sharedPlacement("");
+        auto.sharedPlacement(RoutingTable.PLACEMENT_DEFAULT_TARGET);
         assertEquals(null, auto.sharedPlacementBackend(), "the default target is not registered yet");
         assertTrue(auto.placementDescription().contains("once it is registered"), auto.placementDescription());
         auto.put(Registration.of(1, Map.of("keystore.name", "file", "keystore.persistent", "true"), "bsn", "1",
@@ -357,6 +357,8 @@ class SharedPlacementTest {
         assertTrue(auto.placementDescription().startsWith("off"), auto.placementDescription());
         auto.sharedPlacement(" file ");
         assertEquals("file", auto.sharedPlacementBackend(), "named: kept there, volatile or not");
+        auto.sharedPlacement("");
+        assertEquals(null, auto.sharedPlacementBackend(), "empty (the component's default): off");
     }
 
     @Test
@@ -373,7 +375,7 @@ class SharedPlacementTest {
             r.put(Registration.of(2, Map.of("keystore.name", "memory", "keystore.tiers", "L4",
                     "keystore.persistent", "false"), "bsn", "1", volatileMemory));
             r.putRoute("l4", Route.of("l4", new String[] {"L4"}, null, null, null, null, 0, "memory"), null);
-            r.sharedPlacement("");
+            r.sharedPlacement(RoutingTable.PLACEMENT_DEFAULT_TARGET);
             assertEquals("file", r.sharedPlacementBackend());
             runtimes.add(r);
         }
