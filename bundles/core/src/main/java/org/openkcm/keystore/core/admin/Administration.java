@@ -194,16 +194,17 @@ public final class Administration implements KeystoreAdministration {
                 boolean found = id.orphan() ? id.text().equals(report.orphans().get(id.key()))
                         : id.text().equals(report.missing().get(id.key()));
                 if (id.backend().equals(name) && !found) {
-                    failures.put(id.key(), "not removed: " + id.text() + " is not a finding of this run (" + (id.orphan()
-                            ? "it holds no record this runtime abandoned, or another record than the one named"
-                            : "the keystore no longer places it there, or the backend holds it") + ")");
+                    failures.put(id.key(), "not removed: " + id.text() + " is not a finding of this run ("
+                            + (id.orphan()
+                                    ? "it holds no record this runtime abandoned, or another record than the one named"
+                                    : "the keystore no longer places it there, or the backend holds it") + ")");
                 }
             }
             Map<KeyId, String> ids = new TreeMap<>(report.orphans());
             ids.putAll(report.missing());
-            out.add(new ReconciliationReport(name, report.held(), report.known(), List.copyOf(report.orphans().keySet()),
-                    report.recent(), report.inDoubt(), List.copyOf(report.missing().keySet()), report.removed(), failures,
-                    forgotten, report.unknown(), ids));
+            out.add(new ReconciliationReport(name, report.held(), report.known(),
+                    List.copyOf(report.orphans().keySet()), report.recent(), report.inDoubt(),
+                    List.copyOf(report.missing().keySet()), report.removed(), failures, forgotten, report.unknown(), ids));
         }
         return out;
     }
