@@ -34,6 +34,7 @@ import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.audit.file.FileAuditLog;
 import org.openkcm.keystore.bench.BenchKeks;
+import org.openkcm.keystore.core.admin.Administration;
 import org.openkcm.keystore.core.cache.CacheSettings;
 import org.openkcm.keystore.core.cache.KeyCache;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
@@ -97,7 +98,7 @@ public class GrpcHopBenchmark {
                 Map.of("service.pid", "bench-admin"));
         component = new GrpcServerComponent();
         inject(component, "operations", operations);
-        inject(component, "administration", operations);
+        inject(component, "administration", Administration.of(operations));
         inject(component, "auditLog", audit);
         component.addGrant(grant);
         Path tls = folder.resolve("tls");

@@ -12,6 +12,8 @@ import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
+import org.openkcm.keystore.api.CacheStatistics;
+import org.openkcm.keystore.api.CacheStatistics.Layer;
 import org.openkcm.keystore.api.IntegrityException;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMaterial;
@@ -21,7 +23,6 @@ import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.Validation;
-import org.openkcm.keystore.core.cache.TierStats.Layer;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -109,8 +110,8 @@ public final class KeyCache implements AutoCloseable {
             }
         }
 
-        TierStats stats(Layer layer, KeyType tier) {
-            return new TierStats(layer, tier, hits.sum(), misses.sum(), loads.sum(), evictions.sum(),
+        CacheStatistics stats(Layer layer, KeyType tier) {
+            return new CacheStatistics(layer, tier, hits.sum(), misses.sum(), loads.sum(), evictions.sum(),
                     invalidations.sum(), Math.max(0, size.sum()));
         }
     }
@@ -379,15 +380,15 @@ public final class KeyCache implements AutoCloseable {
 
     // --------------------------------------------------------------- statistics
 
-    public CacheStatistics statistics() {
-        List<TierStats> out = new ArrayList<>();
+    public CacheSnapshot statistics() {
+        List<CacheStatistics> out = new ArrayList<>();
         for (KeyType type : KeyType.values()) {
             out.add(recordCounters.get(type).stats(Layer.RECORDS, type));
         }
         for (KeyType type : KeyType.values()) {
             out.add(materialCounters.get(type).stats(Layer.MATERIAL, type));
         }
-        return new CacheStatistics(enabled(), out, failedLoads.sum());
+        return new CacheSnapshot(enabled(), out, failedLoads.sum());
     }
 
     /** Test seam: the array the material cache holds for a key (not a copy), or null. */

@@ -4,7 +4,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -12,12 +11,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Consumer;
 import java.util.function.Function;
-import java.util.function.Predicate;
 
-import org.openkcm.keystore.api.BackendStatus;
 import org.openkcm.keystore.api.ConflictException;
 import org.openkcm.keystore.api.IntegrityException;
 import org.openkcm.keystore.api.InvalidInputException;
@@ -33,13 +28,9 @@ import org.openkcm.keystore.api.KeySpec;
 import org.openkcm.keystore.api.KeyStatus;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Keystore;
-import org.openkcm.keystore.api.KeystoreAdministration;
 import org.openkcm.keystore.api.KeystoreException;
 import org.openkcm.keystore.api.KeystoreOperations;
-import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.PolicyRefusedException;
-import org.openkcm.keystore.api.ReconciliationReport;
-import org.openkcm.keystore.api.RouteDescription;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
@@ -47,7 +38,6 @@ import org.openkcm.keystore.api.Validation;
 import org.openkcm.keystore.core.cache.CacheComponent;
 import org.openkcm.keystore.core.cache.CachedRecord;
 import org.openkcm.keystore.core.cache.KeyCache;
-import org.openkcm.keystore.core.cache.TierStats;
 import org.openkcm.keystore.core.crypto.Bytes;
 import org.openkcm.keystore.core.crypto.RandomSource;
 import org.openkcm.keystore.core.envelope.Envelope;
@@ -62,10 +52,8 @@ import org.openkcm.keystore.core.journal.JournalComponent;
 import org.openkcm.keystore.core.log.Logs;
 import org.openkcm.keystore.core.metrics.Measured;
 import org.openkcm.keystore.core.metrics.Meter;
-import org.openkcm.keystore.core.reconcile.ReconcileReport;
 import org.openkcm.keystore.core.reconcile.Reconciler;
 import org.openkcm.keystore.core.routing.BackendTracker;
-import org.openkcm.keystore.core.routing.LocationIndex;
 import org.openkcm.keystore.core.routing.Migrator;
 import org.openkcm.keystore.core.routing.RoutingTable;
 import org.openkcm.keystore.core.saga.KeystoreSagas;
@@ -94,8 +82,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * The {@link KeystoreOperations} service: validates input, seals material before the backend sees
  * it, opens it on the way back, authenticates metadata and enforces the lifecycle rules. Every
  * backend call goes through the {@link RoutingTable}, which sends each key to the backend the routing
- * policy names and remembers where it went. It is also the {@link KeystoreAdministration} service:
- * backends, routes, migration and KEK re-wrap.
+ * policy names and remembers where it went. The administration (backends, routes, migration, KEK
+ * re-wrap, reconciliation, cache counters) is {@code org.openkcm.keystore.core.admin.Administration},
+ * which works on this service's saga runner, cache and envelope ({@link #shared()}).
  * <p>
  * In a framework, reads go through the {@link KeyCache} (sealed records below the envelope,
  * opened material above it); outside one, through the caches given to {@link #cache}, or none.
@@ -107,9 +96,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * or in a {@link KeyMaterial} handed to the caller; never in a {@code String}, a log line or an
  * exception message.
  */
-@Component(name = DefaultKeystoreOperations.PID, service = {KeystoreOperations.class, KeystoreAdministration.class})
+@Component(name = DefaultKeystoreOperations.PID, service = KeystoreOperations.class)
 @Designate(ocd = DefaultKeystoreOperations.Config.class)
-public final class DefaultKeystoreOperations implements KeystoreOperations, KeystoreAdministration {
+public final class DefaultKeystoreOperations implements KeystoreOperations {
     public static final String PID = "org.openkcm.keystore.operations";
     static final int MAX_ATTEMPTS = 5;
     static final int DEFAULT_WATERMARK_SIZE = 100_000;
@@ -356,10 +345,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
     /** Every saga recovery finishes: those of {@link #sagas()}, and a key's migration when there is a router. */
     private List<org.openkcm.keystore.core.saga.Saga> definitions() {
         List<org.openkcm.keystore.core.saga.Saga> all = new ArrayList<>(sagas.definitions());
-        RoutingTable r = router;
-        if (r == null && keystore == null && routerComponent != null) {
-            r = routerComponent.router();
-        }
+        RoutingTable r = routerIfAny();
         if (r != null) {
             all.add(Migrator.saga(r, this::invalidate));
         }
@@ -386,6 +372,88 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         this.kekProviders = of(keystore, keks).kekProviders;
         return this;
     }
+
+    /** The parts the administration shares with these operations; see {@link SharedParts}. */
+    public SharedParts shared() {
+        return shared;
+    }
+
+    private final SharedParts shared = new SharedParts() {
+        @Override
+        public RoutingTable router() {
+            return DefaultKeystoreOperations.this.router();
+        }
+
+        @Override
+        public Optional<RoutingTable> routerIfAny() {
+            return Optional.ofNullable(DefaultKeystoreOperations.this.routerIfAny());
+        }
+
+        @Override
+        public Envelope envelope() {
+            return DefaultKeystoreOperations.this.envelope();
+        }
+
+        @Override
+        public SagaRunner runner() {
+            return runner;
+        }
+
+        @Override
+        public KeystoreSagas sagas() {
+            return sagas;
+        }
+
+        @Override
+        public CheckedReads checkedReads() {
+            return DefaultKeystoreOperations.this.checkedReads();
+        }
+
+        @Override
+        public KeyCache keyCache() {
+            return DefaultKeystoreOperations.this.keyCache();
+        }
+
+        @Override
+        public void invalidate(KeyId id) {
+            DefaultKeystoreOperations.this.invalidate(id);
+        }
+
+        @Override
+        public void invalidateAll() {
+            DefaultKeystoreOperations.this.invalidateAll();
+        }
+
+        @Override
+        public void forgetRevision(KeyId id) {
+            watermark.forget(id);
+        }
+
+        @Override
+        public KnownKeks knownKeks() {
+            return DefaultKeystoreOperations.this.knownKeks();
+        }
+
+        @Override
+        public Logger logger() {
+            return logger;
+        }
+
+        @Override
+        public Meter meter() {
+            return meter;
+        }
+
+        @Override
+        public Clock clock() {
+            return clock;
+        }
+
+        @Override
+        public Duration reconcileGrace() {
+            return reconcileGrace;
+        }
+    };
 
     // --------------------------------------------------------------- KeystoreOperations
 
@@ -640,192 +708,6 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
         return page;
     }
 
-    // --------------------------------------------------------------- KeystoreAdministration
-
-    /** Re-wraps every key of every backend under the sealing KEK's current version; see {@link KekRewrapper}. */
-    @Override
-    public org.openkcm.keystore.api.RewrapReport rewrapAll() {
-        return Measured.operation(meter, "rewrap", () -> rewrapAllNow());
-    }
-
-    private org.openkcm.keystore.api.RewrapReport rewrapAllNow() {
-        RewrapReport r = rewrapAllKeys();
-        return new org.openkcm.keystore.api.RewrapReport(r.target().kekId(), r.target().version(), r.examined(),
-                r.rewrapped(), r.alreadyCurrent(), r.vanished(), r.failed());
-    }
-
-    /** The core's own report of a re-wrap run. */
-    public RewrapReport rewrapAllKeys() {
-        // no sealing KEK (refused, or not chosen): refused before anything is journaled
-        KekProvider sealing = envelope().keks().sealing();
-        String target = new KekRef(sealing.kekId(), sealing.currentVersion()).toString();
-        // journaled with its target: a run a crash interrupted is run again by recovery (current keys are
-        // skipped), but only while that target still seals
-        AtomicReference<Object> outcome = new AtomicReference<>();
-        SagaResult result = runner.run(sagas.kekRewrap(), List.of(), Map.of(KeystoreSagas.TARGET, target),
-                Map.of(KeystoreSagas.REPORT, outcome));
-        invalidateAll();
-        if (result.state() != SagaResult.State.COMMITTED) {
-            throw result.failure();
-        }
-        if (outcome.get() instanceof RuntimeException refused) {
-            throw refused; // the KEK choice changed after the check above: nothing was done, nothing is left open
-        }
-        RewrapReport done = (RewrapReport) outcome.get();
-        if (done.complete()) {
-            // nothing is sealed under any other KEK version now: each may leave its ring
-            knownKeks().released(done.target());
-            Logs.info(logger, "KEK re-wrap complete: every KEK but {} may now be removed", done.target());
-        }
-        return done;
-    }
-
-    @Override
-    public List<BackendStatus> backends() {
-        return router().statuses();
-    }
-
-    @Override
-    public List<RouteDescription> routes() {
-        return router().describeRoutes();
-    }
-
-    @Override
-    public MigrationReport migrate(KeyFilter filter, Consumer<MigrationReport> progress) {
-        return Measured.operation(meter, "migrate", () -> migrateNow(filter, progress));
-    }
-
-    private MigrationReport migrateNow(KeyFilter filter, Consumer<MigrationReport> progress) {
-        try {
-            // each key's move is journaled: a crash part-way is finished or undone by recovery
-            return new Migrator(router(), envelope(), logger, runner, this::invalidate, checkedReads()).run(filter,
-                    progress);
-        } finally {
-            invalidateAll(); // records carry the backend they were read from
-        }
-    }
-
-    @Override
-    public List<org.openkcm.keystore.api.CacheStatistics> cacheStatistics() {
-        KeyCache cache = keyCache();
-        if (cache == null) {
-            return List.of();
-        }
-        List<org.openkcm.keystore.api.CacheStatistics> out = new ArrayList<>();
-        for (TierStats s : cache.statistics().tiers()) {
-            out.add(new org.openkcm.keystore.api.CacheStatistics(
-                    org.openkcm.keystore.api.CacheStatistics.Layer.valueOf(s.layer().name()), s.tier(), s.hits(),
-                    s.misses(), s.loads(), s.evictions(), s.invalidations(), s.size()));
-        }
-        return out;
-    }
-
-    @Override
-    public List<ReconciliationReport> reconcile(boolean remove) {
-        return Measured.operation(meter, "reconcile", () -> reconcileNow(remove ? id -> true : id -> false, Map.of()));
-    }
-
-    @Override
-    public List<ReconciliationReport> reconcile(java.util.Collection<String> remove) {
-        Validation.required("remove", remove);
-        return Measured.operation(meter, "reconcile", () -> {
-            Map<String, Reconciler.FindingId> named = new LinkedHashMap<>();
-            List<String> serving = router().servingNames();
-            for (String text : remove) {
-                Reconciler.FindingId id = Reconciler.parseId(text); // every id is checked before anything is removed
-                if (!serving.contains(id.backend())) {
-                    throw new InvalidInputException("id", "'" + text + "' names backend " + id.backend()
-                            + ", which is not active here");
-                }
-                named.put(text, id);
-            }
-            return reconcileNow(named::containsKey, named);
-        });
-    }
-
-    /**
-     * @param remove true for the id of a finding to remove
-     * @param named the ids a caller named (to report those that are no finding of this run), or empty
-     */
-    private List<ReconciliationReport> reconcileNow(Predicate<String> remove, Map<String, Reconciler.FindingId> named) {
-        RoutingTable r = router();
-        LocationIndex index = r.index();
-        Reconciler reconciler = new Reconciler(logger, clock);
-        List<ReconciliationReport> out = new ArrayList<>();
-        for (String name : r.servingNames()) {
-            Keystore backend = r.activeBackend(name);
-            if (backend == null) {
-                Logs.warn(logger, "Reconciliation: backend {} is not active; skipped", name);
-                continue;
-            }
-            ReconcileReport report = reconciler.reconcile(name, backend, index.keysIn(name),
-                    id -> name.equals(index.get(id)), () -> runner.journal().unfinished(), reconcileGrace,
-                    r.abandoned(), remove);
-            report.removed().forEach(this::invalidate);
-            Map<KeyId, String> failures = new LinkedHashMap<>(report.failures());
-            List<KeyId> forgotten = new ArrayList<>();
-            for (Map.Entry<KeyId, String> missing : report.missing().entrySet()) {
-                if (remove.test(missing.getValue())) {
-                    forgetMissing(name, backend, index, missing.getKey()).ifPresentOrElse(
-                            why -> failures.put(missing.getKey(), "not forgotten: " + why), () -> forgotten.add(missing.getKey()));
-                }
-            }
-            for (Reconciler.FindingId id : named.values()) {
-                boolean found = id.orphan() ? id.text().equals(report.orphans().get(id.key()))
-                        : id.text().equals(report.missing().get(id.key()));
-                if (id.backend().equals(name) && !found) {
-                    failures.put(id.key(), "not removed: " + id.text() + " is not a finding of this run (" + (id.orphan()
-                            ? "it holds no record this runtime abandoned, or another record than the one named"
-                            : "the keystore no longer places it there, or the backend holds it") + ")");
-                }
-            }
-            Map<KeyId, String> ids = new java.util.TreeMap<>(report.orphans());
-            ids.putAll(report.missing());
-            out.add(new ReconciliationReport(name, report.held(), report.known(), List.copyOf(report.orphans().keySet()),
-                    report.recent(), report.inDoubt(), List.copyOf(report.missing().keySet()), report.removed(), failures,
-                    forgotten, report.unknown(), ids));
-        }
-        return out;
-    }
-
-    /**
-     * Drops the location record of a key the backend no longer holds (a volatile backend that
-     * restarted lost it, or another runtime deleted it): it is read once more from that backend
-     * just before, and forgotten only if still recorded there and still not found.
-     *
-     * @return why it was not forgotten, or empty if it was
-     */
-    private Optional<String> forgetMissing(String name, Keystore backend, LocationIndex index, KeyId id) {
-        if (!name.equals(index.get(id))) {
-            return Optional.of("the keystore no longer places it in " + name);
-        }
-        try {
-            backend.retrieveKey(id);
-            return Optional.of(name + " holds it again");
-        } catch (KeyNotFoundException gone) {
-            // forget it below
-        } catch (KeystoreException e) {
-            Logs.warn(logger, "Reconciliation of {}: missing key {} not checked again: {}", name, id, e.getMessage());
-            return Optional.of("it cannot be checked now (" + e.getMessage() + ")");
-        }
-        index.remove(id, name);
-        invalidate(id);
-        watermark.forget(id);
-        Logs.info(logger, "Reconciliation of {}: missing key {} forgotten (no longer held there)", name, id);
-        return Optional.empty();
-    }
-
-    @Override
-    public Optional<String> locationOf(KeyId id) {
-        Validation.required("keyId", id);
-        RoutingTable r = router;
-        if (r == null && keystore == null) {
-            BackendTracker component = routerComponent;
-            r = component == null ? null : component.router();
-        }
-        return r == null ? Optional.empty() : Optional.ofNullable(r.index().get(id));
-    }
-
     /**
      * The envelope over the KEK providers present now, chosen and pinned by {@link KekSelection};
      * each refusal is logged once, as an error.
@@ -1019,13 +901,19 @@ public final class DefaultKeystoreOperations implements KeystoreOperations, Keys
 
     /** The {@code keystore.name} a key was read from (the location index), or "default" without a router. */
     private String recordLocation(KeyId id) {
+        RoutingTable r = routerIfAny();
+        String location = r == null ? null : r.index().get(id);
+        return location == null ? "default" : location;
+    }
+
+    /** The router in use, or null: a single backend given directly, or no tracker. */
+    private RoutingTable routerIfAny() {
         RoutingTable r = router;
         if (r == null && keystore == null) {
             BackendTracker component = routerComponent;
             r = component == null ? null : component.router();
         }
-        String location = r == null ? null : r.index().get(id);
-        return location == null ? "default" : location;
+        return r;
     }
 
     private void invalidate(KeyId id) {

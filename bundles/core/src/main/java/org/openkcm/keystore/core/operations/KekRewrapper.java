@@ -13,6 +13,7 @@ import org.openkcm.keystore.api.KeyNotFoundException;
 import org.openkcm.keystore.api.KeyPage;
 import org.openkcm.keystore.api.Keystore;
 import org.openkcm.keystore.api.KeystoreException;
+import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.core.envelope.Envelope;
@@ -92,7 +93,8 @@ public final class KekRewrapper {
             }
             cursor = page.nextCursor().orElse(null);
         } while (cursor != null);
-        RewrapReport report = new RewrapReport(target, examined, rewrapped, current, vanished, failed);
+        RewrapReport report = new RewrapReport(target.kekId(), target.version(), examined, rewrapped, current,
+                vanished, failed);
         Logs.info(logger, "KEK re-wrap finished: {}", report);
         return report;
     }

@@ -8,7 +8,14 @@ import java.util.TreeMap;
 import org.openkcm.keystore.api.KeyId;
 
 /**
- * What one backend holds against what the keystore knows of it.
+ * What one backend holds against what the keystore knows of it, as the {@link Reconciler} found it.
+ * <p>
+ * Kept beside the api's {@code ReconciliationReport}, which the administration returns, because it
+ * carries what the administration still needs to finish the run: the orphans and the missing keys
+ * apart, each keyed to its finding id (the ids a caller named are checked against them), and the
+ * unaccounted keys as one list ({@link #consistent()}); and it lacks what only the administration
+ * knows, the missing keys it then forgets and why a named finding was not acted on. The
+ * administration builds the api's report once, from this and those ({@code core.admin.Administration}).
  *
  * @param backend the backend's {@code keystore.name}
  * @param held how many key versions the backend lists

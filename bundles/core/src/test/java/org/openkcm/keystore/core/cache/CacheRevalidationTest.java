@@ -19,6 +19,7 @@ import java.util.function.Function;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.openkcm.keystore.api.CacheStatistics;
 import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMaterial;
@@ -132,12 +133,12 @@ class CacheRevalidationTest {
         }
         assertEquals(4, backend.calls(Operation.RETRIEVE), "one read per bound");
         assertEquals(1, opens.get(), "never opened again");
-        assertEquals(1, cache.statistics().of(TierStats.Layer.RECORDS, KeyType.L4).size());
+        assertEquals(1, cache.statistics().of(CacheStatistics.Layer.RECORDS, KeyType.L4).size());
     }
 
     long materialSize(KeyCache c) {
         c.cleanUp(); // the scheduler is off in these tests: expiry is applied when the cache is cleaned
-        return c.statistics().of(TierStats.Layer.MATERIAL, KeyType.L4).size();
+        return c.statistics().of(CacheStatistics.Layer.MATERIAL, KeyType.L4).size();
     }
 
     @Test
@@ -225,7 +226,7 @@ class CacheRevalidationTest {
         ticker.advance(BOUND.plusMillis(10));
         assertThrows(KeyNotFoundException.class, () -> read(id));
         assertTrue(KeyCacheTest.zeros(held));
-        assertEquals(0, cache.statistics().of(TierStats.Layer.RECORDS, KeyType.L4).size());
+        assertEquals(0, cache.statistics().of(CacheStatistics.Layer.RECORDS, KeyType.L4).size());
     }
 
     @Test

@@ -28,6 +28,7 @@ import java.util.function.Function;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.openkcm.keystore.api.CacheStatistics;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMaterial;
 import org.openkcm.keystore.api.KeyMetadata;
@@ -38,7 +39,7 @@ import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
-import org.openkcm.keystore.core.cache.TierStats.Layer;
+import org.openkcm.keystore.api.CacheStatistics.Layer;
 import org.openkcm.keystore.memory.MemoryKeystore;
 import org.openkcm.keystore.sdk.FaultyKeystore;
 import org.openkcm.keystore.sdk.FaultyKeystore.Operation;
@@ -131,7 +132,7 @@ class KeyCacheTest {
             assertEquals(first, cache.record(id, loader));
         }
         assertEquals(1, backend.calls(Operation.RETRIEVE));
-        TierStats s = cache.statistics().of(Layer.RECORDS, KeyType.L4);
+        CacheStatistics s = cache.statistics().of(Layer.RECORDS, KeyType.L4);
         assertEquals(5, s.hits());
         assertEquals(1, s.misses());
         assertEquals(1, s.loads());
@@ -359,7 +360,7 @@ class KeyCacheTest {
         byte[] second = read(id);
         assertArrayEquals(first, second);
         assertEquals(1, opens.get());
-        TierStats s = cache.statistics().of(Layer.MATERIAL, KeyType.L4);
+        CacheStatistics s = cache.statistics().of(Layer.MATERIAL, KeyType.L4);
         assertEquals(1, s.hits());
         assertEquals(1, s.loads());
         KeyMaterial m = cache.material(id, loader, opener, CLOCK);

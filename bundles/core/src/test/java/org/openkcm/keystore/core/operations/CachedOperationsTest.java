@@ -26,9 +26,10 @@ import org.openkcm.keystore.api.KeyStatus;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.core.admin.Administration;
 import org.openkcm.keystore.core.cache.CacheSettings;
 import org.openkcm.keystore.core.cache.KeyCache;
-import org.openkcm.keystore.core.cache.TierStats;
+import org.openkcm.keystore.api.CacheStatistics;
 import org.openkcm.keystore.core.testing.TestKeks;
 import org.openkcm.keystore.memory.MemoryKeystore;
 import org.openkcm.keystore.sdk.FaultyKeystore;
@@ -67,7 +68,7 @@ class CachedOperationsTest {
             ops.metadata(id);
         }
         assertEquals(1, backend.calls(Operation.RETRIEVE) - before);
-        TierStats material = cache.statistics().of(TierStats.Layer.MATERIAL, KeyType.L4);
+        CacheStatistics material = cache.statistics().of(CacheStatistics.Layer.MATERIAL, KeyType.L4);
         assertEquals(5, material.hits());
     }
 
@@ -119,7 +120,7 @@ class CachedOperationsTest {
             material = m.copyBytes();
         }
         kek.replace("test", Map.of(1, TestKeks.kek(1), 2, TestKeks.kek(2)));
-        o.rewrapAllKeys();
+        Administration.of(o).rewrapAll();
         kek.replace("test", Map.of(2, TestKeks.kek(2))); // version 1 removed: only re-wrapped records open
         try (KeyMaterial m = o.get(id)) {
             assertArrayEquals(material, m.copyBytes());

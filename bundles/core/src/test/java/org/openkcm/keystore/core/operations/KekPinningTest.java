@@ -20,6 +20,7 @@ import org.openkcm.keystore.api.KeyMetadata;
 import org.openkcm.keystore.api.KeyStatus;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.core.admin.Administration;
 import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.envelope.KekRef;
 import org.openkcm.keystore.core.kek.KnownKeks;
@@ -99,7 +100,7 @@ class KekPinningTest {
         UnavailableException open = assertThrows(UnavailableException.class, () -> ops.get(k.id()));
         assertTrue(open.getMessage().contains("KEK 'local' version 1 is not the key recorded"), open.getMessage());
         assertThrows(UnavailableException.class, () -> ops.changeStatus(k.id(), KeyStatus.DEPRECATED, 1));
-        assertThrows(UnavailableException.class, ops::rewrapAllKeys);
+        assertThrows(UnavailableException.class, () -> Administration.of(ops).rewrapAll());
         assertSame(before, snapshot());
         assertEquals(record, Files.readString(recordFile()), "the record is unchanged");
         assertEquals(1, log.lines().stream().filter(l -> l.contains("KEK refused: KEK 'local' version 1")).count(),
@@ -146,7 +147,7 @@ class KekPinningTest {
         KeyMetadata k = ops.generate(Fixture.spec("k").build());
         byte[] expected = material(ops, k.id());
         kek.replace("local", Map.of(1, TestKeks.kek(1), 2, TestKeks.kek(2)));
-        assertTrue(ops.rewrapAllKeys().complete());
+        assertTrue(Administration.of(ops).rewrapAll().complete());
         assertTrue(Files.readString(recordFile()).contains("local 1 "), "v1 stays recorded (pinned)");
         assertTrue(Files.readString(recordFile()).lines().anyMatch(l -> l.startsWith("local 1 ") && l.endsWith(" released")));
 
@@ -170,7 +171,7 @@ class KekPinningTest {
         byte[] bytes = stored.sealed().bytes();
         bytes[bytes.length - 1] ^= 1;
         backend.rawPut(bad, org.openkcm.keystore.api.SealedKey.of(bytes), stored.metadata());
-        assertFalse(ops.rewrapAllKeys().complete());
+        assertFalse(Administration.of(ops).rewrapAll().complete());
         assertTrue(Files.readString(recordFile()).lines().anyMatch(l -> l.startsWith("local 1 ") && l.endsWith(" used")));
         DefaultKeystoreOperations restarted = start(ring("local", Map.of(2, TestKeks.kek(2))));
         UnavailableException e = assertThrows(UnavailableException.class,
@@ -254,7 +255,7 @@ class KekPinningTest {
         assertTrue(e.getMessage().contains("'local' is not on the allow-list"), e.getMessage());
         assertSame(before, snapshot());
         moved.openWith(List.of());
-        assertTrue(moved.rewrapAllKeys().complete());
+        assertTrue(Administration.of(moved).rewrapAll().complete());
         moved.openWith(List.of("hsm"));
         assertEquals(32, material(moved, k.id()).length, "re-wrapped under hsm, it opens without 'local'");
     }
@@ -308,7 +309,7 @@ class KekPinningTest {
 
         // after a complete re-wrap the file KEK is idle (released): off the allow-list, nothing is reported
         DefaultKeystoreOperations moving = start(hsm, local).sealWith("hsm");
-        assertTrue(moving.rewrapAllKeys().complete());
+        assertTrue(Administration.of(moving).rewrapAll().complete());
         assertTrue(Files.readString(recordFile()).lines().anyMatch(l -> l.matches("local 1 \\S+ released")));
         long before = refusalLines("");
         DefaultKeystoreOperations moved = start(hsm, local).sealWith("hsm").openWith(List.of("hsm"));

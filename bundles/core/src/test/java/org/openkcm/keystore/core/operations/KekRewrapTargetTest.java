@@ -11,7 +11,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openkcm.keystore.api.KekProvider;
 import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.core.admin.Administration;
 import org.openkcm.keystore.core.crypto.RandomSource;
 import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.envelope.KekRef;
@@ -78,7 +80,7 @@ class KekRewrapTargetTest {
         SagaRunner dying = new SagaRunner(journal, null).watcher(CrashPoint.parse("kek-rewrap:0:before", where -> {
             throw new TransactionsTest.Crash(where);
         }));
-        assertThrows(TransactionsTest.Crash.class, () -> ops(dying).rewrapAllKeys());
+        assertThrows(TransactionsTest.Crash.class, () -> Administration.of(ops(dying)).rewrapAll());
         assertEquals(1, journal.unfinished().size());
         assertEquals("local v2", journal.unfinished().get(0).params().get("target"));
 
@@ -95,7 +97,7 @@ class KekRewrapTargetTest {
         SagaRunner dying = new SagaRunner(journal, null).watcher(CrashPoint.parse("kek-rewrap:0:before", where -> {
             throw new TransactionsTest.Crash(where);
         }));
-        assertThrows(TransactionsTest.Crash.class, () -> ops(dying).rewrapAllKeys());
+        assertThrows(TransactionsTest.Crash.class, () -> Administration.of(ops(dying)).rewrapAll());
         addVersion(3); // the operator rotated again before the restart
 
         RecoveryReport report = ops(new SagaRunner(journal, null)).recover();
@@ -111,14 +113,14 @@ class KekRewrapTargetTest {
         // between the check of the sealing KEK and the step: another version starts sealing (the race of the ITs)
         SagaRunner racing = new SagaRunner(journal, null).watcher(CrashPoint.parse("kek-rewrap:0:before",
                 where -> addVersion(3)));
-        UnavailableException refused = assertThrows(UnavailableException.class, () -> ops(racing).rewrapAllKeys());
+        UnavailableException refused = assertThrows(UnavailableException.class, () -> Administration.of(ops(racing)).rewrapAll());
         assertEquals("unavailable: KEK refused: the re-wrap to local v2 was not run: local v3 seals now; run the "
                 + "re-wrap again to move the records to it", refused.getMessage());
         assertEquals(KEYS, under(1));
         assertTrue(journal.unfinished().isEmpty(), "nothing for recovery to run later");
 
-        RewrapReport again = ops(new SagaRunner(journal, null)).rewrapAllKeys();
-        assertEquals(new KekRef("local", 3), again.target());
+        RewrapReport again = Administration.of(ops(new SagaRunner(journal, null))).rewrapAll();
+        assertEquals(new KekRef("local", 3), new KekRef(again.kekId(), again.kekVersion()));
         assertEquals(KEYS, again.rewrapped());
         assertEquals(KEYS, under(3));
         journal.close();

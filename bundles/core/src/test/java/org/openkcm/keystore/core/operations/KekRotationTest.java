@@ -19,9 +19,11 @@ import org.openkcm.keystore.api.KekProvider;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMetadata;
 import org.openkcm.keystore.api.KeyStatus;
+import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.core.admin.Administration;
 import org.openkcm.keystore.core.crypto.RandomSource;
 import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.envelope.KekRef;
@@ -97,8 +99,8 @@ class KekRotationTest {
         assertEquals(new KekRef("local", 1), recordKek(KeyId.of("key-00", 1)));
 
         Map<KeyId, StoredKey> before = backend.snapshot();
-        RewrapReport report = ops.rewrapAllKeys();
-        assertEquals(new KekRef("local", 2), report.target());
+        RewrapReport report = Administration.of(ops).rewrapAll();
+        assertEquals(new KekRef("local", 2), new KekRef(report.kekId(), report.kekVersion()));
         assertEquals(KEYS + 1, report.examined());
         assertEquals(KEYS, report.rewrapped());
         assertEquals(1, report.alreadyCurrent());
@@ -117,7 +119,7 @@ class KekRotationTest {
 
         removeV1();
         assertAllReadable();
-        assertTrue(ops.rewrapAllKeys().rewrapped() == 0, "nothing left to do");
+        assertTrue(Administration.of(ops).rewrapAll().rewrapped() == 0, "nothing left to do");
     }
 
     @Test
@@ -141,12 +143,12 @@ class KekRotationTest {
         start();
         rotateKekToV2();
         backend.crashAfterRewraps(9);
-        assertThrows(RecordingKeystore.SimulatedCrash.class, () -> ops.rewrapAllKeys());
+        assertThrows(RecordingKeystore.SimulatedCrash.class, () -> Administration.of(ops).rewrapAll());
         long underV2 = materials.keySet().stream().filter(id -> recordKek(id).version() == 2).count();
         assertEquals(9, underV2, "the run stopped part-way");
         assertAllReadable();
 
-        RewrapReport resumed = ops.rewrapAllKeys();
+        RewrapReport resumed = Administration.of(ops).rewrapAll();
         assertTrue(resumed.complete(), resumed.toString());
         assertEquals(KEYS, resumed.examined());
         assertEquals(9, resumed.alreadyCurrent(), "the keys done before the crash are skipped");
@@ -175,13 +177,13 @@ class KekRotationTest {
             materials.put(m.id(), material(m.id()));
         }
         rotateKekToV2();
-        assertThrows(RecordingKeystore.SimulatedCrash.class, () -> ops.rewrapAllKeys());
+        assertThrows(RecordingKeystore.SimulatedCrash.class, () -> Administration.of(ops).rewrapAll());
         StoredKey half = crashing.snapshot().get(KeyId.of("key-3", 1));
         assertEquals(new KekRef("local", 2), Envelope.recordKek(half.sealed(), half.metadata().id()));
         assertEquals(new KekRef("local", 1), Envelope.macKek(half.metadata()).orElseThrow(), "record moved, MAC not yet");
         assertAllReadable();
 
-        RewrapReport resumed = ops.rewrapAllKeys();
+        RewrapReport resumed = Administration.of(ops).rewrapAll();
         assertTrue(resumed.complete(), resumed.toString());
         assertEquals(3, resumed.alreadyCurrent());
         assertEquals(3, resumed.rewrapped());
@@ -195,7 +197,7 @@ class KekRotationTest {
         rotateKekToV2();
         KeyId first = KeyId.of("key-00", 1);
         backend.beforeNextRewrap(() -> ops.changeStatus(first, KeyStatus.DEPRECATED, 1));
-        RewrapReport report = ops.rewrapAllKeys();
+        RewrapReport report = Administration.of(ops).rewrapAll();
         assertTrue(report.complete(), report.toString());
         assertEquals(KEYS, report.rewrapped());
         assertEquals(KeyStatus.DEPRECATED, ops.metadata(first).status());
@@ -212,7 +214,7 @@ class KekRotationTest {
         byte[] bytes = stored.sealed().bytes();
         bytes[bytes.length - 1] ^= 1;
         backend.rawPut(bad, SealedKey.of(bytes), stored.metadata());
-        RewrapReport report = ops.rewrapAllKeys();
+        RewrapReport report = Administration.of(ops).rewrapAll();
         assertEquals(KEYS - 1, report.rewrapped());
         assertEquals(List.of(bad), List.copyOf(report.failed().keySet()));
         assertTrue(report.failed().get(bad).contains("integrity"), report.failed().toString());
@@ -226,11 +228,11 @@ class KekRotationTest {
         TestKeks.Fixed other = TestKeks.fixed("hsm", 1);
         ops.kekProviders(List.of(other, kek));
         // two providers and no seal.kek.id: the higher-ranked newcomer does not seal
-        UnavailableException refused = assertThrows(UnavailableException.class, () -> ops.rewrapAllKeys());
+        UnavailableException refused = assertThrows(UnavailableException.class, () -> Administration.of(ops).rewrapAll());
         assertTrue(refused.getMessage().contains("seal.kek.id"), refused.getMessage());
         ops.sealWith("hsm");
-        RewrapReport report = ops.rewrapAllKeys();
-        assertEquals(new KekRef("hsm", 1), report.target());
+        RewrapReport report = Administration.of(ops).rewrapAll();
+        assertEquals(new KekRef("hsm", 1), new KekRef(report.kekId(), report.kekVersion()));
         assertEquals(KEYS, report.rewrapped());
         ops.kekProviders(List.of(other));
         assertAllReadable();

@@ -24,8 +24,10 @@ import org.openkcm.keystore.api.KeyStatus;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.KeystoreException;
 import org.openkcm.keystore.api.Owner;
+import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
+import org.openkcm.keystore.core.admin.Administration;
 import org.openkcm.keystore.core.testing.TestKeks;
 
 /**
@@ -117,7 +119,7 @@ class NoPlaintextLeakTest {
 
         // KEK rotation and re-wrap, then deletes.
         kek.replace("test", Map.of(1, TestKeks.kek(1), 2, TestKeks.kek(2)));
-        RewrapReport report = f.ops.rewrapAllKeys();
+        RewrapReport report = Administration.of(f.ops).rewrapAll();
         assertTrue(report.rewrapped() > 0);
         for (KeyId id : ids) {
             if (!id.equals(retired) && !id.equals(a)) {

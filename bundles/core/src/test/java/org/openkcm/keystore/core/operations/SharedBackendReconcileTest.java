@@ -19,6 +19,7 @@ import org.openkcm.keystore.api.KeyMaterial;
 import org.openkcm.keystore.api.KeyMetadata;
 import org.openkcm.keystore.api.ReconciliationReport;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.core.admin.Administration;
 import org.openkcm.keystore.core.routing.LocationIndex;
 import org.openkcm.keystore.core.routing.Registration;
 import org.openkcm.keystore.core.routing.RoutingTable;
@@ -52,6 +53,8 @@ class SharedBackendReconcileTest {
     final Fixture.MutableClock clock = new Fixture.MutableClock();
     final DefaultKeystoreOperations a = runtime(1);
     final DefaultKeystoreOperations b = runtime(2);
+    final Administration adminA = Administration.of(a);
+    final Administration adminB = Administration.of(b);
 
     DefaultKeystoreOperations runtime(long serviceId) {
         RoutingTable router = new RoutingTable(new RoutingTable.Settings("memory", Duration.ZERO, Duration.ofMinutes(1), 2),
@@ -92,11 +95,11 @@ class SharedBackendReconcileTest {
         List<KeyId> fromB = generate(b, "b1", "b2");
         clock.advanceMillis(Duration.ofMinutes(10).toMillis()); // past the grace period: judged, not "recent"
 
-        ReconciliationReport onB = single(b.reconcile(true));
+        ReconciliationReport onB = single(adminB.reconcile(true));
         assertEquals(fromA, onB.unknown(), "A's keys are unknown to B, not orphans");
         assertTrue(onB.orphans().isEmpty());
         assertTrue(onB.removed().isEmpty());
-        ReconciliationReport onA = single(a.reconcile(true));
+        ReconciliationReport onA = single(adminA.reconcile(true));
         assertEquals(fromB, onA.unknown());
         assertTrue(onA.removed().isEmpty());
 
@@ -116,23 +119,23 @@ class SharedBackendReconcileTest {
         assertEquals(2, held(), "the record reached the backend");
         clock.advanceMillis(Duration.ofMinutes(10).toMillis());
 
-        ReconciliationReport onB = single(b.reconcile(true));
+        ReconciliationReport onB = single(adminB.reconcile(true));
         assertEquals(List.of(lost), onB.unknown(), "B has no evidence: it keeps it");
         assertTrue(onB.removed().isEmpty());
         assertEquals(2, held());
 
-        ReconciliationReport onA = single(a.reconcile(false));
+        ReconciliationReport onA = single(adminA.reconcile(false));
         assertEquals(List.of(lost), onA.orphans());
         assertEquals(List.of(fromB.get(0)), onA.unknown());
         String id = onA.ids().get(lost);
         assertTrue(id.startsWith("orphan/memory/lost:1/"), id);
         assertEquals(2, held(), "a report deletes nothing");
 
-        ReconciliationReport removed = single(a.reconcile(List.of(id)));
+        ReconciliationReport removed = single(adminA.reconcile(List.of(id)));
         assertEquals(List.of(lost), removed.removed());
         assertEquals(1, held());
         readable(a, fromB);
-        assertTrue(single(a.reconcile(false)).orphans().isEmpty());
+        assertTrue(single(adminA.reconcile(false)).orphans().isEmpty());
     }
 
     @Test
@@ -141,11 +144,11 @@ class SharedBackendReconcileTest {
         assertThrows(UnavailableException.class, () -> a.generate(Fixture.spec("k").build()));
         clock.advanceMillis(Duration.ofMinutes(10).toMillis());
         KeyId k = KeyId.of("k", 1);
-        String id = single(a.reconcile(false)).ids().get(k);
+        String id = single(adminA.reconcile(false)).ids().get(k);
         KeyMetadata read = a.metadata(k); // a read finds it and records it: the key is in use now
         assertEquals(k, read.id());
 
-        ReconciliationReport r = single(a.reconcile(List.of(id)));
+        ReconciliationReport r = single(adminA.reconcile(List.of(id)));
         assertTrue(r.removed().isEmpty());
         assertTrue(r.failures().get(k).contains("not a finding of this run"), r.failures().toString());
         assertEquals(1, held());
@@ -156,12 +159,12 @@ class SharedBackendReconcileTest {
         shared.failAfter(Operation.STORE, 1, () -> new UnavailableException("injected"));
         assertThrows(UnavailableException.class, () -> a.generate(Fixture.spec("k").build()));
         clock.advanceMillis(Duration.ofMinutes(10).toMillis());
-        String id = single(a.reconcile(false)).ids().get(KeyId.of("k", 1));
+        String id = single(adminA.reconcile(false)).ids().get(KeyId.of("k", 1));
 
-        InvalidInputException bad = assertThrows(InvalidInputException.class, () -> a.reconcile(List.of(id, "k:1")));
+        InvalidInputException bad = assertThrows(InvalidInputException.class, () -> adminA.reconcile(List.of(id, "k:1")));
         assertTrue(bad.getMessage().contains("'k:1' is not the id of a reconciliation finding"), bad.getMessage());
         InvalidInputException elsewhere = assertThrows(InvalidInputException.class,
-                () -> a.reconcile(List.of(id, "missing/vault/k:1")));
+                () -> adminA.reconcile(List.of(id, "missing/vault/k:1")));
         assertTrue(elsewhere.getMessage().contains("names backend vault, which is not active here"), elsewhere.getMessage());
         assertEquals(1, held(), "nothing was removed");
     }

@@ -14,6 +14,7 @@ import org.openkcm.keystore.api.KeySpec;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.ReconciliationReport;
+import org.openkcm.keystore.core.admin.Administration;
 import org.openkcm.keystore.core.journal.IntentJournal;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
 import org.openkcm.keystore.core.testing.TestKeks;
@@ -31,6 +32,7 @@ class ReconcileOperationsTest {
         IntentJournal journal = IntentJournal.inMemory();
         DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(router, List.<KekProvider>of(TestKeks.fixed("t", 1)))
                 .journal(journal);
+        Administration admin = Administration.of(ops);
         for (String name : List.of("a", "b", "c")) {
             ops.generate(KeySpec.builder().name(name).type(KeyType.L4).algorithm("AES").keySize(256)
                     .owner(Owner.service("svc")).build());
@@ -45,7 +47,7 @@ class ReconcileOperationsTest {
         // lost: known to the keystore, gone from the backend
         memory.deleteKey(KeyId.of("c", 1));
 
-        ReconciliationReport report = single(ops.reconcile(false));
+        ReconciliationReport report = single(admin.reconcile(false));
         assertEquals("memory", report.backend());
         assertEquals(4, report.held());
         assertEquals(3, report.known());
@@ -56,11 +58,11 @@ class ReconcileOperationsTest {
         assertEquals(Map.of(KeyId.of("c", 1), "missing/memory/c:1"), report.ids());
         assertTrue(report.removed().isEmpty());
 
-        ReconciliationReport removed = single(ops.reconcile(true));
+        ReconciliationReport removed = single(admin.reconcile(true));
         assertTrue(removed.removed().isEmpty(), "a key absent from the index is not removed for that alone");
         assertEquals(List.of(KeyId.of("c", 1)), removed.forgotten());
         assertEquals(4, memory.listKeys(org.openkcm.keystore.api.KeyFilter.all()).keys().size());
-        assertEquals(List.of(unknown), single(ops.reconcile(false)).unknown());
+        assertEquals(List.of(unknown), single(admin.reconcile(false)).unknown());
     }
 
     @Test
@@ -68,11 +70,12 @@ class ReconcileOperationsTest {
         RoutingTable router = RoutingTableTest.router(Duration.ZERO);
         router.put(RoutingTableTest.reg(1, "memory", 0, new MemoryKeystore()));
         DefaultKeystoreOperations ops = DefaultKeystoreOperations.of(router, List.<KekProvider>of(TestKeks.fixed("t", 1)));
+        Administration admin = Administration.of(ops);
         for (String name : List.of("a", "b")) {
             ops.generate(KeySpec.builder().name(name).type(KeyType.L4).algorithm("AES").keySize(256)
                     .owner(Owner.service("svc")).build());
         }
-        assertEquals(java.util.Optional.of("memory"), ops.locationOf(KeyId.of("a", 1)));
+        assertEquals(java.util.Optional.of("memory"), admin.locationOf(KeyId.of("a", 1)));
         // the memory backend restarts: a new, empty instance under the same name; the index remembers both keys
         MemoryKeystore restarted = new MemoryKeystore();
         router.remove(1);
@@ -80,20 +83,20 @@ class ReconcileOperationsTest {
         ops.generate(KeySpec.builder().name("c").type(KeyType.L4).algorithm("AES").keySize(256)
                 .owner(Owner.service("svc")).build());
 
-        ReconciliationReport report = single(ops.reconcile(false));
+        ReconciliationReport report = single(admin.reconcile(false));
         assertEquals(List.of(KeyId.of("a", 1), KeyId.of("b", 1)), report.missing());
         assertTrue(report.forgotten().isEmpty(), "a report without --remove changes nothing");
-        assertEquals(java.util.Optional.of("memory"), ops.locationOf(KeyId.of("a", 1)));
+        assertEquals(java.util.Optional.of("memory"), admin.locationOf(KeyId.of("a", 1)));
 
-        ReconciliationReport one = single(ops.reconcile(List.of("missing/memory/a:1")));
+        ReconciliationReport one = single(admin.reconcile(List.of("missing/memory/a:1")));
         assertEquals(List.of(KeyId.of("a", 1)), one.forgotten(), "only the finding named");
-        assertEquals(java.util.Optional.of("memory"), ops.locationOf(KeyId.of("b", 1)));
+        assertEquals(java.util.Optional.of("memory"), admin.locationOf(KeyId.of("b", 1)));
 
-        ReconciliationReport removed = single(ops.reconcile(true));
+        ReconciliationReport removed = single(admin.reconcile(true));
         assertEquals(List.of(KeyId.of("b", 1)), removed.forgotten());
-        assertEquals(java.util.Optional.empty(), ops.locationOf(KeyId.of("a", 1)));
-        assertEquals(java.util.Optional.of("memory"), ops.locationOf(KeyId.of("c", 1)), "a key still held stays");
-        ReconciliationReport after = single(ops.reconcile(false));
+        assertEquals(java.util.Optional.empty(), admin.locationOf(KeyId.of("a", 1)));
+        assertEquals(java.util.Optional.of("memory"), admin.locationOf(KeyId.of("c", 1)), "a key still held stays");
+        ReconciliationReport after = single(admin.reconcile(false));
         assertTrue(after.missing().isEmpty(), after.toString());
         assertEquals(1, after.known());
         assertEquals(1, after.held());

@@ -18,6 +18,7 @@ import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.api.StoredKey;
+import org.openkcm.keystore.core.admin.Administration;
 import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.envelope.KekRef;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
@@ -60,7 +61,7 @@ class RollbackThroughAdministrationTest {
     @Test
     void aRewrapRefusesARolledBackRecordAndWritesNothing() {
         kek.replace("test", Map.of(1, TestKeks.kek(1), 2, TestKeks.kek(2))); // v2 is current: every key needs a re-wrap
-        RewrapReport report = ops.rewrapAll();
+        RewrapReport report = Administration.of(ops).rewrapAll();
 
         assertEquals(1, report.failed().size(), report.toString());
         String why = report.failed().get(rolledBack);
@@ -76,7 +77,7 @@ class RollbackThroughAdministrationTest {
     @Test
     void aMigrationRefusesARolledBackRecordAndCopiesNothing() {
         router.putRoute("acme", Route.of("acme", new String[0], "TENANT", "acme", null, null, 0, "vault"), null);
-        MigrationReport report = ops.migrate(KeyFilter.builder().owner(Owner.tenant("acme")).build(), null);
+        MigrationReport report = Administration.of(ops).migrate(KeyFilter.builder().owner(Owner.tenant("acme")).build(), null);
 
         assertEquals(1, report.moved(), report.toString());
         String why = report.failed().get(rolledBack);
@@ -94,7 +95,7 @@ class RollbackThroughAdministrationTest {
     void aReWrappedKeyRolledBackToItsRecordBeforeTheReWrapIsDetected() {
         kek.replace("test", Map.of(1, TestKeks.kek(1), 2, TestKeks.kek(2)));
         StoredKey beforeRewrap = memory.delegate().retrieveKey(untouched);
-        assertEquals(1, ops.rewrapAll().rewrapped(), "the untouched key is re-wrapped");
+        assertEquals(1, Administration.of(ops).rewrapAll().rewrapped(), "the untouched key is re-wrapped");
         // the re-wrap's own write advanced the mark: the record from before it is a rollback now
         memory.delegate().deleteKey(untouched);
         memory.delegate().storeKey(untouched, beforeRewrap.sealed(), beforeRewrap.metadata());

@@ -28,6 +28,7 @@ import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
+import org.openkcm.keystore.core.admin.Administration;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
 import org.openkcm.keystore.core.testing.TestKeks;
 import org.openkcm.keystore.memory.MemoryKeystore;
@@ -177,7 +178,7 @@ class SharedPlacementTest {
     @Test
     void reconciliationNeitherReportsNorRemovesPlacementRecords() {
         List<KeyId> ids = generate(a, 2);
-        for (var report : b.reconcile(true)) {
+        for (var report : Administration.of(b).reconcile(true)) {
             assertTrue(report.unknown().stream().noneMatch(SharedPlacement::reserved), report.toString());
             assertTrue(report.orphans().isEmpty(), report.toString());
             if (report.backend().equals("memory")) {

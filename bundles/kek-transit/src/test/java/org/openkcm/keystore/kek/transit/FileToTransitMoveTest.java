@@ -21,6 +21,7 @@ import org.openkcm.keystore.api.KeySpec;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.RewrapReport;
+import org.openkcm.keystore.core.admin.Administration;
 import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.envelope.KekRef;
 import org.openkcm.keystore.core.kek.FileKekProvider;
@@ -77,11 +78,12 @@ class FileToTransitMoveTest {
 
         DefaultKeystoreOperations both = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(file, transit))
                 .knownKeks(known).sealWith("transit");
-        RewrapReport report = both.rewrapAll();
+        Administration admin = Administration.of(both);
+        RewrapReport report = admin.rewrapAll();
         assertTrue(report.complete(), report.toString());
         assertEquals(5, report.rewrapped(), report.toString());
         assertEquals("transit", report.kekId());
-        RewrapReport again = both.rewrapAll();
+        RewrapReport again = admin.rewrapAll();
         assertEquals(0, again.rewrapped(), "a second run finds every record moved: " + again);
 
         DefaultKeystoreOperations after = DefaultKeystoreOperations.of(backend, List.<KekProvider>of(transit))
