@@ -2,6 +2,7 @@ package org.openkcm.keystore.bench;
 
 import java.security.SecureRandom;
 import java.time.Instant;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import javax.crypto.Cipher;
@@ -20,6 +21,7 @@ import org.openkcm.keystore.api.KeyMetadata;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.core.envelope.BoundMetadata;
+import org.openkcm.keystore.core.kek.KekRing;
 
 /** Where the envelope's time goes: each step of a seal+open on its own, to explain EnvelopeBenchmark's ratio. */
 @State(Scope.Thread)
@@ -36,6 +38,8 @@ public class EnvelopePartsBenchmark {
     private byte[] nonce;
     private KeyMetadata metadata;
     private long counter;
+    private KekRing gcmRing;
+    private KekRing kwRing;
 
     @Setup
     public void setup() throws Exception {
@@ -52,6 +56,8 @@ public class EnvelopePartsBenchmark {
         metadata = KeyMetadata.builder().id(KeyId.of("bench-key", 1)).type(KeyType.L4).algorithm("AES").keySize(256)
                 .owner(Owner.service("bench")).region("eu-1").parent(KeyId.of("svc-kek", 3))
                 .createdAt(Instant.parse("2026-01-01T00:00:00Z")).build();
+        gcmRing = KekRing.of("bench", Map.of(1, k), KekRing.Wrap.GCM);
+        kwRing = KekRing.of("bench", Map.of(1, k), KekRing.Wrap.KW);
     }
 
     /** The 44 random bytes of one seal (data key and nonce), from the default SecureRandom. */
@@ -68,6 +74,18 @@ public class EnvelopePartsBenchmark {
         byte[] wrapped = kw.doFinal(dataKey);
         kw.init(Cipher.DECRYPT_MODE, kek);
         return kw.doFinal(wrapped);
+    }
+
+    /** The local ring's default wrap and unwrap: AES-256-GCM under a reused per-thread cipher, a fresh nonce. */
+    @Benchmark
+    public byte[] ringGcmWrapUnwrap() {
+        return gcmRing.unwrap(1, gcmRing.wrap(1, dataKey));
+    }
+
+    /** The local ring's KW wrap and unwrap (its initialised per-thread ciphers), as every ring wrapped before. */
+    @Benchmark
+    public byte[] ringKwWrapUnwrap() {
+        return kwRing.unwrap(1, kwRing.wrap(1, dataKey));
     }
 
     /** GCM encrypt+decrypt of 32 bytes under a key that changes every time (as each record's data key does). */
