@@ -31,7 +31,8 @@ import org.openkcm.keystore.core.crypto.Hkdf;
  * ciphertext || tag}. Each thread keeps one cipher per version and initialises it per wrap with the
  * new nonce; the JDK's AES keeps its key schedule when it is initialised again with the same key, so
  * the wrap costs about as much as one GCM operation on 32 bytes, where a KW wrap costs 24 AES block
- * operations through the JDK's generic cipher machinery (about three times as long, measured).
+ * operations through the JDK's generic cipher machinery (wrap and unwrap: about 700 ns against 1,260 ns
+ * for KW, EnvelopePartsBenchmark).
  * <b>The nonce bound</b>: with random 96-bit nonces, SP 800-38D section 8.3 limits one key to 2^32
  * encryptions (the chance that two nonces collide then stays below 2^-32); past it, a collision
  * would reveal the XOR of two data keys and let their wrapped forms be forged. The bound is per KEK
