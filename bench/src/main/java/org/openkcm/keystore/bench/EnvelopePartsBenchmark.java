@@ -20,6 +20,7 @@ import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMetadata;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Owner;
+import org.openkcm.keystore.core.crypto.RandomSource;
 import org.openkcm.keystore.core.envelope.BoundMetadata;
 import org.openkcm.keystore.core.kek.KekRing;
 
@@ -30,6 +31,8 @@ import org.openkcm.keystore.core.kek.KekRing;
 public class EnvelopePartsBenchmark {
     private final SecureRandom random = new SecureRandom();
     private final byte[] fresh = new byte[44];
+    private final byte[] fresh56 = new byte[12];
+    private final RandomSource secure = RandomSource.secure();
     private Cipher kw;
     private Cipher gcm;
     private SecretKeySpec kek;
@@ -60,10 +63,25 @@ public class EnvelopePartsBenchmark {
         kwRing = KekRing.of("bench", Map.of(1, k), KekRing.Wrap.KW);
     }
 
-    /** The 44 random bytes of one seal (data key and nonce), from the default SecureRandom. */
+    /** 44 random bytes from the JDK's default SecureRandom (NativePRNG), as each seal drew them before. */
     @Benchmark
     public byte[] random44() {
         random.nextBytes(fresh);
+        return fresh;
+    }
+
+    /** The 44 random bytes of one seal from the envelope's source: this thread's Hash_DRBG, drawn in blocks. */
+    @Benchmark
+    public byte[] secureSource44() {
+        secure.nextBytes(fresh);
+        return fresh;
+    }
+
+    /** All 56 random bytes of one seal (data key, nonce, the ring's wrap nonce) from the envelope's source. */
+    @Benchmark
+    public byte[] secureSource56() {
+        secure.nextBytes(fresh, 0, 44);
+        secure.nextBytes(fresh56, 0, 12);
         return fresh;
     }
 

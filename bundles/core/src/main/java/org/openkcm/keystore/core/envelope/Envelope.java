@@ -83,7 +83,7 @@ public final class Envelope {
         }
         KekProvider kek = keks.sealing();
         int kekVersion = kek.currentVersion();
-        // One draw for both (one lock and one read of the OS source instead of two): data key, then nonce.
+        // One draw for both, data key then nonce: one call (and, for the test seam, one fixed order).
         byte[] fresh = new byte[DATA_KEY_BYTES + NONCE_BYTES];
         byte[] dataKey = null;
         try {

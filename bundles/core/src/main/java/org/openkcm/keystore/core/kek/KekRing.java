@@ -20,6 +20,7 @@ import org.openkcm.keystore.api.KekProvider;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.crypto.Bytes;
 import org.openkcm.keystore.core.crypto.Hkdf;
+import org.openkcm.keystore.core.crypto.RandomSource;
 
 /**
  * The versions of one locally held KEK, and the operations {@link KekProvider} offers on them:
@@ -40,7 +41,8 @@ import org.openkcm.keystore.core.crypto.Hkdf;
  * between runs): rotating the KEK covers it only if each version wraps fewer than 2^32 data keys
  * (a seal or re-wrap wraps one; an open wraps none), e.g. fewer than 1,000 new key versions a second
  * for a rotation period of 49 days, and a ring with many more needs the KW wrap or a shorter period;</li>
- * <li>or ({@link Wrap#KW}) AES Key Wrap (RFC 3394, NIST SP 800-38F "KW", the JDK's
+ * <li>or ({@link Wrap#KW}, the file provider's {@code wrap = kw}: for a rolling upgrade, until every
+ * runtime that shares the backends reads GCM wraps) AES Key Wrap (RFC 3394, NIST SP 800-38F "KW", the JDK's
  * {@code AES/KW/NoPadding}) under the KEK itself, 40 bytes out: deterministic and nonce-free, so a
  * KEK version has no budget to exhaust, and its 64-bit integrity check refuses a wrapped key that
  * was altered or wrapped under another KEK; every ring wrapped so before the GCM wrap;</li>
@@ -72,7 +74,23 @@ public final class KekRing {
         /** AES-256-GCM under a key derived from the KEK version, a random nonce, 61 bytes: the default. */
         GCM,
         /** AES Key Wrap (RFC 3394) under the KEK version, deterministic, 40 bytes. */
-        KW
+        KW;
+
+        /**
+         * The form a configuration names: {@code gcm} (also when empty) or {@code kw}, in any case.
+         *
+         * @throws InvalidInputException for anything else
+         */
+        public static Wrap parse(String text) {
+            String t = text == null ? "" : text.trim();
+            if (t.isEmpty() || t.equalsIgnoreCase("gcm")) {
+                return GCM;
+            }
+            if (t.equalsIgnoreCase("kw")) {
+                return KW;
+            }
+            throw new InvalidInputException("wrap", "must be 'gcm' or 'kw', not '" + t + "'");
+        }
     }
 
     private static final ThreadLocal<Mac> HMAC = ThreadLocal.withInitial(() -> {
@@ -213,7 +231,7 @@ public final class KekRing {
     private byte[] gcmWrap(int version, byte[] dataKey) {
         byte[] out = new byte[GCM_WRAPPED_BYTES];
         out[0] = (byte) GCM_WRAP_FORMAT;
-        Nonces.next(out, 1);
+        RandomSource.secure().nextBytes(out, 1, GCM_NONCE_BYTES);
         Map<Integer, Cipher> ciphers = gcmCiphers.get();
         try {
             Cipher gcm = gcm(ciphers, version);
