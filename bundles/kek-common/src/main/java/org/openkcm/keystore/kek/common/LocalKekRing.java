@@ -27,13 +27,41 @@ import org.openkcm.keystore.api.UnavailableException;
  * nonce bound): new data keys are wrapped with AES-256-GCM under {@code HKDF-SHA256(IKM = KEK, info =
  * "openkcm-keystore/kek/wrap-gcm/v1")}, a random 96-bit nonce and the AAD {@code u8 0x02 || u8 n ||
  * KEK id || u32 version}, 61 bytes out ({@code 0x02 || nonce || ciphertext || tag}; at most 2^32
- * wraps per KEK version, which rotation must cover); what earlier rings wrapped with AES Key Wrap
+ * wraps per KEK version, which rotation must cover), or with {@link Wrap#KW} as before; what earlier rings wrapped with AES Key Wrap
  * (RFC 3394, {@code AES/KW/NoPadding}, 40 bytes) still unwraps; and HMAC-SHA256 under {@code HKDF-SHA256(IKM = KEK, info =
  * "openkcm-keystore/kek/lifecycle-mac/v1")}, so a MAC is a deterministic function of the KEK
  * version (what the core's key check value relies on). Immutable; {@link #destroy()} wipes it.
  */
 public final class LocalKekRing {
     public static final int KEK_BYTES = 32;
+
+    /** How a ring wraps new data keys (the providers' {@code wrap} setting); it unwraps both. */
+    public enum Wrap {
+        /** AES-256-GCM under the derived key, a random nonce, 61 bytes: the default. */
+        GCM,
+        /**
+         * AES Key Wrap (RFC 3394) under the KEK version, 40 bytes, as rings wrote before the GCM wrap:
+         * for a rolling upgrade, until every runtime that shares the backends reads GCM wraps.
+         */
+        KW;
+
+        /**
+         * The form a configuration names: {@code gcm} (also when empty) or {@code kw}, in any case.
+         *
+         * @throws InvalidInputException for anything else
+         */
+        public static Wrap parse(String text) {
+            String t = text == null ? "" : text.trim();
+            if (t.isEmpty() || t.equalsIgnoreCase("gcm")) {
+                return GCM;
+            }
+            if (t.equalsIgnoreCase("kw")) {
+                return KW;
+            }
+            throw new InvalidInputException("wrap", "must be 'gcm' or 'kw', not '" + t + "'");
+        }
+    }
+
     private static final byte[] MAC_INFO = "openkcm-keystore/kek/lifecycle-mac/v1".getBytes(StandardCharsets.US_ASCII);
     /**
      * The label whose MAC under a KEK version is that version's key check value: the same label
@@ -72,10 +100,12 @@ public final class LocalKekRing {
     private final Map<Integer, WipeableKey> gcmKeys;
     private final List<Integer> versions;
     private final byte[] kekIdBytes;
+    private final Wrap wrap;
 
     private LocalKekRing(String kekId, NavigableMap<Integer, WipeableKey> wrapKeys, Map<Integer, WipeableKey> macKeys,
-            Map<Integer, WipeableKey> gcmKeys) {
+            Map<Integer, WipeableKey> gcmKeys, Wrap wrap) {
         this.kekId = kekId;
+        this.wrap = wrap;
         this.wrapKeys = wrapKeys;
         this.macKeys = macKeys;
         this.gcmKeys = gcmKeys;
@@ -83,8 +113,14 @@ public final class LocalKekRing {
         this.kekIdBytes = kekId.getBytes(StandardCharsets.US_ASCII);
     }
 
-    /** A ring of the given versions; the arrays are copied, the caller wipes its own. */
+    /** A ring of the given versions that wraps with {@link Wrap#GCM}; the arrays are copied, the caller wipes its own. */
     public static LocalKekRing of(String kekId, Map<Integer, byte[]> keks) {
+        return of(kekId, keks, Wrap.GCM);
+    }
+
+    /** A ring of the given versions that wraps new data keys as {@code wrap} says (and unwraps both forms). */
+    public static LocalKekRing of(String kekId, Map<Integer, byte[]> keks, Wrap form) {
+        java.util.Objects.requireNonNull(form, "wrap");
         if (keks.isEmpty()) {
             throw new InvalidInputException("kek", "at least one KEK version is required");
         }
@@ -107,7 +143,12 @@ public final class LocalKekRing {
             }
         }
         return new LocalKekRing(kekId, Collections.unmodifiableNavigableMap(wrap), Collections.unmodifiableMap(mac),
-                Collections.unmodifiableMap(gcm));
+                Collections.unmodifiableMap(gcm), form);
+    }
+
+    /** How this ring wraps new data keys. */
+    public Wrap wrapForm() {
+        return wrap;
     }
 
     public String kekId() {
@@ -122,10 +163,16 @@ public final class LocalKekRing {
         return wrapKeys.lastKey();
     }
 
-    /** AES-256-GCM of the data key under the version's derived key, a fresh nonce: 61 bytes. */
+    /**
+     * By default AES-256-GCM of the data key under the version's derived key, a fresh nonce: 61 bytes;
+     * with {@link Wrap#KW}, AES Key Wrap under the KEK version: 40 bytes.
+     */
     public byte[] wrap(int version, byte[] dataKey) {
         if (dataKey == null || dataKey.length != KekProvider.DATA_KEY_BYTES) {
             throw new InvalidInputException("dataKey", "must be " + KekProvider.DATA_KEY_BYTES + " bytes");
+        }
+        if (wrap == Wrap.KW) {
+            return kwWrap(version, dataKey);
         }
         byte[] out = new byte[GCM_WRAPPED_BYTES];
         out[0] = (byte) GCM_WRAP_FORMAT;
@@ -142,6 +189,19 @@ public final class LocalKekRing {
             throw unloaded(version, e);
         } catch (GeneralSecurityException e) {
             throw new UnavailableException("AES-GCM key wrap under KEK " + kekId + " v" + version + " failed ("
+                    + e.getClass().getSimpleName() + ")", null, e);
+        }
+    }
+
+    private byte[] kwWrap(int version, byte[] dataKey) {
+        try {
+            Cipher kw = KW.get();
+            kw.init(Cipher.ENCRYPT_MODE, key(wrapKeys, version));
+            return kw.doFinal(dataKey);
+        } catch (IllegalStateException e) {
+            throw unloaded(version, e);
+        } catch (GeneralSecurityException e) {
+            throw new UnavailableException("AES key wrap under KEK " + kekId + " v" + version + " failed ("
                     + e.getClass().getSimpleName() + ")", null, e);
         }
     }

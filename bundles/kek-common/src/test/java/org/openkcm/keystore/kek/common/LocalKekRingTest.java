@@ -36,6 +36,30 @@ class LocalKekRingTest {
     }
 
     @Test
+    void aKwRingWritesWhatEarlierRingsWroteAndBothFormsUnwrapEitherWay() throws Exception {
+        byte[] dataKey = filled(7);
+        LocalKekRing kwRing = LocalKekRing.of("sealed", Map.of(1, V1), LocalKekRing.Wrap.KW);
+        LocalKekRing gcmRing = LocalKekRing.of("sealed", Map.of(1, V1));
+        assertEquals(LocalKekRing.Wrap.KW, kwRing.wrapForm());
+        assertEquals(LocalKekRing.Wrap.GCM, gcmRing.wrapForm());
+        byte[] kwWrapped = kwRing.wrap(1, dataKey);
+        Cipher kw = Cipher.getInstance("AES/KW/NoPadding");
+        kw.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(V1, "AES"));
+        assertArrayEquals(kw.doFinal(dataKey), kwWrapped, "exactly RFC 3394 under the KEK, as an older runtime reads it");
+        assertArrayEquals(dataKey, gcmRing.unwrap(1, kwWrapped));
+        assertArrayEquals(dataKey, kwRing.unwrap(1, gcmRing.wrap(1, dataKey)));
+    }
+
+    @Test
+    void theWrapSettingParses() {
+        assertEquals(LocalKekRing.Wrap.GCM, LocalKekRing.Wrap.parse(null));
+        assertEquals(LocalKekRing.Wrap.GCM, LocalKekRing.Wrap.parse(" "));
+        assertEquals(LocalKekRing.Wrap.GCM, LocalKekRing.Wrap.parse("GCM"));
+        assertEquals(LocalKekRing.Wrap.KW, LocalKekRing.Wrap.parse(" kw "));
+        assertThrows(org.openkcm.keystore.api.InvalidInputException.class, () -> LocalKekRing.Wrap.parse("kwp"));
+    }
+
+    @Test
     void aKwWrappedKeyOfAnEarlierRingStillUnwraps() throws Exception {
         byte[] dataKey = filled(6);
         Cipher kw = Cipher.getInstance("AES/KW/NoPadding");
