@@ -33,7 +33,7 @@ public interface RandomSource {
      * {@code /dev/urandom} under one lock per process and mixes it with SHA1PRNG): a Hash_DRBG at
      * strength 256 is an approved deterministic random bit generator whose output cannot be told apart
      * from random by anyone who does not know its internal state, up to 2^48 requests between reseeds
-     * (the JDK never reaches that: each thread's generator lives as long as the thread). Its state is
+     * (the JDK reseeds it by itself after 2^31 requests, 2 TiB of output in these blocks). Its state is
      * seeded by the JDK, never by this code: 256 bits of entropy, a unique nonce and the
      * personalisation string, where the entropy comes from the JDK's seeding Hash_DRBG, itself seeded
      * from the operating system's source ({@code securerandom.source}, on Linux the kernel's
@@ -46,9 +46,9 @@ public interface RandomSource {
      * <p>
      * <b>Why per thread and 1,024 bytes at a time</b>: a request costs a Hash_DRBG a fixed state update
      * (a SHA-256 and a 440-bit addition) plus one SHA-256 per 32 bytes, so 44 bytes cost about as much as
-     * 300; drawn in blocks, the 56 random bytes of a seal (data key, nonce, the wrap's nonce) cost about
-     * 130 ns instead of about 400 ns from NativePRNG (EnvelopePartsBenchmark), and no thread waits for
-     * another's lock. The bytes drawn and not yet handed out are the generator's next output, which
+     * 300; drawn in blocks, the 56 random bytes of a seal (data key, nonce, the wrap's nonce) cost about a
+     * third of what 44 bytes cost from NativePRNG (EnvelopePartsBenchmark, under load: 196 against 592 ns),
+     * and no thread waits for another's lock. The bytes drawn and not yet handed out are the generator's next output, which
      * its state already determines, so holding them in memory reveals nothing the state does not;
      * each byte is handed out once, to the thread that drew it, and zeroed in the block as it goes.
      */
