@@ -41,7 +41,7 @@ import org.openkcm.keystore.core.crypto.RandomSource;
  * between runs): rotating the KEK covers it only if each version wraps fewer than 2^32 data keys
  * (a seal or re-wrap wraps one; an open wraps none), e.g. fewer than 1,000 new key versions a second
  * for a rotation period of 49 days, and a ring with many more needs the KW wrap or a shorter period;</li>
- * <li>or ({@link Wrap#KW}, the file provider's {@code wrap = kw}: for a rolling upgrade, until every
+ * <li>or ({@link Wrap#KW}, the file and reference providers' {@code wrap = kw}: for a rolling upgrade, until every
  * runtime that shares the backends reads GCM wraps) AES Key Wrap (RFC 3394, NIST SP 800-38F "KW", the JDK's
  * {@code AES/KW/NoPadding}) under the KEK itself, 40 bytes out: deterministic and nonce-free, so a
  * KEK version has no budget to exhaust, and its 64-bit integrity check refuses a wrapped key that
