@@ -7,7 +7,7 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * HKDF with HMAC-SHA256 (RFC 5869), which the JDK does not offer before Java 24. Used to derive
- * the lifecycle MAC key from a KEK, so the KEK itself never keys anything but the data-key wrap.
+ * the lifecycle MAC key and the GCM wrap key from a KEK, so the KEK itself keys nothing but the KW wrap.
  */
 public final class Hkdf {
     private static final String HMAC = "HmacSHA256";

@@ -83,22 +83,25 @@ public final class Envelope {
         }
         KekProvider kek = keks.sealing();
         int kekVersion = kek.currentVersion();
-        // One draw for both (one lock and one read of the OS source instead of two): data key, then nonce.
+        // One draw for both, data key then nonce: one call (and, for the test seam, one fixed order).
         byte[] fresh = new byte[DATA_KEY_BYTES + NONCE_BYTES];
         byte[] dataKey = null;
         try {
             random.nextBytes(fresh);
             dataKey = Arrays.copyOf(fresh, DATA_KEY_BYTES);
-            byte[] nonce = Arrays.copyOfRange(fresh, DATA_KEY_BYTES, fresh.length);
-            byte[] header = header(kek.kekId(), kekVersion, kek.wrap(kekVersion, dataKey));
-            byte[] record = new byte[header.length + NONCE_BYTES + material.length + TAG_BYTES];
-            System.arraycopy(header, 0, record, 0, header.length);
-            System.arraycopy(nonce, 0, record, header.length, NONCE_BYTES);
+            String kekId = kek.kekId();
+            byte[] wrapped = kek.wrap(kekVersion, dataKey);
+            // the header written in place, then the nonce straight from the draw: no intermediate arrays
+            int headerLength = headerLength(kekId, wrapped);
+            byte[] record = new byte[headerLength + NONCE_BYTES + material.length + TAG_BYTES];
+            writeHeader(record, kekId, kekVersion, wrapped);
+            System.arraycopy(fresh, DATA_KEY_BYTES, record, headerLength, NONCE_BYTES);
             Cipher gcm = GCM.get();
-            gcm.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(dataKey, "AES"), new GCMParameterSpec(TAG_BYTES * 8, nonce));
+            gcm.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(fresh, 0, DATA_KEY_BYTES, "AES"),
+                    new GCMParameterSpec(TAG_BYTES * 8, fresh, DATA_KEY_BYTES, NONCE_BYTES));
             Canonical aad = BoundMetadata.materialAad(FORMAT_V1, metadata);
             gcm.updateAAD(aad.array(), 0, aad.length());
-            gcm.doFinal(material, 0, material.length, record, header.length + NONCE_BYTES);
+            gcm.doFinal(material, 0, material.length, record, headerLength + NONCE_BYTES);
             return SealedKey.of(record);
         } catch (GeneralSecurityException e) {
             throw new UnavailableException("the JDK's AES-GCM failed to seal (" + e.getClass().getSimpleName() + ")",
@@ -208,7 +211,18 @@ public final class Envelope {
     // ---------------------------------------------------------------- encoding
 
     static byte[] header(String kekId, int kekVersion, byte[] wrapped) {
-        byte[] id = kekId.getBytes(StandardCharsets.US_ASCII);
+        byte[] header = new byte[headerLength(kekId, wrapped)];
+        writeHeader(header, kekId, kekVersion, wrapped);
+        return header;
+    }
+
+    /**
+     * The length of the record header for this KEK id and wrapped key, once both are checked.
+     *
+     * @throws InvalidInputException if the KEK id is not an identifier
+     * @throws UnavailableException if the wrapped key is empty or longer than 255 bytes
+     */
+    static int headerLength(String kekId, byte[] wrapped) {
         if (!isKekId(kekId)) {
             throw new InvalidInputException("kek.id", "must be an identifier of 1 to " + KekProvider.MAX_KEK_ID_LENGTH
                     + " characters (letters, digits, '.', '_', '-')");
@@ -216,8 +230,28 @@ public final class Envelope {
         if (wrapped == null || wrapped.length < 1 || wrapped.length > 255) {
             throw new UnavailableException("KEK provider '" + kekId + "' returned a wrapped key of unusable length");
         }
-        return new Canonical(8 + id.length + wrapped.length)
-                .u8(FORMAT_V1).u8(id.length).raw(id).u32(kekVersion).u16(wrapped.length).raw(wrapped).toBytes();
+        return 8 + kekId.length() + wrapped.length;
+    }
+
+    /**
+     * Writes {@code u8 0x01 || u8 n || KEK id || u32 version || u16 w || wrapped} at the start of
+     * {@code out}, which {@link #headerLength} sized (the id is ASCII, checked there).
+     */
+    private static void writeHeader(byte[] out, String kekId, int kekVersion, byte[] wrapped) {
+        int n = kekId.length();
+        out[0] = (byte) FORMAT_V1;
+        out[1] = (byte) n;
+        for (int i = 0; i < n; i++) {
+            out[2 + i] = (byte) kekId.charAt(i);
+        }
+        int at = 2 + n;
+        out[at] = (byte) (kekVersion >>> 24);
+        out[at + 1] = (byte) (kekVersion >>> 16);
+        out[at + 2] = (byte) (kekVersion >>> 8);
+        out[at + 3] = (byte) kekVersion;
+        out[at + 4] = (byte) (wrapped.length >>> 8);
+        out[at + 5] = (byte) wrapped.length;
+        System.arraycopy(wrapped, 0, out, at + 6, wrapped.length);
     }
 
     /** {@code [A-Za-z0-9][A-Za-z0-9._-]{0,63}}, checked by hand: this runs on every seal and open. */
@@ -408,7 +442,10 @@ public final class Envelope {
         }
 
         String kekId() {
-            String kekId = new String(bytes(u8()), StandardCharsets.US_ASCII);
+            int n = u8();
+            need(n);
+            String kekId = new String(bytes, pos, n, StandardCharsets.US_ASCII); // in place, no copy of the id
+            pos += n;
             if (!isKekId(kekId)) {
                 throw new IntegrityException(id, "the " + what + " names a malformed KEK id");
             }

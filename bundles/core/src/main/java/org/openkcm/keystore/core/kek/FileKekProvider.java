@@ -75,6 +75,13 @@ public final class FileKekProvider extends RingKekProvider {
                 description = "Create the file with one fresh 256-bit KEK (mode 0600) if it does not exist.")
         boolean create() default true;
 
+        @AttributeDefinition(name = "Data-key wrap",
+                description = "How new data keys are wrapped: 'gcm' (AES-256-GCM, 61 bytes, the default) or 'kw' "
+                        + "(AES Key Wrap, RFC 3394, 40 bytes, as before the GCM wrap). Both always unwrap. Set 'kw' "
+                        + "until every runtime that shares the backends is upgraded: an older runtime cannot open a "
+                        + "GCM-wrapped record.")
+        String wrap() default "gcm";
+
         @AttributeDefinition(name = "Reload marker",
                 description = "Change this value to make the provider read the file again (after a KEK version was added or removed).")
         String reload() default "";
@@ -90,6 +97,7 @@ public final class FileKekProvider extends RingKekProvider {
     private KnownKeks known = KnownKeks.inMemory();
 
     private Path path;
+    private KekRing.Wrap wrap = KekRing.Wrap.GCM;
 
     public FileKekProvider() {
     }
@@ -106,9 +114,16 @@ public final class FileKekProvider extends RingKekProvider {
 
     /** {@link #open(Path, String, boolean, KnownKeks)} logging to {@code logger} (tests read what it logs). */
     static FileKekProvider open(Path path, String kekId, boolean create, KnownKeks known, Logger logger) {
+        return open(path, kekId, create, known, logger, KekRing.Wrap.GCM);
+    }
+
+    /** {@link #open(Path, String, boolean, KnownKeks, Logger)} wrapping new data keys as {@code wrap} says. */
+    static FileKekProvider open(Path path, String kekId, boolean create, KnownKeks known, Logger logger,
+            KekRing.Wrap wrap) {
         FileKekProvider provider = new FileKekProvider();
         provider.known = known;
         provider.logger = logger;
+        provider.wrap = wrap;
         provider.load(path, kekId, create);
         return provider;
     }
@@ -116,12 +131,25 @@ public final class FileKekProvider extends RingKekProvider {
     @Activate
     void activate(BundleContext context, Config config) {
         known = knownKeksComponent.known();
-        load(resolve(context, config), config.kek_id(), config.create());
+        configure(context, config);
     }
 
     @Modified
     void modified(BundleContext context, Config config) {
-        load(resolve(context, config), config.kek_id(), config.create());
+        configure(context, config);
+    }
+
+    /** Reads the configuration's wrap form, then the file (a bad wrap form refuses before anything loads). */
+    void configure(BundleContext context, Config config) {
+        KekRing.Wrap form = KekRing.Wrap.parse(config.wrap());
+        Path file = resolve(context, config);
+        wrap = form;
+        load(file, config.kek_id(), config.create());
+    }
+
+    /** How this provider wraps new data keys. */
+    public KekRing.Wrap wrapForm() {
+        return wrap;
     }
 
     @Deactivate
@@ -164,11 +192,11 @@ public final class FileKekProvider extends RingKekProvider {
         // (the runtime prints it once on the console); logging it here too would say it twice.
         Map<Integer, byte[]> keys = KekFile.read(file);
         try {
-            KekRing ring = KekRing.of(kekId, keys);
+            KekRing ring = KekRing.of(kekId, keys, wrap);
             install(ring);
             this.path = file;
-            Logs.info(logger, "KEK provider '{}' loaded versions {} from {}; version {} seals", kekId, ring.versions(),
-                    file, ring.currentVersion());
+            Logs.info(logger, "KEK provider '{}' loaded versions {} from {}; version {} seals, wrapping data keys with {}",
+                    kekId, ring.versions(), file, ring.currentVersion(), wrap == KekRing.Wrap.GCM ? "AES-GCM" : "AES-KW");
         } finally {
             keys.values().forEach(Bytes::wipe);
         }

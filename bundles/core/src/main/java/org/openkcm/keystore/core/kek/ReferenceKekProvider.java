@@ -54,6 +54,12 @@ public final class ReferenceKekProvider extends RingKekProvider {
                 description = "The path of an owner-only file that holds the KEK ring.")
         String file() default "";
 
+        @AttributeDefinition(name = "Data-key wrap",
+                description = "How new data keys are wrapped: 'gcm' (AES-256-GCM, the default) or 'kw' (AES Key Wrap, "
+                        + "RFC 3394). Both always unwrap. Set 'kw' until every runtime that shares the backends is "
+                        + "upgraded: an older runtime cannot open a GCM-wrapped record.")
+        String wrap() default "gcm";
+
         @AttributeDefinition(name = "Reload marker",
                 description = "Change this value to make the provider read the reference again.")
         String reload() default "";
@@ -68,14 +74,20 @@ public final class ReferenceKekProvider extends RingKekProvider {
 
     /** A provider outside a framework (tests): {@code environment} looks up variables. */
     public static ReferenceKekProvider open(String kekId, String envName, String file, UnaryOperator<String> environment) {
+        return open(kekId, envName, file, environment, KekRing.Wrap.GCM);
+    }
+
+    /** {@link #open(String, String, String, UnaryOperator)} wrapping new data keys as {@code wrap} says. */
+    static ReferenceKekProvider open(String kekId, String envName, String file, UnaryOperator<String> environment,
+            KekRing.Wrap wrap) {
         ReferenceKekProvider provider = new ReferenceKekProvider();
-        provider.load(kekId, envName, file, environment);
+        provider.load(kekId, envName, file, environment, wrap);
         return provider;
     }
 
     @Activate
     void activate(Config config) {
-        load(config.kek_id(), config.env(), config.file(), System::getenv);
+        load(config.kek_id(), config.env(), config.file(), System::getenv, KekRing.Wrap.parse(config.wrap()));
     }
 
     @Modified
@@ -88,7 +100,7 @@ public final class ReferenceKekProvider extends RingKekProvider {
         unload();
     }
 
-    void load(String kekId, String envName, String file, UnaryOperator<String> environment) {
+    void load(String kekId, String envName, String file, UnaryOperator<String> environment, KekRing.Wrap wrap) {
         KekIds.check(kekId);
         boolean hasEnv = envName != null && !envName.isBlank();
         boolean hasFile = file != null && !file.isBlank();
@@ -117,7 +129,7 @@ public final class ReferenceKekProvider extends RingKekProvider {
             throw e;
         }
         try {
-            KekRing ring = KekRing.of(kekId, keys);
+            KekRing ring = KekRing.of(kekId, keys, wrap);
             install(ring);
             Logs.info(logger, "KEK provider '{}' loaded versions {} from {}; version {} seals", kekId, ring.versions(),
                     source, ring.currentVersion());

@@ -23,6 +23,7 @@ import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.OwnerKind;
 import org.openkcm.keystore.api.SealedKey;
+import org.openkcm.keystore.core.kek.KekRing;
 import org.openkcm.keystore.core.testing.TestKeks;
 
 /** The envelope on its own: layout, and that every alteration is an integrity failure. */
@@ -47,8 +48,8 @@ class EnvelopeTest {
         byte[] bytes = sealed.bytes();
         assertEquals(Envelope.FORMAT_V1, bytes[0]);
         assertEquals(new KekRef("test", 1), Envelope.recordKek(sealed, m.id()));
-        // version + id + kek version + wrapped length + KW(32)=40 + nonce + material + tag
-        assertEquals(1 + 1 + 4 + 4 + 2 + 40 + 12 + MATERIAL.length + 16, bytes.length);
+        // version + id + kek version + wrapped length + GCM wrap (format, nonce, 32, tag)=61 + nonce + material + tag
+        assertEquals(1 + 1 + 4 + 4 + 2 + 61 + 12 + MATERIAL.length + 16, bytes.length);
     }
 
     @Test
@@ -57,7 +58,7 @@ class EnvelopeTest {
         byte[] a = envelope.seal(m, MATERIAL).bytes();
         byte[] b = envelope.seal(m, MATERIAL).bytes();
         assertFalse(Arrays.equals(a, b));
-        assertFalse(Arrays.equals(Arrays.copyOfRange(a, 12, 52), Arrays.copyOfRange(b, 12, 52)), "wrapped data keys");
+        assertFalse(Arrays.equals(Arrays.copyOfRange(a, 12, 73), Arrays.copyOfRange(b, 12, 73)), "wrapped data keys");
         assertFalse(Arrays.equals(Arrays.copyOfRange(a, 52, 64), Arrays.copyOfRange(b, 52, 64)), "nonces");
     }
 
@@ -169,7 +170,7 @@ class EnvelopeTest {
     @Test
     void aMacMadeUnderAnotherKekDoesNotVerify() {
         KeyMetadata m = envelope.withLifecycleMac(metadata("k", 1));
-        Envelope impostor = new Envelope(KekDirectory.of(new TestKeks.Fixed("test", Map.of(1, TestKeks.kek(77)))));
+        Envelope impostor = new Envelope(KekDirectory.of(new TestKeks.Fixed("test", Map.of(1, TestKeks.kek(77)), KekRing.Wrap.GCM)));
         assertThrows(IntegrityException.class, () -> impostor.verifyLifecycle(m));
         SealedKey sealed = envelope.seal(m, MATERIAL);
         assertThrows(IntegrityException.class, () -> impostor.open(sealed, m));

@@ -23,6 +23,7 @@ import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.admin.Administration;
 import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.envelope.KekRef;
+import org.openkcm.keystore.core.kek.KekRing;
 import org.openkcm.keystore.core.kek.KnownKeks;
 import org.openkcm.keystore.core.testing.CapturingLogger;
 import org.openkcm.keystore.core.testing.RecordingKeystore;
@@ -51,7 +52,7 @@ class KekPinningTest {
     }
 
     private static TestKeks.Fixed ring(String id, Map<Integer, byte[]> keys) {
-        return new TestKeks.Fixed(id, keys);
+        return new TestKeks.Fixed(id, keys, KekRing.Wrap.GCM);
     }
 
     private static byte[] material(DefaultKeystoreOperations ops, KeyId id) {

@@ -20,12 +20,24 @@ public final class TestKeks {
 
     /** A provider holding exactly the given versions. */
     public static final class Fixed extends RingKekProvider {
+        private final KekRing.Wrap wrap;
+
+        /**
+         * Wraps with AES-KW, as every local ring did before the GCM wrap: the record-format 1 vectors
+         * were sealed so, and sealing their inputs again must give their bytes (KW is deterministic).
+         * {@link TestKeks#fixed} gives the default, GCM.
+         */
         public Fixed(String kekId, Map<Integer, byte[]> keys) {
-            install(KekRing.of(kekId, keys));
+            this(kekId, keys, KekRing.Wrap.KW);
+        }
+
+        public Fixed(String kekId, Map<Integer, byte[]> keys, KekRing.Wrap wrap) {
+            this.wrap = wrap;
+            install(KekRing.of(kekId, keys, wrap));
         }
 
         public void replace(String kekId, Map<Integer, byte[]> keys) {
-            install(KekRing.of(kekId, keys));
+            install(KekRing.of(kekId, keys, wrap));
         }
     }
 
@@ -43,7 +55,7 @@ public final class TestKeks {
         for (int v : versions) {
             keys.put(v, kek(v));
         }
-        return new Fixed(kekId, keys);
+        return new Fixed(kekId, keys, KekRing.Wrap.GCM);
     }
 
     public static byte[] hex(String hex) {

@@ -42,8 +42,14 @@ public abstract class RootSealedKekProvider implements KekProvider {
         final Path file;
         final boolean create;
         final int versions;
+        final LocalKekRing.Wrap wrap;
 
         public RingSettings(String kekId, Path file, boolean create, int versions) {
+            this(kekId, file, create, versions, LocalKekRing.Wrap.GCM);
+        }
+
+        /** With how the ring wraps new data keys (the providers' {@code wrap} setting). */
+        public RingSettings(String kekId, Path file, boolean create, int versions, LocalKekRing.Wrap wrap) {
             this.kekId = Validation.identifier("kek.id", kekId, KekProvider.MAX_KEK_ID_LENGTH);
             if (versions < 1 || versions > 1000) {
                 throw new InvalidInputException("kek.versions", "must be 1 to 1000 (the number of KEK versions the ring holds)");
@@ -51,6 +57,11 @@ public abstract class RootSealedKekProvider implements KekProvider {
             this.file = file;
             this.create = create;
             this.versions = versions;
+            this.wrap = java.util.Objects.requireNonNull(wrap, "wrap");
+        }
+
+        public LocalKekRing.Wrap wrap() {
+            return wrap;
         }
 
         public String kekId() {
@@ -117,7 +128,7 @@ public abstract class RootSealedKekProvider implements KekProvider {
                 added++;
             }
             // The ring derives each version's MAC key once; its check values are what the file keeps.
-            next = LocalKekRing.of(s.kekId, keks);
+            next = LocalKekRing.of(s.kekId, keks, s.wrap);
             for (Map.Entry<Integer, SealedVersion> e : sealed.entrySet()) {
                 SealedVersion stored = e.getValue();
                 byte[] checkValue = next.checkValue(e.getKey());

@@ -6,6 +6,7 @@ import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 import org.openkcm.keystore.api.InvalidInputException;
+import org.openkcm.keystore.kek.common.LocalKekRing;
 import org.openkcm.keystore.kek.common.RingFiles;
 import org.openkcm.keystore.kek.common.RootSealedKekProvider.RingSettings;
 import org.openkcm.keystore.kek.common.SecretReference;
@@ -43,7 +44,7 @@ final class Pkcs11Settings {
         this.keyLabel = label;
         this.createKey = c.create_key();
         this.ring = new RingSettings(c.kek_id(), RingFiles.resolve(c.ring_file(), c.kek_id(), systemProperties),
-                c.create(), c.kek_versions());
+                c.create(), c.kek_versions(), LocalKekRing.Wrap.parse(c.wrap()));
     }
 
     static Pkcs11Settings from(Pkcs11KekProvider.Config config, UnaryOperator<String> systemProperties) {

@@ -34,6 +34,7 @@ import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.kek.KnownKeks;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
+import org.openkcm.keystore.kek.common.LocalKekRing;
 import org.openkcm.keystore.memory.MemoryKeystore;
 import org.openkcm.keystore.kek.pkcs11.testing.SoftHsm;
 import org.openkcm.keystore.sdk.ComponentConfigs;
@@ -89,6 +90,25 @@ class Pkcs11KekProviderTest {
         byte[] k = new byte[KekProvider.DATA_KEY_BYTES];
         new SecureRandom().nextBytes(k);
         return k;
+    }
+
+    @Test
+    void theWrapSettingChoosesHowNewDataKeysAreWrappedAndBothFormsUnwrap() throws IOException {
+        Map<String, Object> config = config();
+        config.put("wrap", "kw");
+        Pkcs11KekProvider kw = start(config);
+        byte[] dk = new byte[32];
+        dk[0] = 7;
+        byte[] kwWrapped = kw.wrap(1, dk);
+        assertEquals(LocalKekRing.KW_WRAPPED_BYTES, kwWrapped.length, "wrap = kw writes what an older runtime reads");
+        config.remove("wrap");
+        Pkcs11KekProvider gcm = start(config);
+        byte[] gcmWrapped = gcm.wrap(1, dk);
+        assertEquals(LocalKekRing.GCM_WRAPPED_BYTES, gcmWrapped.length, "the default is the GCM wrap");
+        assertArrayEquals(dk, gcm.unwrap(1, kwWrapped));
+        assertArrayEquals(dk, kw.unwrap(1, gcmWrapped));
+        config.put("wrap", "aes");
+        assertThrows(InvalidInputException.class, () -> start(config));
     }
 
     @Test

@@ -64,6 +64,12 @@ public final class TransitKekProvider extends RootSealedKekProvider {
                 description = "How many KEK versions the ring holds at least; raise by one to rotate the KEK (the newest seals).")
         int kek_versions() default 1;
 
+        @AttributeDefinition(name = "Data-key wrap",
+                description = "How new data keys are wrapped: 'gcm' (AES-256-GCM, the default) or 'kw' (AES Key Wrap, "
+                        + "RFC 3394, as before the GCM wrap). Both always unwrap. Set 'kw' until every runtime that "
+                        + "shares the backends is upgraded: an older runtime cannot open a GCM-wrapped record.")
+        String wrap() default "gcm";
+
         @AttributeDefinition(name = "Timeout (seconds)", description = "Connect and request timeout of each call to OpenBao.")
         int timeout_seconds() default 10;
 

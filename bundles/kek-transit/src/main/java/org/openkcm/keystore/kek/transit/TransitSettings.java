@@ -9,6 +9,7 @@ import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 import org.openkcm.keystore.api.InvalidInputException;
+import org.openkcm.keystore.kek.common.LocalKekRing;
 import org.openkcm.keystore.kek.common.RingFiles;
 import org.openkcm.keystore.kek.common.RootSealedKekProvider.RingSettings;
 import org.openkcm.keystore.kek.common.SecretReference;
@@ -53,7 +54,7 @@ final class TransitSettings {
         }
         this.timeout = Duration.ofSeconds(c.timeout_seconds());
         this.ring = new RingSettings(c.kek_id(), RingFiles.resolve(c.ring_file(), c.kek_id(), systemProperties),
-                c.create(), c.kek_versions());
+                c.create(), c.kek_versions(), LocalKekRing.Wrap.parse(c.wrap()));
     }
 
     static TransitSettings from(TransitKekProvider.Config config, UnaryOperator<String> systemProperties) {
