@@ -31,7 +31,7 @@ import org.openkcm.keystore.core.envelope.KekRef;
 import org.openkcm.keystore.core.log.Logs;
 import org.openkcm.keystore.core.metrics.Measured;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
-import org.openkcm.keystore.core.operations.KekRewrapper;
+import org.openkcm.keystore.core.sealing.KekRewrapper;
 import org.openkcm.keystore.core.operations.SharedParts;
 import org.openkcm.keystore.core.reconcile.ReconcileReport;
 import org.openkcm.keystore.core.reconcile.Reconciler;
@@ -45,8 +45,7 @@ import org.openkcm.keystore.core.saga.SagaResult;
  * The administration of the keystore, framework-free: backends and routes (the {@link RoutingTable}),
  * migration ({@link Migrator}), KEK re-wrap ({@link KekRewrapper}, run as a saga), the cache
  * counters ({@link KeyCache}) and reconciliation ({@link Reconciler}). It works on the parts it
- * shares with the operations ({@link SharedParts}): their saga runner, cache, envelope and record of
- * revisions seen, so that what it writes is seen by the operations and the reverse. In a framework
+ * shares with the operations ({@link SharedParts}): their saga runner, cache and sealing layer, so that what it writes is seen by the operations and the reverse. In a framework
  * {@link AdministrationComponent} registers one; outside one (tests, benchmarks), {@link #of}.
  */
 public final class Administration implements KeystoreAdministration {
@@ -87,7 +86,7 @@ public final class Administration implements KeystoreAdministration {
 
     private RewrapReport rewrapAllNow() {
         // no sealing KEK (refused, or not chosen): refused before anything is journaled
-        KekProvider sealing = parts.envelope().keks().sealing();
+        KekProvider sealing = parts.sealing().envelope().keks().sealing();
         String target = new KekRef(sealing.kekId(), sealing.currentVersion()).toString();
         // journaled with its target: a run a crash interrupted is run again by recovery (current keys are
         // skipped), but only while that target still seals
@@ -121,8 +120,8 @@ public final class Administration implements KeystoreAdministration {
     private MigrationReport migrateNow(KeyFilter filter, Consumer<MigrationReport> progress) {
         try {
             // each key's move is journaled: a crash part-way is finished or undone by recovery
-            return new Migrator(parts.router(), parts.envelope(), parts.logger(), parts.runner(), parts::invalidate,
-                    parts.checkedReads()).run(filter, progress);
+            return new Migrator(parts.router(), parts.sealing().envelope(), parts.logger(), parts.runner(),
+                    parts::invalidate, parts.sealing()).run(filter, progress);
         } finally {
             parts.invalidateAll(); // records carry the backend they were read from
         }
@@ -232,7 +231,7 @@ public final class Administration implements KeystoreAdministration {
         }
         index.remove(id, name);
         parts.invalidate(id);
-        parts.forgetRevision(id);
+        parts.sealing().forgetRevision(id);
         Logs.info(parts.logger(), "Reconciliation of {}: missing key {} forgotten (no longer held there)", name, id);
         return Optional.empty();
     }

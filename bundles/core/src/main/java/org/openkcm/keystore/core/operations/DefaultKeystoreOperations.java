@@ -8,13 +8,10 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 
 import org.openkcm.keystore.api.ConflictException;
-import org.openkcm.keystore.api.IntegrityException;
 import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.KekProvider;
 import org.openkcm.keystore.api.KeyExistsException;
@@ -28,10 +25,8 @@ import org.openkcm.keystore.api.KeySpec;
 import org.openkcm.keystore.api.KeyStatus;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.Keystore;
-import org.openkcm.keystore.api.KeystoreException;
 import org.openkcm.keystore.api.KeystoreOperations;
 import org.openkcm.keystore.api.PolicyRefusedException;
-import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.api.Validation;
@@ -41,11 +36,8 @@ import org.openkcm.keystore.core.cache.KeyCache;
 import org.openkcm.keystore.core.crypto.Bytes;
 import org.openkcm.keystore.core.crypto.RandomSource;
 import org.openkcm.keystore.core.envelope.Envelope;
-import org.openkcm.keystore.core.envelope.KekRef;
-import org.openkcm.keystore.core.kek.KekSelection;
 import org.openkcm.keystore.core.kek.KnownKeks;
 import org.openkcm.keystore.core.kek.KnownKeksComponent;
-import org.openkcm.keystore.core.kek.RingKekProvider;
 import org.openkcm.keystore.core.journal.Intent;
 import org.openkcm.keystore.core.journal.IntentJournal;
 import org.openkcm.keystore.core.journal.JournalComponent;
@@ -63,6 +55,9 @@ import org.openkcm.keystore.core.saga.RecoveryScheduler;
 import org.openkcm.keystore.core.saga.SagaResult;
 import org.openkcm.keystore.core.saga.SagaRunner;
 import org.openkcm.keystore.core.saga.StepWatcher;
+import org.openkcm.keystore.core.sealing.KekChoice;
+import org.openkcm.keystore.core.sealing.KekRewrapper;
+import org.openkcm.keystore.core.sealing.SealingKeystore;
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -79,18 +74,21 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
- * The {@link KeystoreOperations} service: validates input, seals material before the backend sees
- * it, opens it on the way back, authenticates metadata and enforces the lifecycle rules. Every
- * backend call goes through the {@link RoutingTable}, which sends each key to the backend the routing
- * policy names and remembers where it went. The administration (backends, routes, migration, KEK
- * re-wrap, reconciliation, cache counters) is {@code org.openkcm.keystore.core.admin.Administration},
- * which works on this service's saga runner, cache and envelope ({@link #shared()}).
+ * The {@link KeystoreOperations} service: validates input and applies the lifecycle rules, over
+ * the sealing layer ({@link SealingKeystore}: the envelope, the lifecycle MAC, the rollback check),
+ * which is over the routing layer (the {@link RoutingTable}, which sends each key to the backend the
+ * routing policy names and remembers where it went). The administration (backends, routes,
+ * migration, KEK re-wrap, reconciliation, cache counters) is
+ * {@code org.openkcm.keystore.core.admin.Administration}, which works on this service's saga runner,
+ * cache and sealing layer ({@link #shared()}).
  * <p>
- * In a framework, reads go through the {@link KeyCache} (sealed records below the envelope,
- * opened material above it); outside one, through the caches given to {@link #cache}, or none.
- * Every write invalidates what it changed before it returns. Multi-step operations (rotate, generate with a parent, delete of all versions, KEK
- * re-wrap) run as sagas ({@link KeystoreSagas}) journaled in the intent journal; operations a crash
- * interrupted are finished or undone by recovery, which starts at activation.
+ * In a framework, reads go through the {@link KeyCache} (sealed records as the sealing layer
+ * checked them, opened material above them); outside one, through the caches given to
+ * {@link #cache}, or none. Every write through the sealing layer invalidates what it changed before
+ * it returns. Multi-step operations (rotate, generate with a parent, delete of all versions, KEK
+ * re-wrap) run as sagas ({@link KeystoreSagas}) over the sealing layer, journaled in the intent
+ * journal; operations a crash interrupted are finished or undone by recovery, which starts at
+ * activation.
  * <p>
  * Plaintext handling: material lives in {@code byte[]} that are wiped in {@code finally} blocks,
  * or in a {@link KeyMaterial} handed to the caller; never in a {@code String}, a log line or an
@@ -149,7 +147,6 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
     private volatile KeyCache cacheOverride;
     /** Runs the sagas; outside a framework, over a journal in memory until one is given. */
     private volatile SagaRunner runner = new SagaRunner(IntentJournal.inMemory(), null);
-    private final KeystoreSagas sagas = new KeystoreSagas(new SagaPort());
     private RecoveryScheduler recovery;
 
     /** Outside a framework: the router, or a single backend, given directly. */
@@ -170,24 +167,21 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
     /** Outside a framework: the record given directly. */
     private volatile KnownKeks knownOverride;
 
-    private volatile String sealKekId = "";
-    private volatile List<String> openKekIds = List.of();
     private volatile Duration reconcileGrace = Reconciler.DEFAULT_GRACE;
-    /** The KEK refusals in force and logged: each is logged once, when it appears. */
-    private final Set<String> refusalsLogged = ConcurrentHashMap.newKeySet();
-    private volatile RevisionWatermark watermark = new RevisionWatermark(DEFAULT_WATERMARK_SIZE);
-    private volatile Cached cached;
-    private Clock clock = Clock.systemUTC();
+    private volatile Clock clock = Clock.systemUTC();
     private RandomSource random = RandomSource.secure();
 
+    /** The KEKs that seal and open, chosen from the providers present now. */
+    private final KekChoice keks = new KekChoice(() -> kekProviders, this::knownKeks, () -> logger);
     /**
-     * The envelope built for one state of the providers: the list DS gave, each ring loaded
-     * ({@link RingKekProvider#ringIdentity}) or each other provider's versions, and the KEK
-     * configuration. Rebuilt (and the rings pinned again) when any of it changes.
+     * The sealing layer over the routing layer: checked reads, authenticated metadata, the rollback
+     * watermark; each of its writes makes the key caches forget the key.
      */
-    private record Cached(List<Map.Entry<Map<String, Object>, KekProvider>> source, String sealKekId,
-            List<String> openKekIds, Object[] marks, boolean retry, Envelope envelope) {
-    }
+    private final SealingKeystore sealing = new SealingKeystore(this::keystore, keks, this::invalidate,
+            () -> logger, DEFAULT_WATERMARK_SIZE);
+    /** The multi-step operations, over the sealing layer. */
+    private final KeystoreSagas sagas = new KeystoreSagas(sealing,
+            target -> KekRewrapper.runTo(target, keystore(), sealing, logger), () -> clock.instant(), () -> logger);
 
     public DefaultKeystoreOperations() {
     }
@@ -250,7 +244,6 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     @Modified
     void configure(Config config) {
-        sealKekId = config.seal_kek_id().trim();
         List<String> open = new ArrayList<>();
         for (String id : config.open_kek_ids() == null ? new String[0] : config.open_kek_ids()) {
             for (String part : id.split(",")) {
@@ -259,8 +252,9 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
                 }
             }
         }
-        openKekIds = List.copyOf(open);
-        watermark = new RevisionWatermark(config.rollback_watermark_size());
+        keks.sealWith(config.seal_kek_id());
+        keks.openWith(open);
+        sealing.watermarkSize(config.rollback_watermark_size());
         if (config.reconcile_grace_seconds() < 0) {
             Logs.error(logger, "Configuration {}: reconcile.grace.seconds must not be negative; {} s is used", PID,
                     Reconciler.DEFAULT_GRACE.toSeconds());
@@ -297,13 +291,13 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     /** Outside a framework: {@code seal.kek.id}. */
     public DefaultKeystoreOperations sealWith(String kekId) {
-        this.sealKekId = kekId == null ? "" : kekId;
+        keks.sealWith(kekId);
         return this;
     }
 
     /** Outside a framework: {@code open.kek.ids} (empty: the default). */
     public DefaultKeystoreOperations openWith(List<String> kekIds) {
-        this.openKekIds = List.copyOf(kekIds);
+        keks.openWith(kekIds);
         return this;
     }
 
@@ -390,11 +384,6 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         }
 
         @Override
-        public Envelope envelope() {
-            return DefaultKeystoreOperations.this.envelope();
-        }
-
-        @Override
         public SagaRunner runner() {
             return runner;
         }
@@ -405,8 +394,8 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         }
 
         @Override
-        public CheckedReads checkedReads() {
-            return DefaultKeystoreOperations.this.checkedReads();
+        public SealingKeystore sealing() {
+            return sealing;
         }
 
         @Override
@@ -422,11 +411,6 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         @Override
         public void invalidateAll() {
             DefaultKeystoreOperations.this.invalidateAll();
-        }
-
-        @Override
-        public void forgetRevision(KeyId id) {
-            watermark.forget(id);
         }
 
         @Override
@@ -505,18 +489,11 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     private KeyMaterial getNow(KeyId id) {
         Validation.required("keyId", id);
-        Envelope envelope = envelope();
         KeyCache cache = keyCache();
         if (cache != null) {
-            try {
-                return cache.material(id, this::loadRecord, stored -> envelope.open(stored.sealed(), stored.metadata()),
-                        clock);
-            } catch (IntegrityException e) {
-                Logs.warn(logger, "Integrity failure: {}", e.getMessage());
-                throw e;
-            }
+            return cache.material(id, this::loadRecord, sealing::open, clock);
         }
-        StoredKey stored = readVerified(id, envelope);
+        StoredKey stored = sealing.retrieveKey(id);
         KeyMetadata metadata = stored.metadata();
         if (metadata.status() == KeyStatus.RETIRED) {
             throw new PolicyRefusedException(id, "the key is RETIRED; its material is no longer served");
@@ -524,12 +501,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         if (metadata.isExpiredAt(clock.instant())) {
             throw new PolicyRefusedException(id, "the key expired at " + metadata.expiry().orElseThrow());
         }
-        try {
-            return KeyMaterial.wrap(envelope.open(stored.sealed(), metadata));
-        } catch (IntegrityException e) {
-            Logs.warn(logger, "Integrity failure: {}", e.getMessage());
-            throw e;
-        }
+        return KeyMaterial.wrap(sealing.open(stored));
     }
 
     @Override
@@ -543,7 +515,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         if (cache != null) {
             return cache.record(id, this::loadRecord).metadata();
         }
-        return readVerified(id, envelope()).metadata();
+        return sealing.retrieveKey(id).metadata();
     }
 
     @Override
@@ -554,7 +526,6 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
     private KeyMetadata rotateNow(String name) {
         Validation.keyName(name);
         afterOpenOperationsOn(name);
-        Envelope envelope = envelope();
         for (int attempt = 1; ; attempt++) {
             List<KeyId> versions = versionsOf(name);
             if (versions.isEmpty()) {
@@ -562,7 +533,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
             }
             KeyMetadata previous;
             try {
-                previous = readVerified(versions.get(versions.size() - 1), envelope).metadata();
+                previous = sealing.retrieveKey(versions.get(versions.size() - 1)).metadata();
             } catch (KeyNotFoundException vanished) {
                 if (attempt >= MAX_ATTEMPTS) {
                     throw vanished;
@@ -580,16 +551,15 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
             Algorithms.check(previous.algorithm(), previous.keySize());
             byte[] material = new byte[previous.keySize() / 8];
             KeyMetadata metadata = next.build();
-            SealedKey sealed;
+            StoredKey record;
             try {
                 random.nextBytes(material);
-                sealed = envelope.seal(metadata, material);
+                record = sealing.seal(metadata, material);
             } finally {
                 Bytes.wipe(material);
             }
-            KeyMetadata created = envelope.withLifecycleMac(metadata);
+            KeyMetadata created = record.metadata();
             // a saga: store the next version, then deprecate the previous one (the commit point)
-            StoredKey record = StoredKey.of(sealed, created);
             SagaResult result = runner.run(sagas.rotate(), List.of(previous.id(), nextId),
                     KeystoreSagas.rotateParams(previous, record), Map.of(KeystoreSagas.RECORD, record));
             if (result.state() != SagaResult.State.COMMITTED) {
@@ -600,7 +570,6 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
                 throw result.failure();
             }
             Logs.info(logger, "Rotated key {}: version {} is ACTIVE", name, nextId.version());
-            watermark.observe(created);
             return created;
         }
     }
@@ -612,11 +581,11 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     private KeyMetadata changeStatusNow(KeyId id, KeyStatus status, long expectedRevision) {
         Validation.required("status", status);
-        return update(id, expectedRevision, current -> {
+        return update(id, expectedRevision, (current, next) -> {
             if (current.status() == KeyStatus.RETIRED && status != KeyStatus.RETIRED) {
                 throw new PolicyRefusedException(id, "a RETIRED key cannot become " + status + " again");
             }
-            return current.toBuilder().status(status);
+            return next.status(status);
         });
     }
 
@@ -626,7 +595,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
     }
 
     private KeyMetadata changeExpiryNow(KeyId id, Instant expiry, long expectedRevision) {
-        return update(id, expectedRevision, current -> current.toBuilder().expiry(expiry));
+        return update(id, expectedRevision, (current, next) -> next.expiry(expiry));
     }
 
     @Override
@@ -636,7 +605,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     private KeyMetadata changeTagsNow(KeyId id, Map<String, String> tags, long expectedRevision) {
         Validation.tags(tags);
-        return update(id, expectedRevision, current -> current.toBuilder().tags(tags));
+        return update(id, expectedRevision, (current, next) -> next.tags(tags));
     }
 
     @Override
@@ -646,14 +615,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     private boolean deleteNow(KeyId id) {
         Validation.required("keyId", id);
-        boolean deleted;
-        try {
-            deleted = keystore().deleteKey(id);
-        } finally {
-            invalidate(id);
-        }
-        watermark.forget(id);
-        return deleted;
+        return sealing.deleteKey(id);
     }
 
     @Override
@@ -686,7 +648,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         AtomicInteger deleted = new AtomicInteger();
         SagaResult result = runner.run(sagas.deleteAllVersions(), versions,
                 KeystoreSagas.deleteAllParams(name, planned), Map.of(KeystoreSagas.DELETED, deleted));
-        versions.forEach(watermark::forget);
+        versions.forEach(sealing::forgetRevision);
         if (result.state() != SagaResult.State.COMMITTED) {
             throw result.failure(); // pending: recovery finishes the delete
         }
@@ -700,77 +662,12 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
     }
 
     private KeyPage listNow(KeyFilter filter) {
-        KeyPage page = keystore().listKeys(filter == null ? KeyFilter.all() : filter);
-        Envelope envelope = envelope();
-        for (KeyMetadata metadata : page.keys()) {
-            envelope.verifyLifecycle(metadata);
-        }
-        return page;
+        return sealing.listKeys(filter == null ? KeyFilter.all() : filter);
     }
 
-    /**
-     * The envelope over the KEK providers present now, chosen and pinned by {@link KekSelection};
-     * each refusal is logged once, as an error.
-     */
+    /** The envelope over the KEK providers present now, chosen and pinned by {@link KekChoice}. */
     public Envelope envelope() {
-        List<Map.Entry<Map<String, Object>, KekProvider>> source = kekProviders;
-        Cached c = cached;
-        if (c == null || c.retry || !unchanged(c, source)) {
-            String seal = sealKekId;
-            List<String> open = openKekIds;
-            Object[] marks = marks(source);
-            List<KekProvider> providers = new ArrayList<>();
-            for (KekProvider p : ranked(source)) {
-                try {
-                    providers.add(p instanceof RingKekProvider ring ? ring.snapshot() : p);
-                } catch (KeystoreException notLoaded) {
-                    // a ring not loaded (yet): absent
-                }
-            }
-            KekSelection.Selection selection = KekSelection.select(providers, seal, open, knownKeks());
-            refusalsLogged.retainAll(selection.refusals()); // one that was resolved is said again if it returns
-            for (String refusal : selection.refusals()) {
-                if (refusalsLogged.add(refusal)) {
-                    Logs.error(logger, "{}", refusal);
-                }
-            }
-            c = new Cached(source, seal, open, marks, selection.retry(), new Envelope(selection.directory()));
-            cached = c;
-        }
-        return c.envelope;
-    }
-
-    /** Whether nothing the choice of KEKs depends on changed since {@code c} (no allocation for the core's rings). */
-    private boolean unchanged(Cached c, List<Map.Entry<Map<String, Object>, KekProvider>> source) {
-        if (c.source != source || !c.sealKekId.equals(sealKekId) || c.openKekIds != openKekIds) {
-            return false;
-        }
-        for (int i = 0; i < c.marks.length; i++) {
-            Object mark = c.marks[i];
-            KekProvider p = source.get(i).getValue();
-            if (p instanceof RingKekProvider ring ? ring.ringIdentity() != mark : !mark(p).equals(mark)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** Per provider: the ring loaded (compared by identity), or another provider's id and versions. */
-    private static Object[] marks(List<Map.Entry<Map<String, Object>, KekProvider>> source) {
-        Object[] marks = new Object[source == null ? 0 : source.size()];
-        for (int i = 0; i < marks.length; i++) {
-            KekProvider p = source.get(i).getValue();
-            marks[i] = p instanceof RingKekProvider ring ? ring.ringIdentity() : mark(p);
-        }
-        return marks;
-    }
-
-    private static Object mark(KekProvider p) {
-        try {
-            return List.of(p.kekId(), p.versions(), p.currentVersion());
-        } catch (KeystoreException unavailable) {
-            return "unavailable";
-        }
+        return keks.envelope();
     }
 
     // --------------------------------------------------------------- internals
@@ -788,9 +685,11 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
                 .expiry(spec.expiry().orElse(null)).tags(spec.tags()).status(KeyStatus.ACTIVE)
                 .createdAt(now).revision(1).build();
         if (metadata.parent().isPresent()) {
-            return storeWithParent(metadata, material, envelope());
+            return storeWithParent(metadata, material);
         }
-        return seal(metadata, material, envelope());
+        StoredKey record = sealing.seal(metadata, material);
+        sealing.storeKey(record.metadata().id(), record.sealed(), record.metadata());
+        return record.metadata();
     }
 
     /**
@@ -806,7 +705,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         KeyId id = KeyId.of(spec.name(), 1);
         KeyMetadata held;
         try {
-            held = readVerified(parent, envelope()).metadata();
+            held = sealing.retrieveKey(parent).metadata();
         } catch (KeyNotFoundException e) {
             throw new InvalidInputException("parent", "must name a stored key; " + parent + " does not exist", id);
         }
@@ -820,83 +719,41 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
     }
 
     /** A saga: store the key, then check its parent (if held here) is not RETIRED or expired, else remove the key. */
-    private KeyMetadata storeWithParent(KeyMetadata metadata, byte[] material, Envelope envelope) {
-        SealedKey sealed = envelope.seal(metadata, material);
-        KeyMetadata authenticated = envelope.withLifecycleMac(metadata);
+    private KeyMetadata storeWithParent(KeyMetadata metadata, byte[] material) {
+        StoredKey record = sealing.seal(metadata, material);
+        KeyMetadata authenticated = record.metadata();
         KeyId id = authenticated.id();
-        StoredKey record = StoredKey.of(sealed, authenticated);
         SagaResult result = runner.run(sagas.generate(), List.of(id),
                 KeystoreSagas.generateParams(authenticated.parent().orElseThrow(), record),
                 Map.of(KeystoreSagas.RECORD, record));
         if (result.state() != SagaResult.State.COMMITTED) {
             throw result.failure();
         }
-        watermark.observe(authenticated);
         return authenticated;
     }
 
-    private KeyMetadata seal(KeyMetadata metadata, byte[] material, Envelope envelope) {
-        SealedKey sealed = envelope.seal(metadata, material);
-        KeyMetadata authenticated = envelope.withLifecycleMac(metadata);
-        try {
-            keystore().storeKey(authenticated.id(), sealed, authenticated);
-        } finally {
-            invalidate(authenticated.id());
-        }
-        watermark.observe(authenticated);
-        return authenticated;
-    }
-
+    /**
+     * A compare-and-set change of a key's lifecycle fields: read through the sealing layer, refused
+     * if the revision is not the one expected, written back as the next revision (which the sealing
+     * layer authenticates).
+     *
+     * @param change the change, given the current metadata and a builder of its next revision
+     */
     private KeyMetadata update(KeyId id, long expectedRevision,
-            Function<KeyMetadata, KeyMetadata.Builder> change) {
+            BiFunction<KeyMetadata, KeyMetadata.Builder, KeyMetadata.Builder> change) {
         Validation.required("keyId", id);
         Validation.revision("expectedRevision", expectedRevision);
-        Envelope envelope = envelope();
-        KeyMetadata current = readVerified(id, envelope).metadata();
+        KeyMetadata current = sealing.retrieveKey(id).metadata();
         if (current.revision() != expectedRevision) {
             throw new ConflictException(id, expectedRevision, current.revision());
         }
-        KeyMetadata next = envelope.withLifecycleMac(change.apply(current)
-                .revision(current.revision() + 1)
-                .updated(latest(clock.instant(), current.updated()))
-                .lifecycleMac(null).build());
-        KeyMetadata saved;
-        try {
-            saved = keystore().updateKeyMetadata(id, next);
-        } finally {
-            invalidate(id); // whether it failed or not: a failed call may have reached the backend
-        }
-        watermark.observe(saved);
-        return saved;
-    }
-
-    /** From one status to another by compare-and-set, read again on a conflict; nothing if it is not in {@code from}. */
-    private void changeIf(KeyId id, KeyStatus from, KeyStatus to) {
-        for (int attempt = 1; ; attempt++) {
-            KeyMetadata current;
-            try {
-                current = readVerified(id, envelope()).metadata();
-            } catch (KeyNotFoundException gone) {
-                return;
-            }
-            if (current.status() != from) {
-                return; // changed meanwhile, or a repeat after a crash
-            }
-            try {
-                update(id, current.revision(), m -> m.toBuilder().status(to));
-                return;
-            } catch (ConflictException e) {
-                if (attempt >= MAX_ATTEMPTS) {
-                    throw e;
-                }
-            }
-        }
+        return sealing.updateKeyMetadata(id,
+                change.apply(current, SealingKeystore.nextRevision(current, clock.instant())).build());
     }
 
     /** What the record cache loads: the verified record, and the backend it was read from. */
     private CachedRecord loadRecord(KeyId id) {
-        StoredKey stored = readVerified(id, envelope());
-        return new CachedRecord(recordLocation(id), stored);
+        return new CachedRecord(recordLocation(id), sealing.retrieveKey(id));
     }
 
     /** The {@code keystore.name} a key was read from (the location index), or "default" without a router. */
@@ -930,83 +787,6 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         }
     }
 
-    /** What the sagas need of this service. */
-    private final class SagaPort implements KeystoreSagas.Port {
-        @Override
-        public Keystore keystore() {
-            return DefaultKeystoreOperations.this.keystore();
-        }
-
-        @Override
-        public void deprecateIfActive(KeyId id) {
-            changeIf(id, KeyStatus.ACTIVE, KeyStatus.DEPRECATED);
-        }
-
-        @Override
-        public void reactivateIfDeprecated(KeyId id) {
-            changeIf(id, KeyStatus.DEPRECATED, KeyStatus.ACTIVE);
-        }
-
-        @Override
-        public boolean usableParent(KeyId id) {
-            try {
-                KeyMetadata parent = readVerified(id, envelope()).metadata();
-                return parent.status() != KeyStatus.RETIRED && !parent.isExpiredAt(clock.instant());
-            } catch (KeyNotFoundException heldElsewhere) {
-                return true; // an L1 key in an external KMS, say
-            }
-        }
-
-        @Override
-        public void forget(KeyId id) {
-            invalidate(id);
-        }
-
-        @Override
-        public void deleted(KeyId id) {
-            invalidate(id);
-            watermark.forget(id);
-        }
-
-        @Override
-        public Object rewrapAll(String target) {
-            Envelope envelope = envelope();
-            KekProvider sealing;
-            try {
-                sealing = envelope.keks().sealing();
-            } catch (UnavailableException refused) {
-                return refused;
-            }
-            String now = new KekRef(sealing.kekId(), sealing.currentVersion()).toString();
-            if (target != null && !target.equals(now)) {
-                return new UnavailableException("KEK refused: the re-wrap to " + target + " was not run: " + now
-                        + " seals now; run the re-wrap again to move the records to it");
-            }
-            return new KekRewrapper(DefaultKeystoreOperations.this.keystore(), envelope, checkedReads(), logger).run();
-        }
-
-        @Override
-        public void kept(KeyId id, String why) {
-            Logs.warn(logger, "Delete of all versions: {} kept: {}", id, why);
-        }
-    }
-
-    /** The checks of get for the administrative passes (re-wrap, migration); see {@link CheckedReads}. */
-    private CheckedReads checkedReads() {
-        Envelope envelope = envelope();
-        return new CheckedReads() {
-            @Override
-            public StoredKey read(KeyId id, Keystore from) {
-                return readVerified(id, envelope, from);
-            }
-
-            @Override
-            public void wrote(KeyMetadata written) {
-                watermark.observe(written);
-            }
-        };
-    }
-
     /**
      * Orders a new version of a name after the operations left open on it (a delete of all its
      * versions, a rotate or a generate that failed part-way and waits for recovery): each is
@@ -1029,43 +809,6 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
                         + " waits until recovery finishes it: try again later", KeyId.of(name, 1), null);
             }
         }
-    }
-
-    /**
-     * Retrieves a key and checks it belongs to the id asked for, its lifecycle MAC, and that its
-     * revision is not older than one this runtime has seen. A stale read that raced a concurrent
-     * update is read again before it is called a rollback.
-     */
-    private StoredKey readVerified(KeyId id, Envelope envelope) {
-        return readVerified(id, envelope, keystore());
-    }
-
-    /** As {@link #readVerified(KeyId, Envelope)}, from the given backend. */
-    private StoredKey readVerified(KeyId id, Envelope envelope, Keystore from) {
-        RevisionWatermark marks = watermark;
-        RevisionWatermark.Mark before = marks.seen(id); // before the read: see RevisionWatermark.seen
-        StoredKey stored = from.retrieveKey(id);
-        KeyMetadata metadata = stored.metadata();
-        if (!metadata.id().equals(id)) {
-            Logs.warn(logger, "Integrity failure: the backend returned key {} when asked for key {}", metadata.id(), id);
-            throw new IntegrityException(id, "the backend returned the record of key " + metadata.id()
-                    + " for this id: a record was copied to another id");
-        }
-        try {
-            envelope.verifyLifecycle(metadata);
-        } catch (IntegrityException e) {
-            Logs.warn(logger, "Integrity failure: {}", e.getMessage());
-            throw e;
-        }
-        long seen = RevisionWatermark.newerThan(before, metadata);
-        if (seen >= 0) {
-            Logs.warn(logger, "Key {}: revision {} read, but revision {} was seen before: rolled back", id,
-                    metadata.revision(), seen);
-            throw new IntegrityException(id, "the metadata is at revision " + metadata.revision()
-                    + " but revision " + seen + " was seen before: it was rolled back");
-        }
-        marks.observe(metadata);
-        return stored;
     }
 
     /** Every stored version of the named key, ascending. */
@@ -1125,29 +868,5 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
             throw new UnavailableException("no Keystore backend is present");
         }
         return component.router();
-    }
-
-    private static List<KekProvider> ranked(List<Map.Entry<Map<String, Object>, KekProvider>> source) {
-        if (source == null) {
-            return List.of();
-        }
-        List<Map.Entry<Map<String, Object>, KekProvider>> sorted = new ArrayList<>(source);
-        sorted.sort(Comparator.<Map.Entry<Map<String, Object>, KekProvider>>comparingInt(e -> -ranking(e.getKey()))
-                .thenComparingLong(e -> serviceId(e.getKey())));
-        List<KekProvider> out = new ArrayList<>(sorted.size());
-        sorted.forEach(e -> out.add(e.getValue()));
-        return out;
-    }
-
-    private static int ranking(Map<String, Object> props) {
-        return props.get(Constants.SERVICE_RANKING) instanceof Integer i ? i : 0;
-    }
-
-    private static long serviceId(Map<String, Object> props) {
-        return props.get(Constants.SERVICE_ID) instanceof Long l ? l : Long.MAX_VALUE;
-    }
-
-    private static Instant latest(Instant a, Instant b) {
-        return a.isAfter(b) ? a : b;
     }
 }

@@ -6,18 +6,18 @@ import java.util.Optional;
 
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.core.cache.KeyCache;
-import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.kek.KnownKeks;
 import org.openkcm.keystore.core.metrics.Meter;
 import org.openkcm.keystore.core.routing.RoutingTable;
 import org.openkcm.keystore.core.saga.KeystoreSagas;
 import org.openkcm.keystore.core.saga.SagaRunner;
+import org.openkcm.keystore.core.sealing.SealingKeystore;
 import org.osgi.service.log.Logger;
 
 /**
  * What the administration ({@code org.openkcm.keystore.core.admin}) shares with the operations, so
- * that there is one of each: one saga runner and journal, one key cache, one envelope over the KEKs
- * chosen and pinned, one record of the revisions seen. Each call reads the operations' state of the
+ * that there is one of each: one saga runner and journal, one key cache, one sealing layer (the envelope over the KEKs
+ * chosen and pinned, the record of the revisions seen). Each call reads the operations' state of the
  * moment (a runner or cache given later is the one used). Internal to the core bundle: the package
  * is not exported.
  */
@@ -29,17 +29,14 @@ public interface SharedParts {
     /** The routing table in use, or empty (a single backend outside a framework, or none tracked). */
     Optional<RoutingTable> routerIfAny();
 
-    /** The envelope over the KEKs present now. */
-    Envelope envelope();
-
     /** The saga runner every multi-step operation runs in. */
     SagaRunner runner();
 
     /** The saga definitions of the operations. */
     KeystoreSagas sagas();
 
-    /** The checks of get, for the administrative passes; see {@link CheckedReads}. */
-    CheckedReads checkedReads();
+    /** The sealing layer: checked reads and authenticated writes, for the administrative passes. */
+    SealingKeystore sealing();
 
     /** The key caches in use, or null. */
     KeyCache keyCache();
@@ -49,9 +46,6 @@ public interface SharedParts {
 
     /** Forgets everything the caches hold. */
     void invalidateAll();
-
-    /** Forgets the highest revision seen of a key no longer held (so that a new one is not a rollback). */
-    void forgetRevision(KeyId id);
 
     /** The record of known KEKs in use. */
     KnownKeks knownKeks();

@@ -24,7 +24,7 @@ import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.journal.IntentJournal;
 import org.openkcm.keystore.core.journal.Outcome;
 import org.openkcm.keystore.core.log.Logs;
-import org.openkcm.keystore.core.operations.CheckedReads;
+import org.openkcm.keystore.core.sealing.CheckedReads;
 import org.openkcm.keystore.core.saga.KeystoreSagas;
 import org.openkcm.keystore.core.saga.Saga;
 import org.openkcm.keystore.core.saga.SagaResult;

@@ -2,6 +2,7 @@ package org.openkcm.keystore.core.saga;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -10,7 +11,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
+import org.openkcm.keystore.api.ConflictException;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMetadata;
 import org.openkcm.keystore.api.KeyNotFoundException;
@@ -20,6 +23,9 @@ import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.core.journal.Intent;
+import org.openkcm.keystore.core.log.Logs;
+import org.openkcm.keystore.core.sealing.SealingKeystore;
+import org.osgi.service.log.Logger;
 
 /**
  * The multi-step operations of the keystore as sagas. What the journal holds of them is ids,
@@ -65,29 +71,9 @@ public final class KeystoreSagas {
     /** The kek-rewrap parameter naming the KEK version the run moves records to (absent in earlier journals). */
     public static final String TARGET = "target";
 
-    /** What the sagas need of the operations layer. */
-    public interface Port {
-        /** The keystore keys are stored in (the router: it records where each key went). */
-        Keystore keystore();
-
-        /** Sets an ACTIVE key DEPRECATED (compare-and-set, read again on a conflict); nothing if it is not ACTIVE. */
-        void deprecateIfActive(KeyId id);
-
-        /** Makes a DEPRECATED key ACTIVE again (compare-and-set, read again on a conflict); nothing otherwise. */
-        void reactivateIfDeprecated(KeyId id);
-
-        /**
-         * False if this keystore holds the key and it is RETIRED or expired; true otherwise (a parent
-         * held elsewhere, such as an L1 key in an external KMS, is usable).
-         */
-        boolean usableParent(KeyId id);
-
-        /** Forgets what the runtime caches of a key (it changed). */
-        void forget(KeyId id);
-
-        /** Forgets everything the runtime remembers of a key it deleted (cache entries, revision marks). */
-        void deleted(KeyId id);
-
+    /** The KEK re-wrap a kek-rewrap intent runs (see {@code KekRewrapper#runTo}). */
+    @FunctionalInterface
+    public interface Rewrap {
         /**
          * Re-wraps every key under the sealing KEK's current version if that is {@code target}
          * (null: whichever it is); returns its report. If sealing is refused, or another KEK version
@@ -95,16 +81,26 @@ public final class KeystoreSagas {
          * recorded no longer applies, and there is nothing left for recovery to finish.
          */
         Object rewrapAll(String target);
-
-        /** A version an operation planned to delete was kept: it no longer holds the record planned (logged). */
-        default void kept(KeyId id, String why) {
-        }
     }
 
-    private final Port port;
+    static final int MAX_ATTEMPTS = 5;
 
-    public KeystoreSagas(Port port) {
-        this.port = port;
+    private final Keystore keys;
+    private final Rewrap rewrap;
+    private final Supplier<Instant> now;
+    private final Supplier<Logger> logger;
+
+    /**
+     * @param keys the keystore the steps read and write: the sealing layer in the runtime, whose
+     *            reads are checked, whose metadata updates are authenticated and whose writes make
+     *            the caches forget what they touched
+     * @param now the time of a status change, and for the expiry of a parent
+     */
+    public KeystoreSagas(Keystore keys, Rewrap rewrap, Supplier<Instant> now, Supplier<Logger> logger) {
+        this.keys = keys;
+        this.rewrap = rewrap;
+        this.now = now;
+        this.logger = logger;
     }
 
     /** Every definition, for recovery. */
@@ -117,22 +113,13 @@ public final class KeystoreSagas {
                 Step.compensatable("store-next", this::storeAttached, c -> removeIfOurs(c, KeyId.parse(c.param("next")))),
                 Step.pivot("deprecate-previous", c -> {
                     if (Boolean.parseBoolean(c.param("previous.active"))) {
-                        KeyId previous = KeyId.parse(c.param("previous"));
-                        try {
-                            port.deprecateIfActive(previous);
-                        } finally {
-                            port.forget(previous);
-                        }
+                        changeIf(KeyId.parse(c.param("previous")), KeyStatus.ACTIVE, KeyStatus.DEPRECATED);
                     }
                 }, c -> {
                     KeyId previous = KeyId.parse(c.param("previous"));
                     if (Boolean.parseBoolean(c.param("previous.active")) && holdsOurs(c, KeyId.parse(c.param("next")))
                             && samePrevious(c, previous)) {
-                        try {
-                            port.reactivateIfDeprecated(previous);
-                        } finally {
-                            port.forget(previous);
-                        }
+                        changeIf(previous, KeyStatus.DEPRECATED, KeyStatus.ACTIVE);
                     }
                 })));
     }
@@ -158,7 +145,7 @@ public final class KeystoreSagas {
                 Step.compensatable("store", this::storeAttached, c -> removeIfOurs(c, KeyId.parse(c.param("key")))),
                 Step.pivot("check-parent", c -> {
                     KeyId parent = KeyId.parse(c.param("parent"));
-                    if (!port.usableParent(parent)) {
+                    if (!usableParent(parent)) {
                         throw new PolicyRefusedException(KeyId.parse(c.param("key")), "its parent " + parent
                                 + " is RETIRED or expired");
                     }
@@ -204,30 +191,24 @@ public final class KeystoreSagas {
     private boolean deleteIfPlanned(SagaContext c, KeyId id) {
         Optional<RecordMatch> planned = planned(c, id);
         if (planned.isEmpty()) {
-            port.kept(id, "the intent was journaled by an earlier version, without the record it planned to delete: "
+            kept(id, "the intent was journaled by an earlier version, without the record it planned to delete: "
                     + "it cannot be told from a newer key under the same id, so it is kept; delete it again if it "
                     + "should go");
             return false;
         }
         StoredKey now;
         try {
-            now = port.keystore().retrieveKey(id);
+            now = keys.retrieveKey(id);
         } catch (KeyNotFoundException gone) {
-            port.deleted(id);
             return true; // deleted already (a repeat after a crash)
         }
         if (!planned.get().matches(now)) {
-            port.forget(id);
-            port.kept(id, "it holds another record than the one this delete planned (stored again, or re-wrapped, "
+            kept(id, "it holds another record than the one this delete planned (stored again, or re-wrapped, "
                     + "since): kept");
             return false;
         }
-        try {
-            if (port.keystore().deleteKey(id)) { // false if gone already: a repeat is harmless
-                c.optionalAttachment(DELETED, AtomicInteger.class).ifPresent(AtomicInteger::incrementAndGet);
-            }
-        } finally {
-            port.deleted(id);
+        if (keys.deleteKey(id)) { // false if gone already: a repeat is harmless
+            c.optionalAttachment(DELETED, AtomicInteger.class).ifPresent(AtomicInteger::incrementAndGet);
         }
         return true;
     }
@@ -285,7 +266,7 @@ public final class KeystoreSagas {
     public Saga kekRewrap() {
         // once per call: a run that failed is not retried within it (recovery finishes it later)
         return new Saga(KEK_REWRAP, List.of(Step.retriable("rewrap-all", c -> {
-            Object report = port.rewrapAll(c.optionalParam(TARGET).orElse(null));
+            Object report = rewrap.rewrapAll(c.optionalParam(TARGET).orElse(null));
             c.optionalAttachment(REPORT, java.util.concurrent.atomic.AtomicReference.class)
                     .ifPresent(holder -> uncheckedSet(holder, report));
         }).attempts(1)));
@@ -301,17 +282,13 @@ public final class KeystoreSagas {
     private void storeAttached(SagaContext c) {
         KeyId id = KeyId.parse(c.param("key"));
         StoredKey record = c.attachment(RECORD, StoredKey.class);
-        try {
-            port.keystore().storeKey(id, record.sealed(), record.metadata()); // the identical retry succeeds
-        } finally {
-            port.forget(id);
-        }
+        keys.storeKey(id, record.sealed(), record.metadata()); // the identical retry succeeds
     }
 
     /** True if the key holds the record this operation stored. */
     private boolean holdsOurs(SagaContext c, KeyId id) {
         try {
-            return ours(c).matches(port.keystore().retrieveKey(id));
+            return ours(c).matches(keys.retrieveKey(id));
         } catch (KeyNotFoundException gone) {
             return false;
         }
@@ -324,7 +301,7 @@ public final class KeystoreSagas {
             return true; // an intent journaled before created times were: the digest of next decided
         }
         try {
-            return Long.parseLong(created.get()) == port.keystore().retrieveKey(previous).metadata().created().toEpochMilli();
+            return Long.parseLong(created.get()) == keys.retrieveKey(previous).metadata().created().toEpochMilli();
         } catch (KeyNotFoundException gone) {
             return false;
         }
@@ -333,16 +310,57 @@ public final class KeystoreSagas {
     /** Deletes the key if, and only if, it holds the record this operation stored. */
     private void removeIfOurs(SagaContext c, KeyId id) {
         try {
-            StoredKey stored = port.keystore().retrieveKey(id);
+            StoredKey stored = keys.retrieveKey(id);
             if (ours(c).matches(stored)) {
-                port.keystore().deleteKey(id);
-                port.deleted(id);
+                keys.deleteKey(id);
             }
         } catch (KeyNotFoundException gone) {
             // never stored, or removed already
-        } finally {
-            port.forget(id);
         }
+    }
+
+    /**
+     * From one status to another by compare-and-set, read again on a conflict; nothing if the key is
+     * gone or not in {@code from} (changed meanwhile, or a repeat after a crash).
+     */
+    private void changeIf(KeyId id, KeyStatus from, KeyStatus to) {
+        for (int attempt = 1; ; attempt++) {
+            KeyMetadata current;
+            try {
+                current = keys.retrieveKey(id).metadata();
+            } catch (KeyNotFoundException gone) {
+                return;
+            }
+            if (current.status() != from) {
+                return;
+            }
+            try {
+                keys.updateKeyMetadata(id, SealingKeystore.nextRevision(current, now.get()).status(to).build());
+                return;
+            } catch (ConflictException e) {
+                if (attempt >= MAX_ATTEMPTS) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /**
+     * False if this keystore holds the key and it is RETIRED or expired; true otherwise (a parent
+     * held elsewhere, such as an L1 key in an external KMS, is usable).
+     */
+    private boolean usableParent(KeyId id) {
+        try {
+            KeyMetadata parent = keys.retrieveKey(id).metadata();
+            return parent.status() != KeyStatus.RETIRED && !parent.isExpiredAt(now.get());
+        } catch (KeyNotFoundException heldElsewhere) {
+            return true;
+        }
+    }
+
+    /** A version an operation planned to delete was kept: it no longer holds the record planned. */
+    private void kept(KeyId id, String why) {
+        Logs.warn(logger.get(), "Delete of all versions: {} kept: {}", id, why);
     }
 
     /** The SHA-256 of a sealed record, in hex: names the record without holding it. */

@@ -7,11 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterAll;
@@ -48,61 +48,16 @@ class KeystoreSagasTest {
     @TempDir
     Path dir;
 
-    /** A port over the backend, as the operations layer provides it. */
-    static final class TestPort implements KeystoreSagas.Port {
+    /**
+     * The keystore the sagas are given: a fault-injecting memory backend (in the runtime, the
+     * sealing layer over the routing layer), and a re-wrap that counts its runs.
+     */
+    static final class TestPort {
         final FaultyKeystore backend = new FaultyKeystore(new MemoryKeystore());
-        final Set<KeyId> forgotten = ConcurrentHashMap.newKeySet();
         final AtomicInteger rewraps = new AtomicInteger();
 
-        @Override
-        public Keystore keystore() {
-            return backend;
-        }
-
-        @Override
-        public void deprecateIfActive(KeyId id) {
-            change(id, KeyStatus.ACTIVE, KeyStatus.DEPRECATED);
-        }
-
-        @Override
-        public void reactivateIfDeprecated(KeyId id) {
-            change(id, KeyStatus.DEPRECATED, KeyStatus.ACTIVE);
-        }
-
-        private void change(KeyId id, KeyStatus from, KeyStatus to) {
-            KeyMetadata m;
-            try {
-                m = backend.retrieveKey(id).metadata();
-            } catch (KeyNotFoundException gone) {
-                return;
-            }
-            if (m.status() == from) {
-                backend.updateKeyMetadata(id, m.toBuilder().status(to).revision(m.revision() + 1).build());
-            }
-        }
-
-        @Override
-        public boolean usableParent(KeyId id) {
-            try {
-                return backend.retrieveKey(id).metadata().status() != KeyStatus.RETIRED;
-            } catch (KeyNotFoundException heldElsewhere) {
-                return true;
-            }
-        }
-
-        @Override
-        public void forget(KeyId id) {
-            forgotten.add(id);
-        }
-
-        @Override
-        public void deleted(KeyId id) {
-            forgotten.add(id);
-        }
-
-        @Override
-        public Object rewrapAll(String target) {
-            return rewraps.incrementAndGet();
+        KeystoreSagas sagas() {
+            return new KeystoreSagas(backend, target -> rewraps.incrementAndGet(), Instant::now, () -> null);
         }
 
         KeyId put(String name, int version) {
@@ -172,7 +127,7 @@ class KeystoreSagasTest {
 
         public SagaResult run(TestPort port, SagaRunner runner) {
             port.put("r", 1);
-            return runner.run(new KeystoreSagas(port).rotate(), List.of(previous, next),
+            return runner.run(port.sagas().rotate(), List.of(previous, next),
                     KeystoreSagas.rotateParams(port.backend.delegate().retrieveKey(previous).metadata(), record), Map.of(KeystoreSagas.RECORD, record));
         }
 
@@ -206,7 +161,7 @@ class KeystoreSagasTest {
 
         public SagaResult run(TestPort port, SagaRunner runner) {
             port.put("parent", 1);
-            return runner.run(new KeystoreSagas(port).generate(), List.of(child),
+            return runner.run(port.sagas().generate(), List.of(child),
                     KeystoreSagas.generateParams(parent, record), Map.of(KeystoreSagas.RECORD, record));
         }
 
@@ -235,7 +190,7 @@ class KeystoreSagasTest {
         public SagaResult run(TestPort port, SagaRunner runner) {
             List<KeyId> versions = List.of(port.put("d", 1), port.put("d", 2), port.put("d", 3));
             port.put("other", 1);
-            return runner.run(new KeystoreSagas(port).deleteAllVersions(), versions,
+            return runner.run(port.sagas().deleteAllVersions(), versions,
                     KeystoreSagas.deleteAllParams("d", port.records(versions)));
         }
 
@@ -267,7 +222,7 @@ class KeystoreSagasTest {
                     });
                     SagaResult r = armed.run(port, runner);
                     port.backend.reset();
-                    RecoveryReport rec = runner.recover(new KeystoreSagas(port).definitions());
+                    RecoveryReport rec = runner.recover(port.sagas().definitions());
                     check(c, step, fault, r, rec, port, runner.journal());
                 }
             }
@@ -292,7 +247,7 @@ class KeystoreSagasTest {
                     assertThrows(SagaFaultMatrixTest.Crash.class, () -> c.run(port, runner));
                     try (IntentJournal next = IntentJournal.open(JournalSettings.of(file), null)) {
                         SagaRunner restarted = new SagaRunner(next, null);
-                        RecoveryReport rec = restarted.recover(new KeystoreSagas(port).definitions());
+                        RecoveryReport rec = restarted.recover(port.sagas().definitions());
                         SagaResult.State end = rec.entries().get(0).state();
                         check(c, step, "kill -9 " + when.name().toLowerCase(),
                                 new SagaResult(null, end, -1, null), rec, port, next);
@@ -315,9 +270,9 @@ class KeystoreSagasTest {
             throw new SagaFaultMatrixTest.Crash(w);
         }));
         assertThrows(SagaFaultMatrixTest.Crash.class,
-                () -> runner.run(new KeystoreSagas(port).kekRewrap(), List.of(), Map.of()));
+                () -> runner.run(port.sagas().kekRewrap(), List.of(), Map.of()));
         try (IntentJournal next = IntentJournal.open(JournalSettings.of(file), null)) {
-            new SagaRunner(next, null).recover(new KeystoreSagas(port).definitions());
+            new SagaRunner(next, null).recover(port.sagas().definitions());
             assertEquals(2, port.rewraps.get());
             assertTrue(next.unfinished().isEmpty());
         } finally {
@@ -332,7 +287,7 @@ class KeystoreSagasTest {
         KeyId previous = port.put("r", 1);
         KeyId next = port.put("r", 2);
         StoredKey ours = record(next, null, 12345);
-        SagaResult r = new SagaRunner(IntentJournal.inMemory(), null).run(new KeystoreSagas(port).rotate(),
+        SagaResult r = new SagaRunner(IntentJournal.inMemory(), null).run(port.sagas().rotate(),
                 List.of(previous, next), KeystoreSagas.rotateParams(port.backend.delegate().retrieveKey(previous).metadata(), ours),
                 Map.of(KeystoreSagas.RECORD, ours));
         assertEquals(SagaResult.State.COMPENSATED, r.state());
@@ -348,19 +303,12 @@ class KeystoreSagasTest {
         port.backend.updateKeyMetadata(parent, m.toBuilder().status(KeyStatus.RETIRED).revision(2).build());
         KeyId child = KeyId.of("child", 1);
         StoredKey record = record(child, parent, 3);
-        SagaResult r = new SagaRunner(IntentJournal.inMemory(), null).run(new KeystoreSagas(port).generate(),
+        SagaResult r = new SagaRunner(IntentJournal.inMemory(), null).run(port.sagas().generate(),
                 List.of(child), KeystoreSagas.generateParams(parent, record),
                 Map.of(KeystoreSagas.RECORD, record));
         assertEquals(SagaResult.State.COMPENSATED, r.state());
         assertTrue(r.failure() instanceof org.openkcm.keystore.api.PolicyRefusedException);
         assertTrue(!port.has(child));
-    }
-
-    @Test
-    void everyStepForgetsTheKeysItTouched() {
-        TestPort port = new TestPort();
-        new Rotate().run(port, new SagaRunner(IntentJournal.inMemory(), null));
-        assertEquals(Set.of(KeyId.of("r", 1), KeyId.of("r", 2)), port.forgotten);
     }
 
     /** A case whose fault is armed after its setup. */

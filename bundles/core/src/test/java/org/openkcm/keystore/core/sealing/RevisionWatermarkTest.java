@@ -1,4 +1,4 @@
-package org.openkcm.keystore.core.operations;
+package org.openkcm.keystore.core.sealing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,10 +1,9 @@
-package org.openkcm.keystore.core.operations;
+package org.openkcm.keystore.core.sealing;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.openkcm.keystore.api.ConflictException;
-import org.openkcm.keystore.api.IntegrityException;
 import org.openkcm.keystore.api.KekProvider;
 import org.openkcm.keystore.api.KeyFilter;
 import org.openkcm.keystore.api.KeyId;
@@ -16,6 +15,7 @@ import org.openkcm.keystore.api.KeystoreException;
 import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
+import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.envelope.KekRef;
 import org.openkcm.keystore.core.log.Logs;
@@ -25,17 +25,18 @@ import org.osgi.service.log.Logger;
  * KEK rotation without touching material: brings every key of a backend to the sealing KEK's
  * current version. For each key, in pages of {@link Keystore#listKeys}:
  * <ol>
- * <li>read it through the checks {@code get} applies ({@link CheckedReads}: its id, its lifecycle
- * MAC, and a revision not older than one this runtime has seen), so that a key that fails, or was
- * rolled back, is reported and never re-wrapped (which would make the rolled-back record current);</li>
+ * <li>read it through the sealing layer ({@link SealingKeystore}: its id, its lifecycle MAC, and a
+ * revision not older than one this runtime has seen), so that a key that fails, or was rolled back,
+ * is reported and never re-wrapped (which would make the rolled-back record current);</li>
  * <li>if its record is under another KEK version, {@link Envelope#rewrap} it (the data key is
  * unwrapped and wrapped again, the material ciphertext copied unchanged) and store it with
- * {@link Keystore#rewrapKey}, compare-and-set on the revision read;</li>
- * <li>if its lifecycle MAC is keyed by another KEK version, recompute it and store it with
- * {@link Keystore#updateKeyMetadata} (revision + 1, nothing else changes), so that the old KEK
- * version can be removed once the run is complete.</li>
+ * {@link Keystore#rewrapKey} through the layer, compare-and-set on the revision read;</li>
+ * <li>if its lifecycle MAC is keyed by another KEK version, store the metadata again through the
+ * layer, which computes its MAC under the current version (revision + 1, nothing else changes), so
+ * that the old KEK version can be removed once the run is complete.</li>
  * </ol>
- * What it stores is recorded ({@link CheckedReads#wrote}). A conflict (a caller changed the key
+ * The keys are listed from the layer below (a page holding a tampered entry would be refused whole
+ * by the sealing layer; here that one key is reported). A conflict (a caller changed the key
  * meanwhile) re-reads the key and tries again. Keys already current are skipped, so a run that was
  * interrupted is finished by running it again.
  */
@@ -43,22 +44,50 @@ public final class KekRewrapper {
     static final int DEFAULT_PAGE_SIZE = 100;
     static final int MAX_ATTEMPTS = 5;
 
-    private final Keystore keystore;
+    private final Keystore listed;
+    private final SealingKeystore layer;
     private final Envelope envelope;
-    private final CheckedReads reads;
     private final Logger logger;
     private final int pageSize;
 
-    public KekRewrapper(Keystore keystore, Envelope envelope, CheckedReads reads, Logger logger) {
-        this(keystore, envelope, reads, logger, DEFAULT_PAGE_SIZE);
+    /**
+     * @param listed the layer below the sealing layer, whose keys are listed
+     * @param layer the sealing layer the keys are read and written through
+     */
+    public KekRewrapper(Keystore listed, SealingKeystore layer, Logger logger) {
+        this(listed, layer, logger, DEFAULT_PAGE_SIZE);
     }
 
-    KekRewrapper(Keystore keystore, Envelope envelope, CheckedReads reads, Logger logger, int pageSize) {
-        this.keystore = keystore;
-        this.envelope = envelope;
-        this.reads = reads;
+    KekRewrapper(Keystore listed, SealingKeystore layer, Logger logger, int pageSize) {
+        this.listed = listed;
+        this.layer = layer;
+        this.envelope = layer.envelope(); // one KEK choice for the whole run
         this.logger = logger;
         this.pageSize = pageSize;
+    }
+
+    /**
+     * What the kek-rewrap saga runs: every key re-wrapped under the sealing KEK's current version if
+     * that is {@code target} (null: whichever it is). If sealing is refused, or another KEK version
+     * seals now, nothing is done and the refusal is returned, not thrown: the run the intent recorded
+     * no longer applies, and there is nothing left for recovery to finish.
+     *
+     * @return the {@link RewrapReport}, or the {@link UnavailableException} that refused the run
+     */
+    public static Object runTo(String target, Keystore listed, SealingKeystore layer, Logger logger) {
+        KekRewrapper rewrapper = new KekRewrapper(listed, layer, logger);
+        KekProvider sealing;
+        try {
+            sealing = rewrapper.envelope.keks().sealing();
+        } catch (UnavailableException refused) {
+            return refused;
+        }
+        String now = new KekRef(sealing.kekId(), sealing.currentVersion()).toString();
+        if (target != null && !target.equals(now)) {
+            return new UnavailableException("KEK refused: the re-wrap to " + target + " was not run: " + now
+                    + " seals now; run the re-wrap again to move the records to it");
+        }
+        return rewrapper.run();
     }
 
     private enum Outcome { REWRAPPED, CURRENT, VANISHED }
@@ -76,7 +105,7 @@ public final class KekRewrapper {
         KeyFilter filter = KeyFilter.builder().pageSize(pageSize).build();
         String cursor = null;
         do {
-            KeyPage page = keystore.listKeys(cursor == null ? filter : filter.withCursor(cursor));
+            KeyPage page = listed.listKeys(cursor == null ? filter : filter.withCursor(cursor));
             for (KeyMetadata listed : page.keys()) {
                 examined++;
                 KeyId id = listed.id();
@@ -104,15 +133,11 @@ public final class KekRewrapper {
         for (int attempt = 1; ; attempt++) {
             StoredKey stored;
             try {
-                stored = reads.read(id, keystore); // the id, the lifecycle MAC, no rollback: as get checks
+                stored = layer.read(id, listed); // the id, the lifecycle MAC, no rollback: as get checks
             } catch (KeyNotFoundException e) {
                 return changed ? Outcome.REWRAPPED : Outcome.VANISHED;
             }
             KeyMetadata metadata = stored.metadata();
-            if (!metadata.id().equals(id)) {
-                throw new IntegrityException(id, "the backend holds the record of key " + metadata.id() + " under this id");
-            }
-            envelope.verifyLifecycle(metadata);
             boolean recordCurrent = target.equals(Envelope.recordKek(stored.sealed(), id));
             boolean macCurrent = target.equals(Envelope.macKek(metadata).orElse(null));
             if (recordCurrent && macCurrent) {
@@ -121,13 +146,11 @@ public final class KekRewrapper {
             try {
                 if (!recordCurrent) {
                     SealedKey rewrapped = envelope.rewrap(stored.sealed(), metadata);
-                    keystore.rewrapKey(id, rewrapped, metadata.revision());
+                    layer.rewrapKey(id, rewrapped, metadata.revision());
                     changed = true;
                 }
                 if (!macCurrent) {
-                    KeyMetadata next = envelope.withLifecycleMac(metadata.toBuilder().revision(metadata.revision() + 1)
-                            .lifecycleMac(null).build());
-                    reads.wrote(keystore.updateKeyMetadata(id, next));
+                    layer.updateKeyMetadata(id, metadata.toBuilder().revision(metadata.revision() + 1).build());
                     changed = true;
                 }
                 return Outcome.REWRAPPED;

@@ -1,4 +1,4 @@
-package org.openkcm.keystore.core.operations;
+package org.openkcm.keystore.core.sealing;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;

@@ -1,4 +1,4 @@
-package org.openkcm.keystore.core.operations;
+package org.openkcm.keystore.core.sealing;
 
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMetadata;

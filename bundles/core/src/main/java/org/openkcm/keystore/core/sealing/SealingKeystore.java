@@ -1,0 +1,213 @@
+package org.openkcm.keystore.core.sealing;
+
+import java.time.Instant;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+import org.openkcm.keystore.api.IntegrityException;
+import org.openkcm.keystore.api.KeyFilter;
+import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyMetadata;
+import org.openkcm.keystore.api.KeyPage;
+import org.openkcm.keystore.api.Keystore;
+import org.openkcm.keystore.api.KeystoreHealth;
+import org.openkcm.keystore.api.SealedKey;
+import org.openkcm.keystore.api.StoredKey;
+import org.openkcm.keystore.core.envelope.Envelope;
+import org.openkcm.keystore.core.log.Logs;
+import org.osgi.service.log.Logger;
+
+/**
+ * The sealing layer: a {@link Keystore} over the layer below it (the routing layer) that holds
+ * the keystore's integrity rules, so that everything above it (the operations, the sagas, the
+ * administrative passes) reads and writes only records that pass them:
+ * <ul>
+ * <li>a read checks that the record belongs to the id asked for, its lifecycle MAC, and that its
+ * revision is not older than one this runtime has seen ({@link RevisionWatermark});</li>
+ * <li>a metadata update is authenticated here: its lifecycle MAC is computed under the sealing KEK;</li>
+ * <li>a page of metadata is refused if one entry fails its lifecycle MAC;</li>
+ * <li>{@link #seal} and {@link #open} are the envelope over the KEKs chosen now ({@link KekChoice}).</li>
+ * </ul>
+ * Every write tells {@code changed} which key it touched, whether it succeeded or not (a failed
+ * call may still have reached the backend), so that the key caches forget it before the write
+ * returns.
+ */
+public final class SealingKeystore implements Keystore, CheckedReads {
+    private final Supplier<Keystore> below;
+    private final KekChoice keks;
+    private final Consumer<KeyId> changed;
+    private final Supplier<Logger> logger;
+    private volatile RevisionWatermark watermark;
+
+    /**
+     * @param below the layer below, asked at each call (the routing table in use may change)
+     * @param changed told of every key a write through this layer touched
+     * @param watermarkSize how many keys' highest seen revision to remember (0: no rollback check)
+     */
+    public SealingKeystore(Supplier<Keystore> below, KekChoice keks, Consumer<KeyId> changed, Supplier<Logger> logger,
+            int watermarkSize) {
+        this.below = below;
+        this.keks = keks;
+        this.changed = changed;
+        this.logger = logger;
+        this.watermark = new RevisionWatermark(watermarkSize);
+    }
+
+    /** Starts a new rollback watermark of this size (the revisions seen so far are forgotten). */
+    public void watermarkSize(int size) {
+        watermark = new RevisionWatermark(size);
+    }
+
+    /** The envelope over the KEKs chosen now. */
+    public Envelope envelope() {
+        return keks.envelope();
+    }
+
+    /** The next revision of a key's metadata, as a change to it starts: revision + 1, updated now (never earlier). */
+    public static KeyMetadata.Builder nextRevision(KeyMetadata current, Instant now) {
+        return current.toBuilder().revision(current.revision() + 1)
+                .updated(now.isAfter(current.updated()) ? now : current.updated());
+    }
+
+    // --------------------------------------------------------------- plaintext
+
+    /** The record of new material: sealed for the metadata, which gets its lifecycle MAC. Nothing is stored. */
+    public StoredKey seal(KeyMetadata metadata, byte[] material) {
+        Envelope envelope = envelope();
+        SealedKey sealed = envelope.seal(metadata, material);
+        return StoredKey.of(sealed, envelope.withLifecycleMac(metadata));
+    }
+
+    /**
+     * The material of a record read through this layer, in a fresh array the caller wipes.
+     *
+     * @throws IntegrityException if the record does not open for its metadata (logged)
+     */
+    public byte[] open(StoredKey stored) {
+        try {
+            return envelope().open(stored.sealed(), stored.metadata());
+        } catch (IntegrityException e) {
+            Logs.warn(logger.get(), "Integrity failure: {}", e.getMessage());
+            throw e;
+        }
+    }
+
+    // --------------------------------------------------------------- Keystore
+
+    @Override
+    public StoredKey retrieveKey(KeyId id) {
+        return read(id, below.get());
+    }
+
+    /**
+     * Reads a key from the given backend through this layer's checks. A stale read that raced a
+     * concurrent update is not a rollback: the mark compared is the one taken before the read.
+     */
+    @Override
+    public StoredKey read(KeyId id, Keystore from) {
+        RevisionWatermark marks = watermark;
+        RevisionWatermark.Mark before = marks.seen(id); // before the read: see RevisionWatermark.seen
+        StoredKey stored = from.retrieveKey(id);
+        KeyMetadata metadata = stored.metadata();
+        if (!metadata.id().equals(id)) {
+            Logs.warn(logger.get(), "Integrity failure: the backend returned key {} when asked for key {}",
+                    metadata.id(), id);
+            throw new IntegrityException(id, "the backend returned the record of key " + metadata.id()
+                    + " for this id: a record was copied to another id");
+        }
+        verify(metadata);
+        long seen = RevisionWatermark.newerThan(before, metadata);
+        if (seen >= 0) {
+            Logs.warn(logger.get(), "Key {}: revision {} read, but revision {} was seen before: rolled back", id,
+                    metadata.revision(), seen);
+            throw new IntegrityException(id, "the metadata is at revision " + metadata.revision()
+                    + " but revision " + seen + " was seen before: it was rolled back");
+        }
+        marks.observe(metadata);
+        return stored;
+    }
+
+    @Override
+    public void wrote(KeyMetadata written) {
+        watermark.observe(written);
+    }
+
+    /** Stores a record made by {@link #seal} (its metadata carries its lifecycle MAC). */
+    @Override
+    public void storeKey(KeyId id, SealedKey sealed, KeyMetadata metadata) {
+        try {
+            below.get().storeKey(id, sealed, metadata);
+        } finally {
+            changed.accept(id);
+        }
+        watermark.observe(metadata);
+    }
+
+    /**
+     * Stores the metadata as the key's next revision (the caller sets the revision and the changed
+     * fields; see {@link #nextRevision}), with its lifecycle MAC computed here under the sealing KEK.
+     */
+    @Override
+    public KeyMetadata updateKeyMetadata(KeyId id, KeyMetadata metadata) {
+        KeyMetadata authenticated = envelope().withLifecycleMac(metadata.toBuilder().lifecycleMac(null).build());
+        KeyMetadata saved;
+        try {
+            saved = below.get().updateKeyMetadata(id, authenticated);
+        } finally {
+            changed.accept(id);
+        }
+        watermark.observe(saved);
+        return saved;
+    }
+
+    @Override
+    public void rewrapKey(KeyId id, SealedKey sealed, long expectedRevision) {
+        try {
+            below.get().rewrapKey(id, sealed, expectedRevision);
+        } finally {
+            changed.accept(id);
+        }
+    }
+
+    @Override
+    public boolean deleteKey(KeyId id) {
+        boolean deleted;
+        try {
+            deleted = below.get().deleteKey(id);
+        } finally {
+            changed.accept(id);
+        }
+        watermark.forget(id);
+        return deleted;
+    }
+
+    /** A page of metadata, each entry's lifecycle MAC checked: a page holding a tampered entry is refused. */
+    @Override
+    public KeyPage listKeys(KeyFilter filter) {
+        KeyPage page = below.get().listKeys(filter);
+        Envelope envelope = envelope();
+        for (KeyMetadata metadata : page.keys()) {
+            envelope.verifyLifecycle(metadata);
+        }
+        return page;
+    }
+
+    @Override
+    public KeystoreHealth health() {
+        return below.get().health();
+    }
+
+    /** Forgets the highest revision seen of a key no longer held, so that a new one is not taken for a rollback. */
+    public void forgetRevision(KeyId id) {
+        watermark.forget(id);
+    }
+
+    private void verify(KeyMetadata metadata) {
+        try {
+            envelope().verifyLifecycle(metadata);
+        } catch (IntegrityException e) {
+            Logs.warn(logger.get(), "Integrity failure: {}", e.getMessage());
+            throw e;
+        }
+    }
+}
