@@ -36,7 +36,7 @@ import org.openkcm.keystore.core.operations.SharedParts;
 import org.openkcm.keystore.core.reconcile.ReconcileReport;
 import org.openkcm.keystore.core.reconcile.Reconciler;
 import org.openkcm.keystore.core.routing.LocationIndex;
-import org.openkcm.keystore.core.routing.Migrator;
+import org.openkcm.keystore.core.migration.Migrator;
 import org.openkcm.keystore.core.routing.RoutingTable;
 import org.openkcm.keystore.core.saga.KeystoreSagas;
 import org.openkcm.keystore.core.saga.SagaResult;

@@ -46,7 +46,7 @@ import org.openkcm.keystore.core.metrics.Measured;
 import org.openkcm.keystore.core.metrics.Meter;
 import org.openkcm.keystore.core.reconcile.Reconciler;
 import org.openkcm.keystore.core.routing.BackendTracker;
-import org.openkcm.keystore.core.routing.Migrator;
+import org.openkcm.keystore.core.migration.Migrator;
 import org.openkcm.keystore.core.routing.RoutingTable;
 import org.openkcm.keystore.core.saga.KeystoreSagas;
 import org.openkcm.keystore.core.saga.RecoveryReport;

@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
+import org.openkcm.keystore.core.migration.Migrator;
 import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.KekProvider;
 import org.openkcm.keystore.api.KeyFilter;

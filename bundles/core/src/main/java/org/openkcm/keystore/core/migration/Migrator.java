@@ -1,4 +1,4 @@
-package org.openkcm.keystore.core.routing;
+package org.openkcm.keystore.core.migration;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -26,6 +26,7 @@ import org.openkcm.keystore.core.journal.Outcome;
 import org.openkcm.keystore.core.log.Logs;
 import org.openkcm.keystore.core.sealing.CheckedReads;
 import org.openkcm.keystore.core.saga.KeystoreSagas;
+import org.openkcm.keystore.core.routing.RoutingTable;
 import org.openkcm.keystore.core.saga.Saga;
 import org.openkcm.keystore.core.saga.SagaResult;
 import org.openkcm.keystore.core.saga.SagaRunner;
@@ -113,16 +114,18 @@ public final class Migrator {
         this(router, envelope, logger, router::switchPlacement, runner, forget, reads);
     }
 
-    Migrator(RoutingTable router, Envelope envelope, Logger logger, LocationSwitch locations) {
+    /** With another location switch: a seam for failure tests (they live with the routing table's tests). */
+    public Migrator(RoutingTable router, Envelope envelope, Logger logger, LocationSwitch locations) {
         this(router, envelope, logger, locations, new SagaRunner(IntentJournal.inMemory(), logger), id -> { });
     }
 
-    Migrator(RoutingTable router, Envelope envelope, Logger logger, LocationSwitch locations, SagaRunner runner,
+    /** As above, journaled through the runner. */
+    public Migrator(RoutingTable router, Envelope envelope, Logger logger, LocationSwitch locations, SagaRunner runner,
             Consumer<KeyId> forget) {
         this(router, envelope, logger, locations, runner, forget, CheckedReads.unchecked());
     }
 
-    Migrator(RoutingTable router, Envelope envelope, Logger logger, LocationSwitch locations, SagaRunner runner,
+    private Migrator(RoutingTable router, Envelope envelope, Logger logger, LocationSwitch locations, SagaRunner runner,
             Consumer<KeyId> forget, CheckedReads reads) {
         this.router = router;
         this.logger = logger;
