@@ -15,7 +15,7 @@ import org.openkcm.keystore.api.MigrationReport;
 import org.openkcm.keystore.api.ReconciliationReport;
 import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.api.RouteDescription;
-import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
+import org.openkcm.keystore.core.operations.OperationsComponent;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -25,24 +25,24 @@ import org.osgi.service.component.annotations.Reference;
  * operations component (the reference names it, so a remote {@code KeystoreOperations} of the gRPC
  * client is never taken), sharing its saga runner, cache and envelope. It comes and goes with that
  * component. Its one setting, {@code reconcile.grace.seconds}, stays in the operations'
- * configuration ({@value DefaultKeystoreOperations#PID}).
+ * configuration ({@value OperationsComponent#PID}).
  */
 @Component(name = AdministrationComponent.NAME, service = KeystoreAdministration.class)
 public final class AdministrationComponent implements KeystoreAdministration {
     public static final String NAME = "org.openkcm.keystore.administration";
 
-    @Reference(target = "(component.name=" + DefaultKeystoreOperations.PID + ")")
+    @Reference(target = "(component.name=" + OperationsComponent.PID + ")")
     private KeystoreOperations operations;
 
     private Administration administration;
 
     @Activate
     void activate() {
-        if (!(operations instanceof DefaultKeystoreOperations core)) {
-            throw new IllegalStateException("the operations service of component " + DefaultKeystoreOperations.PID
+        if (!(operations instanceof OperationsComponent core)) {
+            throw new IllegalStateException("the operations service of component " + OperationsComponent.PID
                     + " is not the core's own: " + operations.getClass().getName());
         }
-        administration = Administration.of(core);
+        administration = Administration.of(core.operations());
     }
 
     @Override

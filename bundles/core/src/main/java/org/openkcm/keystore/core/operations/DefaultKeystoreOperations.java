@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
+import java.util.function.Supplier;
 
 import org.openkcm.keystore.api.ConflictException;
 import org.openkcm.keystore.api.InvalidInputException;
@@ -30,17 +31,14 @@ import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.api.Validation;
-import org.openkcm.keystore.core.cache.CacheComponent;
 import org.openkcm.keystore.core.cache.CachedRecord;
 import org.openkcm.keystore.core.cache.KeyCache;
 import org.openkcm.keystore.core.crypto.Bytes;
 import org.openkcm.keystore.core.crypto.RandomSource;
 import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.kek.KnownKeks;
-import org.openkcm.keystore.core.kek.KnownKeksComponent;
 import org.openkcm.keystore.core.journal.Intent;
 import org.openkcm.keystore.core.journal.IntentJournal;
-import org.openkcm.keystore.core.journal.JournalComponent;
 import org.openkcm.keystore.core.log.Logs;
 import org.openkcm.keystore.core.metrics.Measured;
 import org.openkcm.keystore.core.metrics.Meter;
@@ -51,27 +49,13 @@ import org.openkcm.keystore.core.routing.RoutingTable;
 import org.openkcm.keystore.core.saga.KeystoreSagas;
 import org.openkcm.keystore.core.saga.RecoveryReport;
 import org.openkcm.keystore.core.saga.RecordMatch;
-import org.openkcm.keystore.core.saga.RecoveryScheduler;
 import org.openkcm.keystore.core.saga.SagaResult;
 import org.openkcm.keystore.core.saga.SagaRunner;
-import org.openkcm.keystore.core.saga.StepWatcher;
 import org.openkcm.keystore.core.sealing.KekChoice;
 import org.openkcm.keystore.core.sealing.KekRewrapper;
 import org.openkcm.keystore.core.sealing.SealingKeystore;
 import org.osgi.framework.Constants;
-import org.osgi.service.component.annotations.Activate;
-import org.osgi.service.component.annotations.Component;
-import org.osgi.service.component.annotations.Deactivate;
-import org.osgi.service.component.annotations.Modified;
-import org.osgi.service.component.annotations.Reference;
-import org.osgi.service.component.annotations.ReferenceCardinality;
-import org.osgi.service.component.annotations.ReferencePolicy;
-import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.log.Logger;
-import org.osgi.service.log.LoggerFactory;
-import org.osgi.service.metatype.annotations.AttributeDefinition;
-import org.osgi.service.metatype.annotations.Designate;
-import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
  * The {@link KeystoreOperations} service: validates input and applies the lifecycle rules, over
@@ -94,96 +78,44 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * or in a {@link KeyMaterial} handed to the caller; never in a {@code String}, a log line or an
  * exception message.
  */
-@Component(name = DefaultKeystoreOperations.PID, service = KeystoreOperations.class)
-@Designate(ocd = DefaultKeystoreOperations.Config.class)
 public final class DefaultKeystoreOperations implements KeystoreOperations {
-    public static final String PID = "org.openkcm.keystore.operations";
     static final int MAX_ATTEMPTS = 5;
-    static final int DEFAULT_WATERMARK_SIZE = 100_000;
+    public static final int DEFAULT_WATERMARK_SIZE = 100_000;
 
-    @ObjectClassDefinition(name = "OpenKCM Keystore operations",
-            description = "The KeystoreOperations service: envelope encryption, lifecycle rules, metadata authentication.")
-    public @interface Config {
-        @AttributeDefinition(name = "Sealing KEK id",
-                description = "The id of the KEK provider that seals new records and lifecycle MACs. Required when "
-                        + "more than one KEK provider is present (nothing is sealed until it is set). Empty, with one "
-                        + "provider present: that provider, if the known-KEK record is empty or knows its id.")
-        String seal_kek_id() default "";
-
-        @AttributeDefinition(name = "KEK ids that may open",
-                description = "The allow-list of KEK ids whose records are opened (the sealing KEK is always on it). "
-                        + "Empty: the sealing KEK and every KEK id in the known-KEK record. A provider not on it "
-                        + "neither seals nor opens.")
-        String[] open_kek_ids() default {};
-
-        @AttributeDefinition(name = "Rollback watermark size",
-                description = "How many keys' highest seen revision to remember, to refuse metadata rolled back "
-                        + "to an earlier revision while this runtime runs. 0 disables the check.")
-        int rollback_watermark_size() default DEFAULT_WATERMARK_SIZE;
-
-        @AttributeDefinition(name = "Reconciliation grace period (s)",
-                description = "A key a backend holds that is younger than this (by its created time) and not in the "
-                        + "location index is reported as recent by reconciliation and not judged: a store may be under "
-                        + "way.")
-        long reconcile_grace_seconds() default 300;
-    }
-
-    @Reference
-    private BackendTracker routerComponent;
-
-    /** The key caches: in a framework every read goes through them (Caffeine is a required import). */
-    @Reference
-    private CacheComponent cacheComponent;
-
-    /** The intent journal of multi-step operations. */
-    @Reference
-    private JournalComponent journalComponent;
-
-    /** Every operation is timed and counted while the metrics bundle is there (see MetricsBridge). */
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
-    private volatile Meter meter;
-
-    /** Outside a framework: the caches given directly (null: none). */
-    private volatile KeyCache cacheOverride;
-    /** Runs the sagas; outside a framework, over a journal in memory until one is given. */
+    /** The key caches to read through; none (null) unless given. */
+    private volatile Supplier<KeyCache> caches = () -> null;
+    /** Runs the sagas; over a journal in memory until one is given. */
     private volatile SagaRunner runner = new SagaRunner(IntentJournal.inMemory(), null);
-    private RecoveryScheduler recovery;
 
-    /** Outside a framework: the router, or a single backend, given directly. */
+    /** The routing table, or a single backend, keys are stored in. */
     private volatile RoutingTable router;
     private volatile Keystore keystore;
 
-    @Reference(service = KekProvider.class, cardinality = ReferenceCardinality.AT_LEAST_ONE,
-            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    private volatile List<Map.Entry<Map<String, Object>, KekProvider>> kekProviders;
-
-    @Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL,
-            policy = ReferencePolicy.DYNAMIC)
-    private volatile Logger logger;
-
+    private volatile Supplier<List<Map.Entry<Map<String, Object>, KekProvider>>> kekProviders = List::of;
     /** The record of known KEKs, which pins each KEK's identity. */
-    @Reference
-    private KnownKeksComponent knownKeksComponent;
-    /** Outside a framework: the record given directly. */
-    private volatile KnownKeks knownOverride;
+    private volatile Supplier<KnownKeks> known = KnownKeks::inMemory;
+    /** Every operation is timed and counted while there is a meter (in a framework, the metrics bundle's). */
+    private volatile Supplier<Meter> meter = () -> null;
+    private volatile Supplier<Logger> logger = () -> null;
 
     private volatile Duration reconcileGrace = Reconciler.DEFAULT_GRACE;
     private volatile Clock clock = Clock.systemUTC();
     private RandomSource random = RandomSource.secure();
 
     /** The KEKs that seal and open, chosen from the providers present now. */
-    private final KekChoice keks = new KekChoice(() -> kekProviders, this::knownKeks, () -> logger);
+    private final KekChoice keks = new KekChoice(() -> kekProviders.get(), this::knownKeks, this::logger);
     /**
      * The sealing layer over the routing layer: checked reads, authenticated metadata, the rollback
      * watermark; each of its writes makes the key caches forget the key.
      */
     private final SealingKeystore sealing = new SealingKeystore(this::keystore, keks, this::invalidate,
-            () -> logger, DEFAULT_WATERMARK_SIZE);
+            this::logger, DEFAULT_WATERMARK_SIZE);
     /** The multi-step operations, over the sealing layer. */
     private final KeystoreSagas sagas = new KeystoreSagas(sealing,
-            target -> KekRewrapper.runTo(target, keystore(), sealing, logger), () -> clock.instant(), () -> logger);
+            target -> KekRewrapper.runTo(target, keystore(), sealing, logger()), () -> clock.instant(), this::logger);
 
-    public DefaultKeystoreOperations() {
+    /** Unconnected: give it a backend or a router, KEK providers, and the rest (see {@link OperationsComponent}). */
+    DefaultKeystoreOperations() {
     }
 
     /**
@@ -193,14 +125,9 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
     public static DefaultKeystoreOperations of(Keystore keystore, List<KekProvider> keks) {
         DefaultKeystoreOperations ops = new DefaultKeystoreOperations();
         ops.keystore = keystore;
-        ops.knownOverride = KnownKeks.inMemory();
-        List<Map.Entry<Map<String, Object>, KekProvider>> entries = new ArrayList<>();
-        for (int i = 0; i < keks.size(); i++) {
-            entries.add(Map.entry(Map.of(Constants.SERVICE_RANKING, keks.size() - i, Constants.SERVICE_ID, (long) i),
-                    keks.get(i)));
-        }
-        ops.kekProviders = List.copyOf(entries);
-        return ops;
+        KnownKeks known = KnownKeks.inMemory();
+        ops.known = () -> known;
+        return ops.kekProviders(keks);
     }
 
     /** An instance outside a framework over a router (tests, benchmarks). */
@@ -226,50 +153,56 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         }
     };
 
-    @Activate
-    void activate(Config config) {
-        configure(config);
-        routerComponent.addChangeListener(routeChanges);
-        runner = new SagaRunner(journalComponent.journal(), logger).watcher(StepWatcher.installed());
-        // recovery starts now, on its own thread: backends may not be tracked yet, and an operation
-        // it cannot finish yet is tried again until it can
-        recovery = new RecoveryScheduler(runner, definitions(), logger, null);
-        recovery.startAsync();
-        try {
-            envelope(); // choose and pin the KEKs now, so that a refusal is said at start
-        } catch (RuntimeException e) {
-            Logs.error(logger, "KEK refused: the KEK providers cannot be checked: {}", e.getMessage());
-        }
+    /** What the key caches must hear of the routing table (a backend left, the policy changed). */
+    BackendTracker.ChangeListener routeChanges() {
+        return routeChanges;
     }
 
-    @Modified
-    void configure(Config config) {
-        List<String> open = new ArrayList<>();
-        for (String id : config.open_kek_ids() == null ? new String[0] : config.open_kek_ids()) {
-            for (String part : id.split(",")) {
-                if (!part.isBlank()) {
-                    open.add(part.trim());
-                }
-            }
-        }
-        keks.sealWith(config.seal_kek_id());
-        keks.openWith(open);
-        sealing.watermarkSize(config.rollback_watermark_size());
-        if (config.reconcile_grace_seconds() < 0) {
-            Logs.error(logger, "Configuration {}: reconcile.grace.seconds must not be negative; {} s is used", PID,
-                    Reconciler.DEFAULT_GRACE.toSeconds());
-            reconcileGrace = Reconciler.DEFAULT_GRACE;
-        } else {
-            reconcileGrace = Duration.ofSeconds(config.reconcile_grace_seconds());
-        }
+    // --------------------------------------------------------------- connections
+
+    /** Routes every key through this routing table (in a framework, the tracker's). */
+    DefaultKeystoreOperations routedBy(RoutingTable table) {
+        this.router = table;
+        return this;
     }
 
-    @Deactivate
-    void deactivate() {
-        routerComponent.removeChangeListener(routeChanges);
-        if (recovery != null) {
-            recovery.close();
-        }
+    /** The key caches to read through, asked at each call (in a framework, replaced when reconfigured). */
+    DefaultKeystoreOperations cacheFrom(Supplier<KeyCache> caches) {
+        this.caches = caches;
+        return this;
+    }
+
+    /** The KEK providers with their service properties, asked at each call (in a framework, DS's list). */
+    DefaultKeystoreOperations kekProvidersFrom(Supplier<List<Map.Entry<Map<String, Object>, KekProvider>>> providers) {
+        this.kekProviders = providers;
+        return this;
+    }
+
+    DefaultKeystoreOperations knownKeksFrom(Supplier<KnownKeks> known) {
+        this.known = known;
+        return this;
+    }
+
+    DefaultKeystoreOperations meterFrom(Supplier<Meter> meter) {
+        this.meter = meter;
+        return this;
+    }
+
+    DefaultKeystoreOperations loggerFrom(Supplier<Logger> logger) {
+        this.logger = logger;
+        return this;
+    }
+
+    /** {@code rollback.watermark.size}: a new watermark of this size (0: no rollback check). */
+    DefaultKeystoreOperations watermarkSize(int size) {
+        sealing.watermarkSize(size);
+        return this;
+    }
+
+    /** {@code reconcile.grace.seconds}. */
+    DefaultKeystoreOperations reconcileGrace(Duration grace) {
+        this.reconcileGrace = grace;
+        return this;
     }
 
     // --------------------------------------------------------------- seams for tests
@@ -285,50 +218,57 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
     }
 
     DefaultKeystoreOperations logger(Logger logger) {
-        this.logger = logger;
+        this.logger = () -> logger;
         return this;
     }
 
-    /** Outside a framework: {@code seal.kek.id}. */
+    private Logger logger() {
+        return logger.get();
+    }
+
+    /** {@code seal.kek.id}. */
     public DefaultKeystoreOperations sealWith(String kekId) {
         keks.sealWith(kekId);
         return this;
     }
 
-    /** Outside a framework: {@code open.kek.ids} (empty: the default). */
+    /** {@code open.kek.ids} (empty: the default). */
     public DefaultKeystoreOperations openWith(List<String> kekIds) {
         keks.openWith(kekIds);
         return this;
     }
 
-    /** Outside a framework: the record of known KEKs. */
+    /** The record of known KEKs. */
     public DefaultKeystoreOperations knownKeks(KnownKeks known) {
-        this.knownOverride = known;
+        this.known = () -> known;
         return this;
     }
 
     /** The record of known KEKs in use. */
     public KnownKeks knownKeks() {
-        KnownKeks k = knownOverride;
-        return k != null ? k : knownKeksComponent.known();
+        return known.get();
     }
 
-    /** Outside a framework: the key caches to read through (null: none). */
+    /** The key caches to read through (null: none). */
     public DefaultKeystoreOperations cache(KeyCache cache) {
-        this.cacheOverride = cache;
+        this.caches = () -> cache;
         return this;
     }
 
-    /** Outside a framework: the intent journal the sagas are journaled in. */
+    /** The intent journal the sagas are journaled in. */
     public DefaultKeystoreOperations journal(IntentJournal journal) {
-        this.runner = new SagaRunner(journal, logger);
+        this.runner = new SagaRunner(journal, logger());
         return this;
     }
 
-    /** Outside a framework: the saga runner (tests arm its crash point). */
+    /** The saga runner (tests arm its crash point). */
     public DefaultKeystoreOperations runner(SagaRunner runner) {
         this.runner = runner;
         return this;
+    }
+
+    SagaRunner runner() {
+        return runner;
     }
 
     /** Finishes the journal's unfinished operations now (recovery, as at activation). */
@@ -337,7 +277,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
     }
 
     /** Every saga recovery finishes: those of {@link #sagas()}, and a key's migration when there is a router. */
-    private List<org.openkcm.keystore.core.saga.Saga> definitions() {
+    List<org.openkcm.keystore.core.saga.Saga> definitions() {
         List<org.openkcm.keystore.core.saga.Saga> all = new ArrayList<>(sagas.definitions());
         RoutingTable r = routerIfAny();
         if (r != null) {
@@ -353,17 +293,18 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     /** The key caches in use, or null. */
     public KeyCache keyCache() {
-        KeyCache c = cacheOverride;
-        if (c != null) {
-            return c;
-        }
-        CacheComponent component = cacheComponent;
-        return component == null ? null : component.cache();
+        return caches.get();
     }
 
-    /** Replaces the KEK providers, as DS does when the set of services changes. */
+    /** Replaces the KEK providers (preferred first), as DS does when the set of services changes. */
     public DefaultKeystoreOperations kekProviders(List<KekProvider> keks) {
-        this.kekProviders = of(keystore, keks).kekProviders;
+        List<Map.Entry<Map<String, Object>, KekProvider>> entries = new ArrayList<>();
+        for (int i = 0; i < keks.size(); i++) {
+            entries.add(Map.entry(Map.of(Constants.SERVICE_RANKING, keks.size() - i, Constants.SERVICE_ID, (long) i),
+                    keks.get(i)));
+        }
+        List<Map.Entry<Map<String, Object>, KekProvider>> given = List.copyOf(entries);
+        this.kekProviders = () -> given;
         return this;
     }
 
@@ -420,12 +361,12 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
         @Override
         public Logger logger() {
-            return logger;
+            return logger.get();
         }
 
         @Override
         public Meter meter() {
-            return meter;
+            return meter.get();
         }
 
         @Override
@@ -443,7 +384,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     @Override
     public KeyMetadata generate(KeySpec spec) {
-        return Measured.operation(meter, "generate", () -> generateNow(spec));
+        return Measured.operation(meter.get(), "generate", () -> generateNow(spec));
     }
 
     private KeyMetadata generateNow(KeySpec spec) {
@@ -460,7 +401,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     @Override
     public KeyMetadata importKey(KeySpec spec, KeyMaterial material) {
-        return Measured.operation(meter, "import", () -> importNow(spec, material));
+        return Measured.operation(meter.get(), "import", () -> importNow(spec, material));
     }
 
     private KeyMetadata importNow(KeySpec spec, KeyMaterial material) {
@@ -484,7 +425,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     @Override
     public KeyMaterial get(KeyId id) {
-        return Measured.operation(meter, "get", () -> getNow(id));
+        return Measured.operation(meter.get(), "get", () -> getNow(id));
     }
 
     private KeyMaterial getNow(KeyId id) {
@@ -506,7 +447,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     @Override
     public KeyMetadata metadata(KeyId id) {
-        return Measured.operation(meter, "metadata", () -> metadataNow(id));
+        return Measured.operation(meter.get(), "metadata", () -> metadataNow(id));
     }
 
     private KeyMetadata metadataNow(KeyId id) {
@@ -520,7 +461,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     @Override
     public KeyMetadata rotate(String name) {
-        return Measured.operation(meter, "rotate", () -> rotateNow(name));
+        return Measured.operation(meter.get(), "rotate", () -> rotateNow(name));
     }
 
     private KeyMetadata rotateNow(String name) {
@@ -569,14 +510,14 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
                 }
                 throw result.failure();
             }
-            Logs.info(logger, "Rotated key {}: version {} is ACTIVE", name, nextId.version());
+            Logs.info(logger(), "Rotated key {}: version {} is ACTIVE", name, nextId.version());
             return created;
         }
     }
 
     @Override
     public KeyMetadata changeStatus(KeyId id, KeyStatus status, long expectedRevision) {
-        return Measured.operation(meter, "change_status", () -> changeStatusNow(id, status, expectedRevision));
+        return Measured.operation(meter.get(), "change_status", () -> changeStatusNow(id, status, expectedRevision));
     }
 
     private KeyMetadata changeStatusNow(KeyId id, KeyStatus status, long expectedRevision) {
@@ -591,7 +532,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     @Override
     public KeyMetadata changeExpiry(KeyId id, Instant expiry, long expectedRevision) {
-        return Measured.operation(meter, "change_expiry", () -> changeExpiryNow(id, expiry, expectedRevision));
+        return Measured.operation(meter.get(), "change_expiry", () -> changeExpiryNow(id, expiry, expectedRevision));
     }
 
     private KeyMetadata changeExpiryNow(KeyId id, Instant expiry, long expectedRevision) {
@@ -600,7 +541,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     @Override
     public KeyMetadata changeTags(KeyId id, Map<String, String> tags, long expectedRevision) {
-        return Measured.operation(meter, "change_tags", () -> changeTagsNow(id, tags, expectedRevision));
+        return Measured.operation(meter.get(), "change_tags", () -> changeTagsNow(id, tags, expectedRevision));
     }
 
     private KeyMetadata changeTagsNow(KeyId id, Map<String, String> tags, long expectedRevision) {
@@ -610,7 +551,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     @Override
     public boolean delete(KeyId id) {
-        return Measured.operation(meter, "delete", () -> deleteNow(id));
+        return Measured.operation(meter.get(), "delete", () -> deleteNow(id));
     }
 
     private boolean deleteNow(KeyId id) {
@@ -620,7 +561,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     @Override
     public int deleteAllVersions(String name) {
-        return Measured.operation(meter, "delete_all_versions", () -> deleteAllVersionsNow(name));
+        return Measured.operation(meter.get(), "delete_all_versions", () -> deleteAllVersionsNow(name));
     }
 
     private int deleteAllVersionsNow(String name) {
@@ -658,7 +599,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
     /** Pages of metadata, each entry's lifecycle MAC checked: a page holding a tampered entry is refused. */
     @Override
     public KeyPage list(KeyFilter filter) {
-        return Measured.operation(meter, "list", () -> listNow(filter));
+        return Measured.operation(meter.get(), "list", () -> listNow(filter));
     }
 
     private KeyPage listNow(KeyFilter filter) {
@@ -763,14 +704,9 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         return location == null ? "default" : location;
     }
 
-    /** The router in use, or null: a single backend given directly, or no tracker. */
+    /** The router in use, or null: a single backend given directly. */
     private RoutingTable routerIfAny() {
-        RoutingTable r = router;
-        if (r == null && keystore == null) {
-            BackendTracker component = routerComponent;
-            r = component == null ? null : component.router();
-        }
-        return r;
+        return router;
     }
 
     private void invalidate(KeyId id) {
@@ -860,13 +796,9 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     private RoutingTable router() {
         RoutingTable r = router;
-        if (r != null) {
-            return r;
-        }
-        BackendTracker component = routerComponent;
-        if (component == null) {
+        if (r == null) {
             throw new UnavailableException("no Keystore backend is present");
         }
-        return component.router();
+        return r;
     }
 }

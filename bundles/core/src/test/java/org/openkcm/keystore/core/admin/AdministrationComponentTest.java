@@ -16,6 +16,7 @@ import org.openkcm.keystore.api.KeystoreOperations;
 import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.core.operations.DefaultKeystoreOperations;
+import org.openkcm.keystore.core.operations.OperationsComponent;
 import org.openkcm.keystore.core.testing.TestKeks;
 import org.openkcm.keystore.memory.MemoryKeystore;
 
@@ -28,7 +29,7 @@ class AdministrationComponentTest {
                 List.<KekProvider>of(TestKeks.fixed("t", 1)));
         ops.generate(KeySpec.builder().name("a").type(KeyType.L4).algorithm("AES").keySize(256)
                 .owner(Owner.service("svc")).build());
-        AdministrationComponent component = activated(ops);
+        AdministrationComponent component = activated(new OperationsComponent(ops));
 
         RewrapReport report = component.rewrapAll();
         assertEquals(1, report.examined(), report.toString());
@@ -42,7 +43,7 @@ class AdministrationComponentTest {
         KeystoreOperations remote = (KeystoreOperations) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {KeystoreOperations.class}, (proxy, method, args) -> null);
         IllegalStateException refused = assertThrows(IllegalStateException.class, () -> activated(remote));
-        assertTrue(refused.getMessage().contains(DefaultKeystoreOperations.PID), refused.getMessage());
+        assertTrue(refused.getMessage().contains(OperationsComponent.PID), refused.getMessage());
     }
 
     /** As DS does: the reference set, then activate. */
