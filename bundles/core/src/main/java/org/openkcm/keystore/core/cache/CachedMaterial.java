@@ -11,6 +11,9 @@ import org.openkcm.keystore.api.SealedKey;
  * bytes; it runs when the entry leaves the cache for any reason (eviction, expiry, invalidation,
  * replacement).
  * <p>
+ * The entry also holds the {@link CachedRecord} it was last served for: when the backend last
+ * confirmed that record is when it last confirmed these bytes (see {@link UnconfirmedMaterial}).
+ * <p>
  * Readers take no lock: a copy is made under an optimistic stamp and thrown away (wiped) if a wipe
  * ran meanwhile, so a reader never returns zeros in place of the material.
  */
@@ -18,27 +21,32 @@ final class CachedMaterial {
     private final String backend;
     private final SealedKey sealed;
     private final byte[] bytes;
-    /** Ticker time the backend last confirmed the record these bytes were opened from. */
-    private volatile long confirmedAt;
+    /** The record these bytes were opened from, or the one they were last served for (same sealed bytes). */
+    private volatile CachedRecord source;
     private final StampedLock lock = new StampedLock();
     private boolean wiped; // written under the write lock
 
-    /** Takes ownership of {@code bytes}. */
-    CachedMaterial(String backend, SealedKey sealed, byte[] bytes, long confirmedAt) {
-        this.backend = backend;
-        this.sealed = sealed;
+    /** Takes ownership of {@code bytes}, opened from {@code source}. */
+    CachedMaterial(CachedRecord source, byte[] bytes) {
+        this.backend = source.backend();
+        this.sealed = source.stored().sealed();
         this.bytes = bytes;
-        this.confirmedAt = confirmedAt;
+        this.source = source;
     }
 
+    /** Ticker time the backend last confirmed the record these bytes were opened from. */
     long confirmedAt() {
-        return confirmedAt;
+        return source.confirmedAt();
     }
 
-    /** The backend confirmed the record again (at ticker time {@code at}): see {@link UnconfirmedMaterial}. */
-    void confirmed(long at) {
-        if (at > confirmedAt) {
-            confirmedAt = at;
+    /**
+     * The bytes were served for {@code record} (opened from the same sealed bytes): if it is another
+     * instance than the one held, confirmed no earlier, its confirmations count from now on.
+     */
+    void servedFor(CachedRecord record) {
+        CachedRecord held = source;
+        if (record != held && record.confirmedAt() >= held.confirmedAt()) {
+            source = record;
         }
     }
 

@@ -10,7 +10,8 @@ import java.util.concurrent.TimeUnit;
  * revocation bounds, whether or not the key is read: a key RETIRED or deleted by another runtime
  * sharing the backend, and never read here again, does not keep its bytes in this runtime until the
  * material's time to live. A key that is read keeps its material: a read past one bound revalidates
- * the record, and the confirmation is noted on the entry ({@link CachedMaterial#confirmed}).
+ * the record, and the confirmation is noted on the record the material was opened from (or last served
+ * for), which the entry holds ({@link CachedRecord#confirmed}, {@link CachedMaterial#servedFor}).
  * <p>
  * Two bounds rather than one: a read revalidates only once a bound has passed, so with one bound every
  * key read steadily would lose its material at each revalidation and be opened again (a KEK call per

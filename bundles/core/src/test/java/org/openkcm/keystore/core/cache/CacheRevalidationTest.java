@@ -5,17 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Clock;
 import java.time.Duration;
-import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -23,35 +13,23 @@ import org.openkcm.keystore.api.CacheStatistics;
 import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMaterial;
-import org.openkcm.keystore.api.KeyMetadata;
 import org.openkcm.keystore.api.KeyNotFoundException;
 import org.openkcm.keystore.api.KeyStatus;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.UnavailableException;
-import org.openkcm.keystore.memory.MemoryKeystore;
-import org.openkcm.keystore.sdk.FaultyKeystore;
 import org.openkcm.keystore.sdk.FaultyKeystore.Operation;
-import org.openkcm.keystore.sdk.SampleKeys;
 
 import com.github.benmanes.caffeine.cache.Scheduler;
 
 /**
- * The revocation bound: a change another runtime makes at the shared backend (here: written to the
- * backend directly, behind the cache) is honoured once a cached record is older than the bound.
+ * The revocation bound across the two layers: a change another runtime makes at the shared backend
+ * (here: written to the backend directly, behind the cache) is honoured once a cached record is older
+ * than the bound, and what the record cache learns then (the same record, a changed one, none) keeps or
+ * wipes the opened material. The bound within the record cache alone is tested in
+ * {@link RecordCacheTest}, the unconfirmed window within the material cache in {@link MaterialCacheTest}.
  */
-class CacheRevalidationTest {
-    static final Duration BOUND = Duration.ofMillis(CacheSettings.DEFAULT_REVALIDATE_MILLIS);
-    static final Clock CLOCK = Clock.fixed(SampleKeys.T0.plusSeconds(60), ZoneOffset.UTC);
-
-    final FaultyKeystore backend = new FaultyKeystore(new MemoryKeystore());
-    final KeyCacheTest.FakeTicker ticker = new KeyCacheTest.FakeTicker();
-    final AtomicInteger opens = new AtomicInteger();
-    final Function<KeyId, CachedRecord> loader = id -> new CachedRecord("memory", backend.retrieveKey(id));
-    final KeyCache.Opener opener = stored -> {
-        opens.incrementAndGet();
-        return KeyCacheTest.material(stored.sealed());
-    };
+class CacheRevalidationTest extends CacheFixture {
     KeyCache cache = new KeyCache(CacheSettings.defaults(), ticker, Scheduler.disabledScheduler());
 
     @AfterEach
@@ -60,21 +38,13 @@ class CacheRevalidationTest {
     }
 
     KeyId store(String name) {
-        KeyId id = KeyId.of(name, 1);
-        backend.storeKey(id, SampleKeys.sealed(64, name.hashCode()), SampleKeys.minimal(id).type(KeyType.L4).build());
-        return id;
+        return store(name, 1, KeyType.L4);
     }
 
     byte[] read(KeyId id) {
         try (KeyMaterial m = cache.material(id, loader, opener, CLOCK)) {
             return m.copyBytes();
         }
-    }
-
-    /** Another runtime changes the key's status at the shared backend: this cache is not told. */
-    void statusElsewhere(KeyId id, KeyStatus status) {
-        KeyMetadata m = backend.delegate().retrieveKey(id).metadata();
-        backend.delegate().updateKeyMetadata(id, m.toBuilder().status(status).revision(m.revision() + 1).build());
     }
 
     @Test
@@ -85,21 +55,6 @@ class CacheRevalidationTest {
     }
 
     @Test
-    void withinTheBoundTheCacheServesAfterItTheBackendIsAskedAndAChangeMadeElsewhereIsSeen() {
-        KeyId id = store("k");
-        cache.record(id, loader);
-        statusElsewhere(id, KeyStatus.DEPRECATED);
-        ticker.advance(BOUND.minusMillis(10));
-        assertEquals(KeyStatus.ACTIVE, cache.record(id, loader).metadata().status(), "within the bound: the cache");
-        assertEquals(1, backend.calls(Operation.RETRIEVE));
-        ticker.advance(Duration.ofMillis(20));
-        assertEquals(KeyStatus.DEPRECATED, cache.record(id, loader).metadata().status(), "past it: the backend's");
-        assertEquals(2, backend.calls(Operation.RETRIEVE));
-        cache.record(id, loader);
-        assertEquals(2, backend.calls(Operation.RETRIEVE), "confirmed again: served from the cache for another bound");
-    }
-
-    @Test
     void materialOfAKeyRetiredElsewhereIsRefusedPastTheBoundAndWiped() {
         KeyId id = store("k");
         read(id);
@@ -107,7 +62,7 @@ class CacheRevalidationTest {
         statusElsewhere(id, KeyStatus.RETIRED);
         ticker.advance(BOUND.plusMillis(10));
         assertThrows(PolicyRefusedException.class, () -> read(id));
-        assertTrue(KeyCacheTest.zeros(held), "the opened bytes were overwritten");
+        assertTrue(zeros(held), "the opened bytes were overwritten");
         assertNull(cache.heldMaterialForTest(id));
         assertThrows(PolicyRefusedException.class, () -> cache.material(id, loader, opener, CLOCK));
     }
@@ -120,7 +75,7 @@ class CacheRevalidationTest {
         statusElsewhere(id, KeyStatus.RETIRED);
         ticker.advance(BOUND.plusMillis(10));
         assertEquals(KeyStatus.RETIRED, cache.record(id, loader).metadata().status());
-        assertTrue(KeyCacheTest.zeros(held));
+        assertTrue(zeros(held));
     }
 
     @Test
@@ -134,6 +89,21 @@ class CacheRevalidationTest {
         assertEquals(4, backend.calls(Operation.RETRIEVE), "one read per bound");
         assertEquals(1, opens.get(), "never opened again");
         assertEquals(1, cache.statistics().of(CacheStatistics.Layer.RECORDS, KeyType.L4).size());
+    }
+
+    @Test
+    void metadataReadsOfAnUnchangedRecordKeepItsOpenedMaterial() {
+        KeyId id = store("k");
+        read(id);
+        byte[] held = cache.heldMaterialForTest(id);
+        for (int i = 0; i < 3; i++) {
+            ticker.advance(BOUND.plusMillis(10));
+            cache.record(id, loader); // revalidates the record: the material learns of it through the record
+            assertEquals(1, materialSize(cache), "past the window since the open, not since the confirmation");
+        }
+        assertTrue(held == cache.heldMaterialForTest(id) && !zeros(held));
+        read(id);
+        assertEquals(1, opens.get());
     }
 
     long materialSize(KeyCache c) {
@@ -162,7 +132,7 @@ class CacheRevalidationTest {
             assertEquals(2, materialSize(cache), "within the window a read would still revalidate and keep it");
             ticker.advance(Duration.ofMillis(20));
             assertEquals(0, materialSize(cache), "unconfirmed past the window: gone without a read");
-            assertTrue(KeyCacheTest.zeros(held), "and its bytes overwritten");
+            assertTrue(zeros(held), "and its bytes overwritten");
             assertNull(cache.heldMaterialForTest(id));
             assertEquals(2, backend.calls(Operation.RETRIEVE), "B asked its backend nothing more: no read, no sweep");
             assertThrows(PolicyRefusedException.class, () -> read(id));
@@ -182,10 +152,10 @@ class CacheRevalidationTest {
         }
         assertEquals(1, opens.get(), "each read past the bound confirmed the record and moved the deadline on");
         assertEquals(1, materialSize(cache));
-        assertTrue(held == cache.heldMaterialForTest(id) && !KeyCacheTest.zeros(held));
+        assertTrue(held == cache.heldMaterialForTest(id) && !zeros(held));
         ticker.advance(BOUND.multipliedBy(UnconfirmedMaterial.UNCONFIRMED_BOUNDS).plusMillis(10));
         assertEquals(0, materialSize(cache), "then unread for the window: wiped");
-        assertTrue(KeyCacheTest.zeros(held));
+        assertTrue(zeros(held));
     }
 
     @Test
@@ -205,19 +175,6 @@ class CacheRevalidationTest {
     }
 
     @Test
-    void withoutABoundMaterialKeepsItsTimeToLive() {
-        cache.close();
-        cache = new KeyCache(CacheSettings.defaults().revalidatingAfter(Duration.ZERO), ticker,
-                Scheduler.disabledScheduler());
-        KeyId id = store("k");
-        read(id);
-        ticker.advance(Duration.ofSeconds(CacheSettings.DEFAULT_MATERIAL_TTL_SECONDS).minusMillis(10));
-        assertEquals(1, materialSize(cache));
-        ticker.advance(Duration.ofMillis(20));
-        assertEquals(0, materialSize(cache));
-    }
-
-    @Test
     void aKeyDeletedElsewhereIsNotFoundPastTheBoundAndLeavesBothLayers() {
         KeyId id = store("k");
         read(id);
@@ -225,7 +182,7 @@ class CacheRevalidationTest {
         backend.delegate().deleteKey(id);
         ticker.advance(BOUND.plusMillis(10));
         assertThrows(KeyNotFoundException.class, () -> read(id));
-        assertTrue(KeyCacheTest.zeros(held));
+        assertTrue(zeros(held));
         assertEquals(0, cache.statistics().of(CacheStatistics.Layer.RECORDS, KeyType.L4).size());
     }
 
@@ -238,46 +195,6 @@ class CacheRevalidationTest {
         assertThrows(UnavailableException.class, () -> read(id));
         assertEquals(32, read(id).length, "served again once the backend answers");
         assertEquals(1, opens.get());
-    }
-
-    @Test
-    void concurrentReadersPastTheBoundMakeOneBackendRead() throws Exception {
-        KeyId id = store("k");
-        read(id);
-        ticker.advance(BOUND.plusMillis(10));
-        backend.delay(Operation.RETRIEVE, Duration.ofMillis(200));
-        int readers = 8;
-        CountDownLatch start = new CountDownLatch(1);
-        ExecutorService pool = Executors.newFixedThreadPool(readers);
-        try {
-            List<Future<byte[]>> results = new ArrayList<>();
-            for (int i = 0; i < readers; i++) {
-                results.add(pool.submit(() -> {
-                    start.await();
-                    return read(id);
-                }));
-            }
-            start.countDown();
-            for (Future<byte[]> f : results) {
-                assertEquals(32, f.get().length);
-            }
-        } finally {
-            pool.shutdownNow();
-        }
-        assertEquals(2, backend.calls(Operation.RETRIEVE));
-    }
-
-    @Test
-    void aBoundOfZeroServesTheRecordForItsWholeTimeToLive() {
-        cache.close();
-        cache = new KeyCache(CacheSettings.defaults().revalidatingAfter(Duration.ZERO), ticker,
-                Scheduler.disabledScheduler());
-        KeyId id = store("k");
-        cache.record(id, loader);
-        statusElsewhere(id, KeyStatus.RETIRED);
-        ticker.advance(Duration.ofSeconds(CacheSettings.DEFAULT_RECORDS_TTL_SECONDS - 1));
-        assertEquals(KeyStatus.ACTIVE, cache.record(id, loader).metadata().status());
-        assertEquals(1, backend.calls(Operation.RETRIEVE));
     }
 
     @Test
