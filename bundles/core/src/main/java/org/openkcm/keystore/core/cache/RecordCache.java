@@ -3,10 +3,8 @@ package org.openkcm.keystore.core.cache;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
-import java.util.function.Predicate;
 
 import org.openkcm.keystore.api.CacheStatistics;
 import org.openkcm.keystore.api.CacheStatistics.Layer;
@@ -40,7 +38,11 @@ import com.github.benmanes.caffeine.cache.Ticker;
  * Invalidation by key is exact. Invalidation by name, backend or everything also covers loads under
  * way: each such invalidation is numbered, each entry remembers the number current when its load
  * began, and an entry loaded before a later broad invalidation that matches it is loaded again instead
- * of served.
+ * of served. A broad invalidation removes no entry itself (those it matches leave at their next read,
+ * or by time to live or size), so it never waits for a load under way: it is called on the framework
+ * thread that takes a backend away or changes the routing policy, and a load under way may be waiting,
+ * inside its entry's slot of the map, for that backend to come back, which it cannot do before that
+ * thread returns.
  */
 public final class RecordCache implements AutoCloseable {
     /** How many broad invalidations are remembered; an entry older than all of them is reloaded. */
@@ -214,25 +216,21 @@ public final class RecordCache implements AutoCloseable {
         }
     }
 
-    /** Forgets every version of a name (a scan of the cache: for rare, wide writes), loads under way too. */
+    /** Forgets every version of a name, loads under way too; waits for none (see the class comment). */
     public void invalidateName(String name) {
         Validation.keyName(name);
-        broad(new Broad(0, name, null), e -> name.equals(e.getKey().name()));
+        broad(new Broad(0, name, null));
     }
 
-    /** Forgets every key read from a backend (the backend left, or was replaced), loads under way too. */
+    /** Forgets every key read from a backend (it left, or was replaced), loads under way too; waits for none. */
     public void invalidateBackend(String backend) {
         Validation.required("backend", backend);
-        broad(new Broad(0, null, backend), e -> backend.equals(e.getValue().record.backend()));
+        broad(new Broad(0, null, backend));
     }
 
-    /** Forgets everything, loads under way too. */
+    /** Forgets everything, loads under way too; waits for none. */
     public void invalidateAll() {
-        if (records == null) {
-            return;
-        }
-        remember(new Broad(0, null, null));
-        records.invalidateAll();
+        broad(new Broad(0, null, null));
     }
 
     /** Applies pending removals (expiry, size) now. */
@@ -242,10 +240,13 @@ public final class RecordCache implements AutoCloseable {
         }
     }
 
-    /** Empties the cache. */
+    /** Empties the cache (a load under way is waited for: a closed cache is not read again). */
     @Override
     public void close() {
-        invalidateAll();
+        if (records != null) {
+            remember(new Broad(0, null, null));
+            records.invalidateAll();
+        }
     }
 
     // --------------------------------------------------------------- statistics
@@ -351,12 +352,11 @@ public final class RecordCache implements AutoCloseable {
         return true;
     }
 
-    private void broad(Broad what, Predicate<Map.Entry<KeyId, RecordEntry>> match) {
-        if (records == null) {
-            return;
+    /** Numbers a broad invalidation: every entry it matches is unservable from now on ({@link #stillValid}). */
+    private void broad(Broad what) {
+        if (records != null) {
+            remember(what);
         }
-        remember(what);
-        records.asMap().entrySet().removeIf(match);
     }
 
     private void remember(Broad what) {

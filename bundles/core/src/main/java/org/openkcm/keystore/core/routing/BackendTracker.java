@@ -208,7 +208,13 @@ public final class BackendTracker implements RoutingTable.Listener {
 
     private final List<ChangeListener> changeListeners = new CopyOnWriteArrayList<>();
 
-    /** Called on the framework thread that reported the change; no lock of ours is held. */
+    /**
+     * Called on the framework thread that reported the change; no lock of ours is held. A backend
+     * that left cannot come back before that thread returns (it is inside {@code Bundle.stop()} or
+     * {@code update()}), while requests for it wait for it to come back: a listener must never wait
+     * for a request under way (such as a cache load of one of its keys), or both wait for the
+     * whole hot-swap wait.
+     */
     public void addChangeListener(ChangeListener listener) {
         changeListeners.add(listener);
     }
