@@ -93,7 +93,6 @@ public final class Administration implements KeystoreAdministration {
         AtomicReference<Object> outcome = new AtomicReference<>();
         SagaResult result = parts.runner().run(parts.sagas().kekRewrap(), List.of(),
                 Map.of(KeystoreSagas.TARGET, target), Map.of(KeystoreSagas.REPORT, outcome));
-        parts.invalidateAll();
         if (result.state() != SagaResult.State.COMMITTED) {
             throw result.failure();
         }

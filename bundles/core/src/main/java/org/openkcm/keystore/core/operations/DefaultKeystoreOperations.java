@@ -137,27 +137,6 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         return ops;
     }
 
-    /** Forgets cached keys when a backend leaves and when the routing policy changes. */
-    private final BackendTracker.ChangeListener routeChanges = new BackendTracker.ChangeListener() {
-        @Override
-        public void backendLeft(String name) {
-            KeyCache cache = keyCache();
-            if (cache != null) {
-                cache.invalidateBackend(name);
-            }
-        }
-
-        @Override
-        public void policyChanged() {
-            invalidateAll();
-        }
-    };
-
-    /** What the key caches must hear of the routing table (a backend left, the policy changed). */
-    BackendTracker.ChangeListener routeChanges() {
-        return routeChanges;
-    }
-
     // --------------------------------------------------------------- connections
 
     /** Routes every key through this routing table (in a framework, the tracker's). */

@@ -121,7 +121,6 @@ public final class OperationsComponent implements KeystoreOperations {
                 .knownKeksFrom(knownKeksComponent::known).kekProvidersFrom(() -> kekProviders)
                 .meterFrom(() -> meter).loggerFrom(() -> logger);
         configure(config);
-        tracker.addChangeListener(operations.routeChanges());
         SagaRunner runner = new SagaRunner(journalComponent.journal(), logger).watcher(StepWatcher.installed());
         operations.runner(runner);
         // recovery starts now, on its own thread: backends may not be tracked yet, and an operation
@@ -157,7 +156,6 @@ public final class OperationsComponent implements KeystoreOperations {
 
     @Deactivate
     void deactivate() {
-        tracker.removeChangeListener(operations.routeChanges());
         if (recovery != null) {
             recovery.close();
         }
