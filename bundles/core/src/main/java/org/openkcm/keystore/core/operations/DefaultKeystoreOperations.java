@@ -31,6 +31,7 @@ import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.api.Validation;
+import org.openkcm.keystore.core.cache.CacheSettings;
 import org.openkcm.keystore.core.cache.CachedRecord;
 import org.openkcm.keystore.core.cache.KeyCache;
 import org.openkcm.keystore.core.crypto.Bytes;
@@ -43,7 +44,6 @@ import org.openkcm.keystore.core.log.Logs;
 import org.openkcm.keystore.core.metrics.Measured;
 import org.openkcm.keystore.core.metrics.Meter;
 import org.openkcm.keystore.core.reconcile.Reconciler;
-import org.openkcm.keystore.core.routing.BackendTracker;
 import org.openkcm.keystore.core.migration.Migrator;
 import org.openkcm.keystore.core.routing.RoutingTable;
 import org.openkcm.keystore.core.saga.KeystoreSagas;
@@ -81,6 +81,8 @@ import org.osgi.service.log.Logger;
 public final class DefaultKeystoreOperations implements KeystoreOperations {
     static final int MAX_ATTEMPTS = 5;
     public static final int DEFAULT_WATERMARK_SIZE = 100_000;
+    /** Keeps nothing: every read asks the sealing layer (no thread of its own, no state that matters). */
+    private static final KeyCache NO_CACHE = new KeyCache(CacheSettings.disabled());
 
     /** The key caches to read through; none (null) unless given. */
     private volatile Supplier<KeyCache> caches = () -> null;
@@ -275,6 +277,12 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         return caches.get();
     }
 
+    /** The caches reads go through: those in use, or, without any, a cache that keeps nothing. */
+    private KeyCache readThrough() {
+        KeyCache cache = caches.get();
+        return cache != null ? cache : NO_CACHE;
+    }
+
     /** Replaces the KEK providers (preferred first), as DS does when the set of services changes. */
     public DefaultKeystoreOperations kekProviders(List<KekProvider> keks) {
         List<Map.Entry<Map<String, Object>, KekProvider>> entries = new ArrayList<>();
@@ -409,19 +417,8 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     private KeyMaterial getNow(KeyId id) {
         Validation.required("keyId", id);
-        KeyCache cache = keyCache();
-        if (cache != null) {
-            return cache.material(id, this::loadRecord, sealing::open, clock);
-        }
-        StoredKey stored = sealing.retrieveKey(id);
-        KeyMetadata metadata = stored.metadata();
-        if (metadata.status() == KeyStatus.RETIRED) {
-            throw new PolicyRefusedException(id, "the key is RETIRED; its material is no longer served");
-        }
-        if (metadata.isExpiredAt(clock.instant())) {
-            throw new PolicyRefusedException(id, "the key expired at " + metadata.expiry().orElseThrow());
-        }
-        return KeyMaterial.wrap(sealing.open(stored));
+        // the lifecycle rules (RETIRED, expired) are the cache's, applied at every read, hit or not
+        return readThrough().material(id, this::loadRecord, sealing::open, clock);
     }
 
     @Override
@@ -431,11 +428,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     private KeyMetadata metadataNow(KeyId id) {
         Validation.required("keyId", id);
-        KeyCache cache = keyCache();
-        if (cache != null) {
-            return cache.record(id, this::loadRecord).metadata();
-        }
-        return sealing.retrieveKey(id).metadata();
+        return readThrough().record(id, this::loadRecord).metadata();
     }
 
     @Override
