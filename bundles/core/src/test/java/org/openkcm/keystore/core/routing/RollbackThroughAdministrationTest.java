@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
-import org.openkcm.keystore.core.migration.Migrator;
 import org.openkcm.keystore.api.IntegrityException;
 import org.openkcm.keystore.api.KekProvider;
 import org.openkcm.keystore.api.KeyFilter;
