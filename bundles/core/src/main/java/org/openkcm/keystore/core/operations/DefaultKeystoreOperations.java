@@ -94,8 +94,8 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
     private volatile Keystore keystore;
 
     private volatile Supplier<List<Map.Entry<Map<String, Object>, KekProvider>>> kekProviders = List::of;
-    /** The record of known KEKs, which pins each KEK's identity. */
-    private volatile Supplier<KnownKeks> known = KnownKeks::inMemory;
+    /** The record of known KEKs, which pins each KEK's identity (in memory until another is given). */
+    private volatile Supplier<KnownKeks> known;
     /** Every operation is timed and counted while there is a meter (in a framework, the metrics bundle's). */
     private volatile Supplier<Meter> meter = () -> null;
     private volatile Supplier<Logger> logger = () -> null;
@@ -118,6 +118,8 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     /** Unconnected: give it a backend or a router, KEK providers, and the rest (see {@link OperationsComponent}). */
     DefaultKeystoreOperations() {
+        KnownKeks inMemory = KnownKeks.inMemory();
+        this.known = () -> inMemory;
     }
 
     /**
@@ -127,8 +129,6 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
     public static DefaultKeystoreOperations of(Keystore keystore, List<KekProvider> keks) {
         DefaultKeystoreOperations ops = new DefaultKeystoreOperations();
         ops.keystore = keystore;
-        KnownKeks known = KnownKeks.inMemory();
-        ops.known = () -> known;
         return ops.kekProviders(keks);
     }
 
