@@ -11,7 +11,6 @@ import org.openkcm.keystore.api.IntegrityException;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMaterial;
 import org.openkcm.keystore.api.KeyMetadata;
-import org.openkcm.keystore.api.KeyStatus;
 import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.StoredKey;
 
@@ -187,15 +186,11 @@ public final class KeyCache implements AutoCloseable {
     }
 
     private void refuseIfNotServable(KeyId id, KeyMetadata metadata, Clock clock) {
-        String refusal = null;
-        if (metadata.status() == KeyStatus.RETIRED) {
-            refusal = "the key is RETIRED; its material is no longer served";
-        } else if (metadata.expiry().isPresent() && metadata.isExpiredAt(clock.instant())) {
-            refusal = "the key expired at " + metadata.expiry().orElseThrow();
-        }
-        if (refusal != null) {
+        try {
+            Servable.check(id, metadata, clock);
+        } catch (PolicyRefusedException refused) {
             material.invalidate(id); // never to be served again: wipe it now
-            throw new PolicyRefusedException(id, refusal);
+            throw refused;
         }
     }
 }

@@ -31,9 +31,9 @@ import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.api.Validation;
-import org.openkcm.keystore.core.cache.CacheSettings;
 import org.openkcm.keystore.core.cache.CachedRecord;
 import org.openkcm.keystore.core.cache.KeyCache;
+import org.openkcm.keystore.core.cache.Servable;
 import org.openkcm.keystore.core.crypto.Bytes;
 import org.openkcm.keystore.core.crypto.RandomSource;
 import org.openkcm.keystore.core.envelope.Envelope;
@@ -81,8 +81,6 @@ import org.osgi.service.log.Logger;
 public final class DefaultKeystoreOperations implements KeystoreOperations {
     static final int MAX_ATTEMPTS = 5;
     public static final int DEFAULT_WATERMARK_SIZE = 100_000;
-    /** Keeps nothing: every read asks the sealing layer (no thread of its own, no state that matters). */
-    private static final KeyCache NO_CACHE = new KeyCache(CacheSettings.disabled());
 
     /** The key caches to read through; none (null) unless given. */
     private volatile Supplier<KeyCache> caches = () -> null;
@@ -277,11 +275,6 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         return caches.get();
     }
 
-    /** The caches reads go through: those in use, or, without any, a cache that keeps nothing. */
-    private KeyCache readThrough() {
-        KeyCache cache = caches.get();
-        return cache != null ? cache : NO_CACHE;
-    }
 
     /** Replaces the KEK providers (preferred first), as DS does when the set of services changes. */
     public DefaultKeystoreOperations kekProviders(List<KekProvider> keks) {
@@ -417,8 +410,13 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     private KeyMaterial getNow(KeyId id) {
         Validation.required("keyId", id);
-        // the lifecycle rules (RETIRED, expired) are the cache's, applied at every read, hit or not
-        return readThrough().material(id, this::loadRecord, sealing::open, clock);
+        KeyCache cache = keyCache();
+        if (cache != null) {
+            return cache.material(id, this::loadRecord, sealing::open, clock); // applies Servable at every read
+        }
+        StoredKey stored = sealing.retrieveKey(id);
+        Servable.check(id, stored.metadata(), clock);
+        return KeyMaterial.wrap(sealing.open(stored));
     }
 
     @Override
@@ -428,7 +426,8 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     private KeyMetadata metadataNow(KeyId id) {
         Validation.required("keyId", id);
-        return readThrough().record(id, this::loadRecord).metadata();
+        KeyCache cache = keyCache();
+        return cache != null ? cache.record(id, this::loadRecord).metadata() : sealing.retrieveKey(id).metadata();
     }
 
     @Override
