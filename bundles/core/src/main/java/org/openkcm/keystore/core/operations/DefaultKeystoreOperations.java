@@ -31,9 +31,7 @@ import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.api.Validation;
-import org.openkcm.keystore.core.cache.CachedRecord;
 import org.openkcm.keystore.core.cache.KeyCache;
-import org.openkcm.keystore.core.cache.Servable;
 import org.openkcm.keystore.core.crypto.Bytes;
 import org.openkcm.keystore.core.crypto.RandomSource;
 import org.openkcm.keystore.core.envelope.Envelope;
@@ -66,13 +64,12 @@ import org.osgi.service.log.Logger;
  * {@code org.openkcm.keystore.core.admin.Administration}, which works on this service's saga runner,
  * cache and sealing layer ({@link #shared()}).
  * <p>
- * In a framework, reads go through the {@link KeyCache} (sealed records as the sealing layer
- * checked them, opened material above them); outside one, through the caches given to
- * {@link #cache}, or none. Every write through the sealing layer invalidates what it changed before
- * it returns. Multi-step operations (rotate, generate with a parent, delete of all versions, KEK
- * re-wrap) run as sagas ({@link KeystoreSagas}) over the sealing layer, journaled in the intent
- * journal; operations a crash interrupted are finished or undone by recovery, which starts at
- * activation.
+ * The sealing layer reads for callers through the {@link KeyCache} (in a framework, the
+ * component's; outside one, the caches given to {@link #cache}, or none), and every write through
+ * it makes the caches forget the key it wrote before it returns. Multi-step operations (rotate,
+ * generate with a parent, delete of all versions, KEK re-wrap) run as sagas ({@link KeystoreSagas})
+ * over the sealing layer, journaled in the intent journal; operations a crash interrupted are
+ * finished or undone by recovery, which starts at activation.
  * <p>
  * Plaintext handling: material lives in {@code byte[]} that are wiped in {@code finally} blocks,
  * or in a {@link KeyMaterial} handed to the caller; never in a {@code String}, a log line or an
@@ -106,10 +103,10 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
     private final KekChoice keks = new KekChoice(() -> kekProviders.get(), this::knownKeks, this::logger);
     /**
      * The sealing layer over the routing layer: checked reads, authenticated metadata, the rollback
-     * watermark; each of its writes makes the key caches forget the key.
+     * watermark; reads for callers through the key caches, which each of its writes makes forget the key.
      */
-    private final SealingKeystore sealing = new SealingKeystore(this::keystore, keks, this::invalidate,
-            this::logger, DEFAULT_WATERMARK_SIZE);
+    private final SealingKeystore sealing = new SealingKeystore(this::keystore, keks, this::keyCache,
+            this::recordLocation, this::logger, DEFAULT_WATERMARK_SIZE);
     /** The multi-step operations, over the sealing layer. */
     private final KeystoreSagas sagas = new KeystoreSagas(sealing,
             target -> KekRewrapper.runTo(target, keystore(), sealing, logger()), () -> clock.instant(), this::logger);
@@ -410,13 +407,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     private KeyMaterial getNow(KeyId id) {
         Validation.required("keyId", id);
-        KeyCache cache = keyCache();
-        if (cache != null) {
-            return cache.material(id, this::loadRecord, sealing::open, clock); // applies Servable at every read
-        }
-        StoredKey stored = sealing.retrieveKey(id);
-        Servable.check(id, stored.metadata(), clock);
-        return KeyMaterial.wrap(sealing.open(stored));
+        return sealing.material(id, clock);
     }
 
     @Override
@@ -426,8 +417,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     private KeyMetadata metadataNow(KeyId id) {
         Validation.required("keyId", id);
-        KeyCache cache = keyCache();
-        return cache != null ? cache.record(id, this::loadRecord).metadata() : sealing.retrieveKey(id).metadata();
+        return sealing.metadata(id);
     }
 
     @Override
@@ -661,11 +651,6 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
         }
         return sealing.updateKeyMetadata(id,
                 change.apply(current, SealingKeystore.nextRevision(current, clock.instant())).build());
-    }
-
-    /** What the record cache loads: the verified record, and the backend it was read from. */
-    private CachedRecord loadRecord(KeyId id) {
-        return new CachedRecord(recordLocation(id), sealing.retrieveKey(id));
     }
 
     /** The {@code keystore.name} a key was read from (the location index), or "default" without a router. */

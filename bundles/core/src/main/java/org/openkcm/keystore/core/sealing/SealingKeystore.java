@@ -1,18 +1,23 @@
 package org.openkcm.keystore.core.sealing;
 
+import java.time.Clock;
 import java.time.Instant;
-import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import org.openkcm.keystore.api.IntegrityException;
 import org.openkcm.keystore.api.KeyFilter;
 import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyMaterial;
 import org.openkcm.keystore.api.KeyMetadata;
 import org.openkcm.keystore.api.KeyPage;
 import org.openkcm.keystore.api.Keystore;
 import org.openkcm.keystore.api.KeystoreHealth;
 import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.StoredKey;
+import org.openkcm.keystore.core.cache.CachedRecord;
+import org.openkcm.keystore.core.cache.KeyCache;
+import org.openkcm.keystore.core.cache.Servable;
 import org.openkcm.keystore.core.envelope.Envelope;
 import org.openkcm.keystore.core.log.Logs;
 import org.osgi.service.log.Logger;
@@ -28,27 +33,32 @@ import org.osgi.service.log.Logger;
  * <li>a page of metadata is refused if one entry fails its lifecycle MAC;</li>
  * <li>{@link #seal} and {@link #open} are the envelope over the KEKs chosen now ({@link KekChoice}).</li>
  * </ul>
- * Every write tells {@code changed} which key it touched, whether it succeeded or not (a failed
- * call may still have reached the backend), so that the key caches forget it before the write
- * returns.
+ * Its reads for callers ({@link #material}, {@link #metadata}) go through the key caches it is given:
+ * the records it checked, and the material it opened from them. Every write through it makes them
+ * forget the key it touched, whether the write succeeded or not (a failed call may still have
+ * reached the backend), before the write returns. {@link #retrieveKey}, what the sagas and the
+ * compare-and-set of an update read, always asks the layer below.
  */
 public final class SealingKeystore implements Keystore, CheckedReads {
     private final Supplier<Keystore> below;
     private final KekChoice keks;
-    private final Consumer<KeyId> changed;
+    private final Supplier<KeyCache> caches;
+    private final Function<KeyId, String> location;
     private final Supplier<Logger> logger;
     private volatile RevisionWatermark watermark;
 
     /**
      * @param below the layer below, asked at each call (the routing table in use may change)
-     * @param changed told of every key a write through this layer touched
+     * @param caches the key caches, asked at each call (replaced when reconfigured); null: none
+     * @param location the {@code keystore.name} a key is read from, which the record cache keeps
      * @param watermarkSize how many keys' highest seen revision to remember (0: no rollback check)
      */
-    public SealingKeystore(Supplier<Keystore> below, KekChoice keks, Consumer<KeyId> changed, Supplier<Logger> logger,
-            int watermarkSize) {
+    public SealingKeystore(Supplier<Keystore> below, KekChoice keks, Supplier<KeyCache> caches,
+            Function<KeyId, String> location, Supplier<Logger> logger, int watermarkSize) {
         this.below = below;
         this.keks = keks;
-        this.changed = changed;
+        this.caches = caches;
+        this.location = location;
         this.logger = logger;
         this.watermark = new RevisionWatermark(watermarkSize);
     }
@@ -89,6 +99,43 @@ public final class SealingKeystore implements Keystore, CheckedReads {
         } catch (IntegrityException e) {
             Logs.warn(logger.get(), "Integrity failure: {}", e.getMessage());
             throw e;
+        }
+    }
+
+    // --------------------------------------------------------------- reads through the caches
+
+    /**
+     * A key's material, for a caller that closes it: through the key caches, which apply the lifecycle
+     * rule ({@link Servable}) at every read, hit or not; without caches, read and opened now.
+     *
+     * @throws org.openkcm.keystore.api.PolicyRefusedException if the key is RETIRED or expired now
+     */
+    public KeyMaterial material(KeyId id, Clock clock) {
+        KeyCache cache = caches.get();
+        if (cache != null) {
+            return cache.material(id, this::load, this::open, clock);
+        }
+        StoredKey stored = retrieveKey(id);
+        Servable.check(id, stored.metadata(), clock);
+        return KeyMaterial.wrap(open(stored));
+    }
+
+    /** A key's metadata: through the record cache, or read now without one. */
+    public KeyMetadata metadata(KeyId id) {
+        KeyCache cache = caches.get();
+        return cache != null ? cache.record(id, this::load).metadata() : retrieveKey(id).metadata();
+    }
+
+    /** What the record cache loads: the record as this layer checked it, and where it was read. */
+    private CachedRecord load(KeyId id) {
+        return new CachedRecord(location.apply(id), retrieveKey(id));
+    }
+
+    /** The caches forget a key this layer wrote (or tried to). */
+    private void forget(KeyId id) {
+        KeyCache cache = caches.get();
+        if (cache != null) {
+            cache.invalidate(id);
         }
     }
 
@@ -138,7 +185,7 @@ public final class SealingKeystore implements Keystore, CheckedReads {
         try {
             below.get().storeKey(id, sealed, metadata);
         } finally {
-            changed.accept(id);
+            forget(id);
         }
         watermark.observe(metadata);
     }
@@ -154,7 +201,7 @@ public final class SealingKeystore implements Keystore, CheckedReads {
         try {
             saved = below.get().updateKeyMetadata(id, authenticated);
         } finally {
-            changed.accept(id);
+            forget(id);
         }
         watermark.observe(saved);
         return saved;
@@ -165,7 +212,7 @@ public final class SealingKeystore implements Keystore, CheckedReads {
         try {
             below.get().rewrapKey(id, sealed, expectedRevision);
         } finally {
-            changed.accept(id);
+            forget(id);
         }
     }
 
@@ -175,7 +222,7 @@ public final class SealingKeystore implements Keystore, CheckedReads {
         try {
             deleted = below.get().deleteKey(id);
         } finally {
-            changed.accept(id);
+            forget(id);
         }
         watermark.forget(id);
         return deleted;

@@ -7,21 +7,27 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.reflect.Proxy;
+import java.time.Clock;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.openkcm.keystore.api.IntegrityException;
 import org.openkcm.keystore.api.KekProvider;
 import org.openkcm.keystore.api.KeyFilter;
 import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyMaterial;
 import org.openkcm.keystore.api.KeyMetadata;
+import org.openkcm.keystore.api.KeyNotFoundException;
 import org.openkcm.keystore.api.KeyStatus;
 import org.openkcm.keystore.api.Keystore;
+import org.openkcm.keystore.api.PolicyRefusedException;
 import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.api.UnavailableException;
+import org.openkcm.keystore.core.cache.CacheSettings;
+import org.openkcm.keystore.core.cache.KeyCache;
 import org.openkcm.keystore.core.kek.KnownKeks;
 import org.openkcm.keystore.core.testing.TestKeks;
 import org.openkcm.keystore.memory.MemoryKeystore;
@@ -33,12 +39,18 @@ import org.osgi.framework.Constants;
 /** The sealing layer on its own, over a fault-injecting memory backend and one fixed KEK. */
 class SealingKeystoreTest {
     final FaultyKeystore backend = new FaultyKeystore(new MemoryKeystore());
-    final List<KeyId> changed = new ArrayList<>();
+    final KeyCache cache = new KeyCache(CacheSettings.defaults());
     final KnownKeks known = KnownKeks.inMemory();
     final List<Map.Entry<Map<String, Object>, KekProvider>> providers = List.of(
             Map.entry(Map.of(Constants.SERVICE_ID, 1L), TestKeks.fixed("test", 1)));
     final KekChoice keks = new KekChoice(() -> providers, () -> known, () -> null);
-    final SealingKeystore layer = new SealingKeystore(() -> backend, keks, changed::add, () -> null, 100);
+    final SealingKeystore layer = new SealingKeystore(() -> backend, keks, () -> cache, id -> "memory", () -> null,
+            100);
+
+    @AfterEach
+    void closeCache() {
+        cache.close();
+    }
 
     private StoredKey stored(String name) {
         KeyMetadata metadata = SampleKeys.minimal(KeyId.of(name, 1)).build();
@@ -58,16 +70,43 @@ class SealingKeystoreTest {
         assertArrayEquals(material, layer.open(read));
     }
 
+    /** Reads of the key through the caches, and how many of them reached the backend. */
+    private long readsReachingTheBackend(KeyId id, int reads) {
+        long before = backend.calls(Operation.RETRIEVE);
+        for (int i = 0; i < reads; i++) {
+            layer.metadata(id);
+        }
+        return backend.calls(Operation.RETRIEVE) - before;
+    }
+
     @Test
-    void everyWriteTellsWhichKeyItTouchedEvenWhenTheBackendFails() {
+    void readsForCallersGoThroughTheCacheAndEveryWriteMakesItForgetTheKeyEvenWhenTheBackendFails() {
         KeyId id = stored("k").metadata().id();
+        assertEquals(1, readsReachingTheBackend(id, 3), "one load, then hits");
         KeyMetadata current = layer.retrieveKey(id).metadata();
         layer.updateKeyMetadata(id, SealingKeystore.nextRevision(current, Instant.now()).status(KeyStatus.DEPRECATED)
                 .build());
+        assertEquals(1, readsReachingTheBackend(id, 3), "the update was forgotten: one load");
+        assertEquals(KeyStatus.DEPRECATED, layer.metadata(id).status());
         backend.failBefore(Operation.DELETE, 1, () -> new UnavailableException("down"));
         assertThrows(UnavailableException.class, () -> layer.deleteKey(id));
+        assertEquals(1, readsReachingTheBackend(id, 3), "a failed delete is forgotten too");
         assertTrue(layer.deleteKey(id));
-        assertEquals(List.of(id, id, id, id), changed, "store, update, failed delete, delete");
+        assertThrows(KeyNotFoundException.class, () -> layer.metadata(id), "the delete was forgotten");
+    }
+
+    @Test
+    void theMaterialOfARetiredKeyIsRefusedAndWhatWasCachedOfItIsWiped() {
+        KeyId id = stored("k").metadata().id();
+        try (KeyMaterial m = layer.material(id, Clock.systemUTC())) {
+            assertEquals(32, m.length());
+        }
+        KeyMetadata current = layer.retrieveKey(id).metadata();
+        layer.updateKeyMetadata(id, SealingKeystore.nextRevision(current, Instant.now()).status(KeyStatus.RETIRED)
+                .build());
+        PolicyRefusedException refused = assertThrows(PolicyRefusedException.class,
+                () -> layer.material(id, Clock.systemUTC()));
+        assertTrue(refused.getMessage().contains("RETIRED"), refused.getMessage());
     }
 
     @Test
@@ -123,7 +162,7 @@ class SealingKeystoreTest {
         Keystore swapped = (Keystore) Proxy.newProxyInstance(Keystore.class.getClassLoader(),
                 new Class<?>[] {Keystore.class}, (proxy, method, args) -> method.getName().equals("retrieveKey")
                         ? backend.retrieveKey(KeyId.of("a", 1)) : method.invoke(backend, args));
-        SealingKeystore over = new SealingKeystore(() -> swapped, keks, changed::add, () -> null, 100);
+        SealingKeystore over = new SealingKeystore(() -> swapped, keks, () -> null, id -> "memory", () -> null, 100);
         IntegrityException e = assertThrows(IntegrityException.class, () -> over.retrieveKey(KeyId.of("b", 1)));
         assertTrue(e.getMessage().contains("copied to another id"), e.getMessage());
     }
