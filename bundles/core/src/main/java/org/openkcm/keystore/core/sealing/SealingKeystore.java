@@ -182,11 +182,10 @@ public final class SealingKeystore implements Keystore, CheckedReads {
     /** Stores a record made by {@link #seal} (its metadata carries its lifecycle MAC). */
     @Override
     public void storeKey(KeyId id, SealedKey sealed, KeyMetadata metadata) {
-        try {
+        written(id, () -> {
             below.get().storeKey(id, sealed, metadata);
-        } finally {
-            forget(id);
-        }
+            return null;
+        });
         watermark.observe(metadata);
     }
 
@@ -197,35 +196,33 @@ public final class SealingKeystore implements Keystore, CheckedReads {
     @Override
     public KeyMetadata updateKeyMetadata(KeyId id, KeyMetadata metadata) {
         KeyMetadata authenticated = envelope().withLifecycleMac(metadata.toBuilder().lifecycleMac(null).build());
-        KeyMetadata saved;
-        try {
-            saved = below.get().updateKeyMetadata(id, authenticated);
-        } finally {
-            forget(id);
-        }
+        KeyMetadata saved = written(id, () -> below.get().updateKeyMetadata(id, authenticated));
         watermark.observe(saved);
         return saved;
     }
 
     @Override
     public void rewrapKey(KeyId id, SealedKey sealed, long expectedRevision) {
-        try {
+        written(id, () -> {
             below.get().rewrapKey(id, sealed, expectedRevision);
-        } finally {
-            forget(id);
-        }
+            return null;
+        });
     }
 
     @Override
     public boolean deleteKey(KeyId id) {
-        boolean deleted;
+        boolean deleted = written(id, () -> below.get().deleteKey(id));
+        watermark.forget(id);
+        return deleted;
+    }
+
+    /** Runs a write of one key below, then the caches forget the key, whether the write succeeded or not. */
+    private <T> T written(KeyId id, Supplier<T> write) {
         try {
-            deleted = below.get().deleteKey(id);
+            return write.get();
         } finally {
             forget(id);
         }
-        watermark.forget(id);
-        return deleted;
     }
 
     /** A page of metadata, each entry's lifecycle MAC checked: a page holding a tampered entry is refused. */
