@@ -31,8 +31,8 @@ import org.openkcm.keystore.api.Owner;
 import org.openkcm.keystore.api.RewrapReport;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.sdk.FaultyKeystore;
-import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
-import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
 
 /**
  * What the tests of moving between KEK providers share: configurations deleted after each test,
@@ -170,23 +170,29 @@ public abstract class KekTestSupport extends RoutingTestSupport {
 
     /**
      * Waits until the operations component runs with these values of seal.kek.id and open.kek.ids
-     * (null: not set), as Declarative Services reports its configuration.
+     * (null: not set). Read from the properties of the service it registers, not from Declarative
+     * Services' description of its configuration: Felix SCR puts a new configuration into that
+     * description before it calls the component's modified method, and updates the service's
+     * properties only after that method returned, so only they say that the values are in force.
      */
     protected void awaitOperations(String seal, String[] open) throws InterruptedException {
         awaitCondition("the operations with seal.kek.id=" + seal + ", open.kek.ids=" + Arrays.toString(open), () -> {
-            for (ComponentDescriptionDTO d : serviceComponentRuntime.getComponentDescriptionDTOs()) {
-                if (!d.name.equals(OPERATIONS_PID)) {
-                    continue;
-                }
-                for (ComponentConfigurationDTO c : serviceComponentRuntime.getComponentConfigurationDTOs(d)) {
-                    Object openValue = c.properties.get("open.kek.ids");
-                    return c.state == ComponentConfigurationDTO.ACTIVE && seal.equals(c.properties.get("seal.kek.id"))
-                            && (open == null ? openValue == null
-                                    : openValue instanceof String[] values && Arrays.equals(open, values));
-                }
+            for (ServiceReference<KeystoreOperations> ref : operationsReferences()) {
+                Object openValue = ref.getProperty("open.kek.ids");
+                return seal.equals(ref.getProperty("seal.kek.id"))
+                        && (open == null ? openValue == null
+                                : openValue instanceof String[] values && Arrays.equals(open, values));
             }
             return false;
         });
+    }
+
+    private java.util.Collection<ServiceReference<KeystoreOperations>> operationsReferences() {
+        try {
+            return bundleContext.getServiceReferences(KeystoreOperations.class, "(component.name=" + OPERATIONS_PID + ")");
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
