@@ -255,7 +255,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
     /** Every saga recovery finishes: those of {@link #sagas()}, and a key's migration when there is a router. */
     List<org.openkcm.keystore.core.saga.Saga> definitions() {
         List<org.openkcm.keystore.core.saga.Saga> all = new ArrayList<>(sagas.definitions());
-        RoutingTable r = routerIfAny();
+        RoutingTable r = router;
         if (r != null) {
             all.add(Migrator.saga(r, this::invalidate));
         }
@@ -298,7 +298,7 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
         @Override
         public Optional<RoutingTable> routerIfAny() {
-            return Optional.ofNullable(DefaultKeystoreOperations.this.routerIfAny());
+            return Optional.ofNullable(router);
         }
 
         @Override
@@ -655,14 +655,9 @@ public final class DefaultKeystoreOperations implements KeystoreOperations {
 
     /** The {@code keystore.name} a key was read from (the location index), or "default" without a router. */
     private String recordLocation(KeyId id) {
-        RoutingTable r = routerIfAny();
+        RoutingTable r = router;
         String location = r == null ? null : r.index().get(id);
         return location == null ? "default" : location;
-    }
-
-    /** The router in use, or null: a single backend given directly. */
-    private RoutingTable routerIfAny() {
-        return router;
     }
 
     private void invalidate(KeyId id) {

@@ -131,14 +131,6 @@ public final class SealingKeystore implements Keystore, CheckedReads {
         return new CachedRecord(location.apply(id), retrieveKey(id));
     }
 
-    /** The caches forget a key this layer wrote (or tried to). */
-    private void forget(KeyId id) {
-        KeyCache cache = caches.get();
-        if (cache != null) {
-            cache.invalidate(id);
-        }
-    }
-
     // --------------------------------------------------------------- Keystore
 
     @Override
@@ -216,13 +208,10 @@ public final class SealingKeystore implements Keystore, CheckedReads {
         return deleted;
     }
 
-    /** Runs a write of one key below, then the caches forget the key, whether the write succeeded or not. */
+    /** Runs a write of one key below; the caches forget the key afterwards, whether it succeeded or not. */
     private <T> T written(KeyId id, Supplier<T> write) {
-        try {
-            return write.get();
-        } finally {
-            forget(id);
-        }
+        KeyCache cache = caches.get();
+        return cache == null ? write.get() : cache.afterWrite(id, write);
     }
 
     /** A page of metadata, each entry's lifecycle MAC checked: a page holding a tampered entry is refused. */
