@@ -27,9 +27,16 @@ public final class KeyMetadata {
     private final Owner owner;
     private final String region;
     private final KeyId parent;
+    private static final Map<String, String> NO_TAGS = Collections.unmodifiableSortedMap(new TreeMap<>());
+
     private final Map<String, String> tags;
-    private final Instant created;
-    private final Instant updated;
+    /*
+     * The times as epoch milliseconds and an empty tag map shared by every key without tags: a
+     * record read at random from a million keys then touches three objects fewer (each a cache
+     * miss), and each stored record is three objects smaller.
+     */
+    private final long createdMillis;
+    private final long updatedMillis;
     private final long revision;
     private final String lifecycleMac;
 
@@ -46,10 +53,11 @@ public final class KeyMetadata {
         if (id.equals(parent)) {
             throw new InvalidInputException("parent", "a key cannot wrap itself", id);
         }
-        this.tags = Collections.unmodifiableMap(new TreeMap<>(Validation.tags(b.tags)));
-        this.created = millis(Validation.required("created", b.created));
-        this.updated = millis(Validation.required("updated", b.updated));
-        if (updated.isBefore(created)) {
+        Map<String, String> validTags = Validation.tags(b.tags);
+        this.tags = validTags.isEmpty() ? NO_TAGS : Collections.unmodifiableMap(new TreeMap<>(validTags));
+        this.createdMillis = epochMillis("created", b.created);
+        this.updatedMillis = epochMillis("updated", b.updated);
+        if (updatedMillis < createdMillis) {
             throw new InvalidInputException("updated", "must not be before the created time", id);
         }
         this.revision = Validation.revision("revision", b.revision);
@@ -109,11 +117,11 @@ public final class KeyMetadata {
     }
 
     public Instant created() {
-        return created;
+        return Instant.ofEpochMilli(createdMillis);
     }
 
     public Instant updated() {
-        return updated;
+        return Instant.ofEpochMilli(updatedMillis);
     }
 
     /** Starts at 1 and grows by one with each metadata update; the compare-and-set token. */
@@ -135,29 +143,38 @@ public final class KeyMetadata {
     public boolean sameImmutableFields(KeyMetadata other) {
         return id.equals(other.id) && type == other.type && algorithm.equals(other.algorithm)
                 && keySize == other.keySize && owner.equals(other.owner) && Objects.equals(region, other.region)
-                && Objects.equals(parent, other.parent) && created.equals(other.created);
+                && Objects.equals(parent, other.parent) && createdMillis == other.createdMillis;
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof KeyMetadata other && sameImmutableFields(other)
                 && status == other.status && Objects.equals(expiry, other.expiry) && tags.equals(other.tags)
-                && updated.equals(other.updated) && revision == other.revision
+                && updatedMillis == other.updatedMillis && revision == other.revision
                 && Objects.equals(lifecycleMac, other.lifecycleMac);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(id, type, algorithm, keySize, status, expiry, owner, region, parent, tags, created,
-                updated, revision, lifecycleMac);
+        return Objects.hash(id, type, algorithm, keySize, status, expiry, owner, region, parent, tags, createdMillis,
+                updatedMillis, revision, lifecycleMac);
     }
 
     @Override
     public String toString() {
         return "KeyMetadata[id=" + id + ", type=" + type + ", algorithm=" + algorithm + ", keySize=" + keySize
                 + ", status=" + status + ", expiry=" + expiry + ", owner=" + owner + ", region=" + region
-                + ", parent=" + parent + ", tags=" + tags + ", created=" + created + ", updated=" + updated
+                + ", parent=" + parent + ", tags=" + tags + ", created=" + created() + ", updated=" + updated()
                 + ", revision=" + revision + "]";
+    }
+
+    private static long epochMillis(String field, Instant instant) {
+        Validation.required(field, instant);
+        try {
+            return instant.toEpochMilli();
+        } catch (ArithmeticException e) {
+            throw new InvalidInputException(field, "out of range: must be within the epoch milliseconds a long holds");
+        }
     }
 
     private static Instant millis(Instant instant) {
@@ -195,8 +212,8 @@ public final class KeyMetadata {
             region = m.region;
             parent = m.parent;
             tags = m.tags;
-            created = m.created;
-            updated = m.updated;
+            created = m.created();
+            updated = m.updated();
             revision = m.revision;
             lifecycleMac = m.lifecycleMac;
         }

@@ -90,6 +90,21 @@ class ValidationTest {
     }
 
     @Test
+    void timesBeyondWhatEpochMillisecondsHoldAreRefusedByName() {
+        assertEquals("created", assertThrows(InvalidInputException.class,
+                () -> metadata("k").createdAt(Instant.MAX).build()).field());
+        assertEquals("updated", assertThrows(InvalidInputException.class,
+                () -> metadata("k").updated(Instant.MAX).build()).field());
+    }
+
+    @Test
+    void timesBeforeTheEpochAreKeptToTheMillisecondToo() {
+        KeyMetadata m = metadata("k").createdAt(Instant.parse("1969-12-31T23:59:59.999999Z")).build();
+        assertEquals(Instant.parse("1969-12-31T23:59:59.999Z"), m.created());
+        assertEquals(m.created(), m.updated());
+    }
+
+    @Test
     void updatesMayChangeOnlyLifecycleFieldsAtTheNextRevision() {
         KeyMetadata stored = metadata("k").build();
         KeyMetadata next = stored.toBuilder().status(KeyStatus.RETIRED).tags(Map.of("x", "y")).revision(2).build();
