@@ -32,6 +32,7 @@ import org.openkcm.keystore.api.InvalidInputException;
 import org.openkcm.keystore.api.KeyFilter;
 import org.openkcm.keystore.api.KeyId;
 import org.openkcm.keystore.api.KeyMetadata;
+import org.openkcm.keystore.api.SealedKey;
 import org.openkcm.keystore.api.KeyNotFoundException;
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.KeystoreHealth;
@@ -70,20 +71,22 @@ class MemoryKeystoreTest {
     }
 
     @Test
-    @DisplayName("a metadata update keeps the record; the later delete still wipes it")
+    @DisplayName("a metadata update keeps the sealed bytes in a copy and wipes the replaced one; the later delete wipes the copy")
     void updateKeepsTheRecordAndDeleteWipesIt() {
         MemoryKeystore keystore = plain();
         KeyId id = KeyId.of("updated", 1);
         KeyMetadata stored = minimal(id).build();
         keystore.storeKey(id, sealed(64, 2), stored);
-        byte[] held = keystore.internalRecordBytes(id);
+        byte[] before = keystore.internalRecordBytes(id);
 
         keystore.updateKeyMetadata(id, stored.toBuilder().tags(Map.of("phase", "two")).revision(2).build());
-        assertFalse(allZero(held), "an update must not touch the record");
+        byte[] after = keystore.internalRecordBytes(id);
+        assertTrue(allZero(before), "the record the update replaced should be overwritten with zeros");
+        assertFalse(allZero(after), "the record in the store keeps the sealed bytes");
         assertEquals(sealed(64, 2), keystore.retrieveKey(id).sealed());
 
         keystore.deleteKey(id);
-        assertTrue(allZero(held));
+        assertTrue(allZero(after));
     }
 
     @Test
@@ -216,6 +219,41 @@ class MemoryKeystoreTest {
         assertEquals(bound, keystore.size());
         assertEquals(bound, ids(keystore).size());
         assertEquals(threads * perThread - bound, refused.get());
+    }
+
+    @Test
+    @DisplayName("reads racing metadata updates always return the stored bytes, never a wiped copy")
+    void readsRacingUpdatesNeverSeeAWipedRecord() throws Exception {
+        MemoryKeystore keystore = plain();
+        KeyId id = KeyId.of("raced", 1);
+        KeyMetadata first = minimal(id).build();
+        SealedKey bytes = sealed(64, 7);
+        keystore.storeKey(id, bytes, first);
+        int updates = 2_000;
+        AtomicInteger reads = new AtomicInteger();
+        List<Callable<Void>> tasks = new ArrayList<>();
+        tasks.add(() -> {
+            KeyMetadata current = first;
+            for (int i = 0; i < updates; i++) {
+                current = keystore.updateKeyMetadata(id, current.toBuilder().revision(current.revision() + 1).build());
+            }
+            return null;
+        });
+        for (int t = 0; t < 3; t++) {
+            tasks.add(() -> {
+                // each update wipes the record it replaces: a read that copied it must look again
+                while (keystore.retrieveKey(id).metadata().revision() <= updates) {
+                    assertEquals(bytes, keystore.retrieveKey(id).sealed());
+                    reads.incrementAndGet();
+                }
+                return null;
+            });
+        }
+
+        race(tasks);
+
+        assertEquals(updates + 1, keystore.retrieveKey(id).metadata().revision());
+        assertTrue(reads.get() > 0);
     }
 
     @Test
