@@ -1,6 +1,8 @@
 package org.openkcm.keystore.itest;
 
 import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 import static org.ops4j.pax.exam.CoreOptions.bundle;
 import static org.ops4j.pax.exam.CoreOptions.composite;
@@ -21,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 import javax.inject.Inject;
 
@@ -57,6 +60,9 @@ public abstract class KeystoreTestSupport {
     protected static final String MEMORY_BSN = "org.openkcm.keystore.keystore-memory";
     protected static final String MEMORY_PID = "org.openkcm.keystore.memory";
     protected static final String MEMORY_COMPONENT = "org.openkcm.keystore.memory.MemoryKeystore";
+    protected static final String OPENBAO_BSN = "org.openkcm.keystore.keystore-openbao";
+    /** The OpenBao backend's factory PID, which is also its component's name. */
+    protected static final String OPENBAO_PID = "org.openkcm.keystore.openbao";
 
     /** The longest any wait for the framework may take; a healthy run needs milliseconds. */
     protected static final long TIMEOUT_MS = TimeUnit.SECONDS.toMillis(10);
@@ -270,6 +276,60 @@ public abstract class KeystoreTestSupport {
             }
         }
         return null;
+    }
+
+    protected ComponentDescriptionDTO openBaoComponent() {
+        ComponentDescriptionDTO description =
+                serviceComponentRuntime.getComponentDescriptionDTO(installedBundle(OPENBAO_BSN), OPENBAO_PID);
+        assertNotNull("SCR does not know " + OPENBAO_PID, description);
+        return description;
+    }
+
+    /** SCR's view of the OpenBao component instance made for a configuration, or null if there is none (yet). */
+    protected ComponentConfigurationDTO openBaoComponentConfiguration(Configuration configuration) {
+        for (ComponentConfigurationDTO dto : serviceComponentRuntime.getComponentConfigurationDTOs(openBaoComponent())) {
+            if (configuration.getPid().equals(dto.properties.get("service.pid"))) {
+                return dto;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A backend configuration that Declarative Services refused: its component configuration is
+     * FAILED_ACTIVATION with {@code expectedError} in SCR's failure report, and no caller can get a
+     * Keystore from any registration named {@code name} (SCR keeps the registration of a declared
+     * service whose activation failed). Returns the failure report.
+     */
+    protected String assertRefusedBackend(Supplier<ComponentConfigurationDTO> configuration, String name,
+            String expectedError) throws InterruptedException {
+        awaitCondition("SCR to report the failed activation of " + name, () -> {
+            ComponentConfigurationDTO dto = configuration.get();
+            return dto != null && dto.state == ComponentConfigurationDTO.FAILED_ACTIVATION;
+        });
+        String failure = configuration.get().failure;
+        assertNotNull(failure);
+        assertTrue(failure, failure.contains(expectedError));
+        for (ServiceReference<Keystore> reference : keystoreReferences(name)) {
+            assertNull("no Keystore may be obtained from a refused configuration", bundleContext.getService(reference));
+        }
+        return failure;
+    }
+
+    /**
+     * Waits until SCR has activated the component configuration with {@code property} at
+     * {@code value}, that is until it has applied an update of the configuration (a refused one's
+     * registration stays, so waiting for a registration of the name could return before SCR has
+     * reactivated the component), and returns the Keystore named {@code name}.
+     */
+    protected Keystore awaitActivated(Supplier<ComponentConfigurationDTO> configuration, String property, Object value,
+            String name) throws InterruptedException {
+        awaitCondition("SCR to activate the configuration with " + property + " = " + value, () -> {
+            ComponentConfigurationDTO dto = configuration.get();
+            return dto != null && dto.state == ComponentConfigurationDTO.ACTIVE
+                    && value.equals(dto.properties.get(property));
+        });
+        return awaitKeystore(name);
     }
 
     // ---- waiting ----

@@ -3,7 +3,6 @@ package org.openkcm.keystore.itest;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
-import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 import static org.ops4j.pax.exam.CoreOptions.bundle;
@@ -42,14 +41,15 @@ import org.osgi.framework.ServiceReference;
 import org.osgi.framework.namespace.PackageNamespace;
 import org.osgi.framework.wiring.BundleWire;
 import org.osgi.framework.wiring.BundleWiring;
-import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 
 /**
  * The OpenBao backend in a plain Felix with SCR and ConfigAdmin, against a real
  * {@code bao server -dev}: the bundle resolves with nothing imported but the api and Bouncy
  * Castle (and the framework's own packages; vault-java-driver is embedded), a factory configuration brings up a
- * working Keystore with its service properties, and a refused configuration brings up none.
+ * working Keystore with its service properties (the component's defaults for those it does not give),
+ * and no caller can obtain a Keystore from a refused configuration (SCR keeps the registration of
+ * the declared service, its activation FAILED_ACTIVATION with the message naming the property).
  * <p>
  * The dev server is started outside the framework, by the configuration method, from the
  * {@code bao} binary that the backend module's build installed next to its bundle
@@ -58,8 +58,6 @@ import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 public class OpenBaoKeystoreIT extends KeystoreTestSupport {
-    private static final String OPENBAO_BSN = "org.openkcm.keystore.keystore-openbao";
-    private static final String OPENBAO_PID = "org.openkcm.keystore.openbao";
     private static final String ADDRESS = "itest.openbao.address";
     private static final String TOKEN_FILE = "itest.openbao.token.file";
     private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
@@ -93,7 +91,7 @@ public class OpenBaoKeystoreIT extends KeystoreTestSupport {
                     + " may provide", provider.equals(api) || provider.getBundleId() == 0
                             || List.of("bcprov", "bcutil", "bcpkix").contains(provider.getSymbolicName()));
         }
-        ComponentDescriptionDTO description = component();
+        ComponentDescriptionDTO description = openBaoComponent();
         assertArrayEquals(new String[] {OPENBAO_PID}, description.configurationPid);
         assertEquals("require", description.configurationPolicy);
         assertEquals("no configuration, no keystore", List.of(), keystoreReferences("*"));
@@ -113,7 +111,14 @@ public class OpenBaoKeystoreIT extends KeystoreTestSupport {
         assertArrayEquals(new String[] {"L2", "L3"}, (String[]) reference.getProperty(KeystoreProperties.TIERS));
         assertArrayEquals(new String[] {"eu-west-1"}, (String[]) reference.getProperty(KeystoreProperties.REGIONS));
         assertEquals(5, reference.getProperty(Constants.SERVICE_RANKING));
-        assertEquals("the token source is not published", null, reference.getProperty("token.source"));
+        String tokenFile = System.getProperty(TOKEN_FILE);
+        assertEquals("the token source is published as the reference it is", "file:" + tokenFile,
+                reference.getProperty("token.source"));
+        String token = java.nio.file.Files.readString(java.nio.file.Path.of(tokenFile)).strip();
+        for (String key : reference.getPropertyKeys()) {
+            assertFalse("the token is in no service property: " + key,
+                    String.valueOf(reference.getProperty(key)).contains(token));
+        }
 
         Keystore keystore = awaitService(reference);
         try {
@@ -136,26 +141,49 @@ public class OpenBaoKeystoreIT extends KeystoreTestSupport {
     }
 
     @Test
-    public void aRefusedConfigurationBringsUpNoKeystore() throws Exception {
+    public void aConfigurationWithoutNameOrTiersIsRegisteredAsOpenbaoForL2AndL3() throws Exception {
+        org.osgi.service.cm.Configuration configuration = configure("defaults", baoConfiguration("itest-defaults"));
+
+        ServiceReference<Keystore> reference = awaitKeystoreReference("openbao");
+        assertEquals(configuration.getPid(), reference.getProperty(Constants.SERVICE_PID));
+        assertArrayEquals(new String[] {"L2", "L3"}, (String[]) reference.getProperty(KeystoreProperties.TIERS));
+        assertEquals(0, reference.getProperty(Constants.SERVICE_RANKING));
+        Keystore keystore = awaitService(reference);
+        try {
+            assertTrue(keystore.health().toString(), keystore.health().isUp());
+        } finally {
+            bundleContext.ungetService(reference);
+        }
+
+        configuration.delete();
+        awaitNoKeystore("openbao");
+    }
+
+    @Test
+    public void aRefusedConfigurationFailsActivationAndNoKeystoreCanBeObtained() throws Exception {
         Map<String, Object> properties = baoConfiguration("itest-refused");
         properties.put(KeystoreProperties.NAME, "bao-refused");
         properties.put("token.source", "s.a-token-pasted-into-the-cfg");
         org.osgi.service.cm.Configuration configuration = configure("refused", properties);
 
-        awaitCondition("SCR to report the refused configuration", () -> {
-            ComponentConfigurationDTO dto = configurationDto(configuration);
-            return dto != null && dto.state == ComponentConfigurationDTO.FAILED_ACTIVATION;
-        });
-        String failure = configurationDto(configuration).failure;
-        assertTrue(failure, failure.contains("token.source must be a reference"));
+        String failure = assertRefusedBackend(() -> openBaoComponentConfiguration(configuration), "bao-refused",
+                "token.source must be a reference");
         assertFalse("the secret is not echoed: " + failure, failure.contains("a-token-pasted-into-the-cfg"));
-        assertEquals("no Keystore is registered at all", List.of(), keystoreReferences("bao-refused"));
+        // What the registration SCR keeps carries: the configuration's properties as ConfigAdmin holds them,
+        // a value pasted where a reference belongs included (it is refused, never used; README, OpenBao section)
+        List<ServiceReference<Keystore>> kept = keystoreReferences("bao-refused");
+        assertEquals(1, kept.size());
+        assertEquals("s.a-token-pasted-into-the-cfg", kept.get(0).getProperty("token.source"));
 
         // Fixed, the same configuration gives a working keystore.
-        properties.put("token.source", "file:" + System.getProperty(TOKEN_FILE));
+        String fixed = "file:" + System.getProperty(TOKEN_FILE);
+        properties.put("token.source", fixed);
         configuration.update(dictionary(properties));
-        Keystore keystore = awaitKeystore("bao-refused");
+        Keystore keystore = awaitActivated(() -> openBaoComponentConfiguration(configuration), "token.source", fixed,
+                "bao-refused");
         assertTrue(keystore.health().toString(), keystore.health().isUp());
+        configuration.delete();
+        awaitNoKeystore("bao-refused");
     }
 
     // ---- helpers ----
@@ -174,21 +202,5 @@ public class OpenBaoKeystoreIT extends KeystoreTestSupport {
                 configurationAdmin.getFactoryConfiguration(OPENBAO_PID, name, "?");
         configuration.update(dictionary(properties));
         return configuration;
-    }
-
-    private ComponentDescriptionDTO component() {
-        ComponentDescriptionDTO description =
-                serviceComponentRuntime.getComponentDescriptionDTO(installedBundle(OPENBAO_BSN), OPENBAO_PID);
-        assertNotNull("SCR does not know " + OPENBAO_PID, description);
-        return description;
-    }
-
-    private ComponentConfigurationDTO configurationDto(org.osgi.service.cm.Configuration configuration) {
-        for (ComponentConfigurationDTO dto : serviceComponentRuntime.getComponentConfigurationDTOs(component())) {
-            if (configuration.getPid().equals(dto.properties.get("service.pid"))) {
-                return dto;
-            }
-        }
-        return null;
     }
 }

@@ -4,11 +4,18 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.util.Map;
 
+import org.openkcm.keystore.api.KeyFilter;
+import org.openkcm.keystore.api.KeyId;
+import org.openkcm.keystore.api.KeyMetadata;
+import org.openkcm.keystore.api.KeyPage;
 import org.openkcm.keystore.api.Keystore;
+import org.openkcm.keystore.api.KeystoreHealth;
+import org.openkcm.keystore.api.KeystoreProperties;
+import org.openkcm.keystore.api.SealedKey;
+import org.openkcm.keystore.api.StoredKey;
 import org.openkcm.keystore.secrets.SecretPolicy;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -19,22 +26,49 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
 
 /**
- * One OpenBao-backed {@link Keystore} per factory configuration, that is per OpenBao cluster.
+ * One OpenBao-backed {@link Keystore} per factory configuration, that is per OpenBao cluster: the
+ * Declarative Services seam around an {@link OpenBaoKeystore}, which it builds from the validated
+ * configuration and to which every call is delegated.
  * <p>
- * The configuration is validated in full before anything is registered: a refused configuration
- * (a plain secret where a reference belongs, {@code http://} to a remote host, a bad address…)
- * fails activation with a message naming the property, and no {@code Keystore} service appears.
- * That is why the service is registered here rather than declared: a declared service of an
- * immediate component is registered before activation and would linger, unusable, after a
- * refused configuration. The server itself is not needed at activation; while it cannot be
- * reached, the keystore reports itself down through {@link Keystore#health()}.
+ * The configuration is validated in full ({@link OpenBaoSettings}) when the component is
+ * activated: a refused configuration (a plain secret where a reference belongs, {@code http://} to
+ * a remote host, a bad address…) fails activation with a message naming the property, which SCR
+ * records ({@code scr:info}, {@code FAILED_ACTIVATION}). SCR registers the declared service of an
+ * immediate component before it activates it and keeps that registration after a failed
+ * activation, as for the in-memory backend: the registration carries the configuration's
+ * properties, but no caller can obtain a {@code Keystore} from it ({@code getService} is null), so
+ * the router reports the backend UNAVAILABLE and refuses its keys with the failure. The server
+ * itself is not needed at activation; while it cannot be reached, the keystore reports itself down
+ * through {@link Keystore#health()}.
+ * <p>
+ * The service properties are those of the configuration plus the defaults of this component
+ * ({@code keystore.name=openbao}, {@code keystore.tiers=L2,L3}, {@code service.ranking=0}), as DS
+ * publishes them. They hold no secret: credentials are configured as references only
+ * ({@code token.source}, {@code role.id.source}, {@code secret.id.source} are {@code env:NAME} or
+ * {@code file:/path}; the backend reads the value itself), the rest are addresses, paths and
+ * numbers. A refused configuration may hold a pasted secret; its lingering registration then
+ * carries it, as ConfigAdmin and SCR's description of the component already do. No property is
+ * made private (a name starting with '.'): that would rename what operators write, in the
+ * metatype, {@code config.yaml}, the environment variables and the docs.
+ * <p>
+ * The framework and the router rank a service by an {@code Integer service.ranking} only: a
+ * plain {@code .cfg} value is a String, so write {@code service.ranking = I"10"} (a typed
+ * {@code .cfg}) or use {@code config.yaml}; a ranking of another type is published as given and
+ * logged as a WARN.
  */
-@Component(name = OpenBaoKeystoreComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE, immediate = true,
-        service = {})
+@Component(name = OpenBaoKeystoreComponent.PID, configurationPid = OpenBaoKeystoreComponent.PID,
+        configurationPolicy = ConfigurationPolicy.REQUIRE, service = Keystore.class, immediate = true,
+        property = {
+                KeystoreProperties.NAME + "=" + OpenBaoKeystoreComponent.DEFAULT_NAME,
+                KeystoreProperties.TIERS + "=L2",
+                KeystoreProperties.TIERS + "=L3",
+                Constants.SERVICE_RANKING + ":Integer=0"})
 @Designate(ocd = OpenBaoKeystoreComponent.Config.class, factory = true)
-public final class OpenBaoKeystoreComponent {
+public final class OpenBaoKeystoreComponent implements Keystore {
     /** The factory PID: one configuration per OpenBao cluster. */
     public static final String PID = "org.openkcm.keystore.openbao";
+    /** The {@code keystore.name} of a configuration that gives none. */
+    public static final String DEFAULT_NAME = "openbao";
 
     /** The values of {@code namespace.mode}. */
     public static final class NamespaceMode {
@@ -127,7 +161,7 @@ public final class OpenBaoKeystoreComponent {
 
         @AttributeDefinition(name = "Keystore name",
                 description = "Service property keystore.name: stable across upgrades; routes name it.")
-        String keystore_name() default "openbao";
+        String keystore_name() default DEFAULT_NAME;
 
         @AttributeDefinition(name = "Tiers", description = "Service property keystore.tiers: L2, L3 and/or L4.")
         String[] keystore_tiers() default {"L2", "L3"};
@@ -196,27 +230,21 @@ public final class OpenBaoKeystoreComponent {
 
     private final String pid;
     private final OpenBaoKeystore keystore;
-    private final ServiceRegistration<Keystore> registration;
 
     /**
-     * @throws IllegalArgumentException naming the property, if the configuration is refused; no
-     *         service is registered then
+     * @throws IllegalArgumentException naming the property, if the configuration is refused; SCR
+     *         then records the failed activation and no caller can obtain this keystore
      */
     @Activate
     public OpenBaoKeystoreComponent(BundleContext context, Config config, Map<String, Object> properties) {
         OpenBaoSettings settings = OpenBaoSettings.from(config, System::getenv, SecretPolicy.from(context::getProperty));
         this.pid = String.valueOf(properties.get(Constants.SERVICE_PID));
         settings.unverifiedTlsWarning().ifPresent(warning -> LOG.log(Level.WARNING, warning));
+        settings.rankingWarning(properties.get(Constants.SERVICE_RANKING))
+                .ifPresent(warning -> LOG.log(Level.WARNING, warning));
         // Only an accepted configuration is recorded: a refused update changes nothing.
         ADDRESSES.accept(pid, settings.addressesShown()).ifPresent(change -> LOG.log(Level.WARNING, change));
-        OpenBaoKeystore created = new OpenBaoKeystore(settings);
-        try {
-            this.registration = context.registerService(Keystore.class, created, settings.serviceProperties());
-        } catch (RuntimeException e) {
-            created.close();
-            throw e;
-        }
-        this.keystore = created;
+        this.keystore = new OpenBaoKeystore(settings);
     }
 
     @Deactivate
@@ -224,11 +252,46 @@ public final class OpenBaoKeystoreComponent {
         if (reason == CONFIGURATION_DELETED) {
             ADDRESSES.forget(pid);
         }
-        try {
-            registration.unregister();
-        } catch (IllegalStateException alreadyGone) {
-            // The framework unregisters a stopping bundle's services itself.
-        }
         keystore.close();
+    }
+
+    @Override
+    public void storeKey(KeyId id, SealedKey sealed, KeyMetadata metadata) {
+        keystore.storeKey(id, sealed, metadata);
+    }
+
+    @Override
+    public StoredKey retrieveKey(KeyId id) {
+        return keystore.retrieveKey(id);
+    }
+
+    @Override
+    public KeyMetadata updateKeyMetadata(KeyId id, KeyMetadata metadata) {
+        return keystore.updateKeyMetadata(id, metadata);
+    }
+
+    @Override
+    public void rewrapKey(KeyId id, SealedKey sealed, long expectedRevision) {
+        keystore.rewrapKey(id, sealed, expectedRevision);
+    }
+
+    @Override
+    public boolean deleteKey(KeyId id) {
+        return keystore.deleteKey(id);
+    }
+
+    @Override
+    public KeyPage listKeys(KeyFilter filter) {
+        return keystore.listKeys(filter);
+    }
+
+    @Override
+    public KeystoreHealth health() {
+        return keystore.health();
+    }
+
+    @Override
+    public String toString() {
+        return keystore.toString();
     }
 }

@@ -7,8 +7,6 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Dictionary;
-import java.util.Hashtable;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -19,7 +17,6 @@ import java.util.regex.Pattern;
 
 import org.openkcm.keystore.api.KeyType;
 import org.openkcm.keystore.api.KeystoreHealth;
-import org.openkcm.keystore.api.KeystoreProperties;
 import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.AuthMethod;
 import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.Config;
 import org.openkcm.keystore.openbao.OpenBaoKeystoreComponent.NamespaceMode;
@@ -27,7 +24,6 @@ import org.openkcm.keystore.secrets.LoopbackAddress;
 import org.openkcm.keystore.secrets.SecretPolicy;
 import org.openkcm.keystore.secrets.SecretSource;
 import org.openkcm.keystore.secrets.SecretUse;
-import org.osgi.framework.Constants;
 
 /**
  * A validated, immutable copy of one {@link Config}. Every rule of the configuration is checked
@@ -38,6 +34,7 @@ import org.osgi.framework.Constants;
 final class OpenBaoSettings {
     private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
     private static final int MAX_PATH_LENGTH = 256;
+    private static final Set<String> HELD_TIERS = Set.of(KeyType.L2.name(), KeyType.L3.name(), KeyType.L4.name());
 
     /** The first node's address: the one messages name for a single node. */
     final String address;
@@ -199,14 +196,20 @@ final class OpenBaoSettings {
         return new OpenBaoSettings(config, environment, policy);
     }
 
-    /** The service properties of the {@code Keystore} this configuration registers. */
-    Dictionary<String, Object> serviceProperties() {
-        Dictionary<String, Object> properties = new Hashtable<>();
-        properties.put(KeystoreProperties.NAME, name);
-        properties.put(KeystoreProperties.TIERS, tiers.toArray(new String[0]));
-        properties.put(KeystoreProperties.REGIONS, regions.toArray(new String[0]));
-        properties.put(Constants.SERVICE_RANKING, ranking);
-        return properties;
+    /**
+     * The WARN line a {@code service.ranking} of another type than {@code Integer} deserves (a plain
+     * {@code .cfg} value is a String): Declarative Services publishes it as given, and the framework
+     * and the router then rank this keystore 0. Empty for an Integer or no value.
+     *
+     * @param published the configuration's {@code service.ranking}, as it is published
+     */
+    Optional<String> rankingWarning(Object published) {
+        if (published == null || published instanceof Integer) {
+            return Optional.empty();
+        }
+        return Optional.of("OpenBao keystore '" + name + "': service.ranking '" + published + "' is a "
+                + published.getClass().getSimpleName() + ", not an Integer, so the framework and the router rank it 0;"
+                + " write service.ranking = I\"" + ranking + "\" in a .cfg file (typed values), or set it in config.yaml");
     }
 
     /** The WARN line an accepted {@code tls.verify=false} deserves, or empty when verification is on. */
@@ -326,14 +329,12 @@ final class OpenBaoSettings {
     private static List<String> tiers(String[] values) {
         Set<String> tiers = new LinkedHashSet<>();
         for (String tier : split(values)) {
-            String upper = tier.toUpperCase(Locale.ROOT);
-            try {
-                KeyType.valueOf(upper);
-            } catch (IllegalArgumentException e) {
+            // As written: Declarative Services publishes the configured value, which routes match exactly.
+            if (!HELD_TIERS.contains(tier)) {
                 throw new IllegalArgumentException("keystore.tiers: '" + tier + "' is not a tier this keystore holds"
-                        + " (L2, L3 or L4; L1 never lives here)");
+                        + " (L2, L3 or L4, in capitals; L1 never lives here)");
             }
-            tiers.add(upper);
+            tiers.add(tier);
         }
         if (tiers.isEmpty()) {
             throw new IllegalArgumentException("keystore.tiers must name at least one of L2, L3, L4");

@@ -1,6 +1,5 @@
 package org.openkcm.keystore.openbao;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,21 +7,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Dictionary;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.openkcm.keystore.api.KeystoreProperties;
 import org.openkcm.keystore.secrets.SecretPolicy;
 
 /**
- * Configurations that must be refused before anything starts (the component then registers no
- * service), each with a message naming the property, and never echoing a secret.
+ * Configurations that must be refused before anything starts (the component's activation then
+ * fails, and no caller can obtain its keystore), each with a message naming the property, and never
+ * echoing a secret.
  */
 class ConfigurationTest {
     private static final String SECRET = "s.VerySecretTokenValue123";
@@ -77,19 +77,18 @@ class ConfigurationTest {
     }
 
     @Test
-    void aValidConfigurationGivesTheServiceProperties() throws Exception {
+    void aValidConfigurationGivesItsSettings() throws Exception {
         Map<String, Object> props = valid();
         props.put("keystore.name", "bao-eu");
         props.put("keystore.regions", new String[] {"eu-west-1", "eu-central-1"});
         props.put("service.ranking", 7);
 
         OpenBaoSettings settings = OpenBaoSettings.from(TestConfig.of(props), ENV);
-        Dictionary<String, Object> service = settings.serviceProperties();
 
-        assertEquals("bao-eu", service.get(KeystoreProperties.NAME));
-        assertArrayEquals(new String[] {"L2", "L3"}, (String[]) service.get(KeystoreProperties.TIERS));
-        assertArrayEquals(new String[] {"eu-west-1", "eu-central-1"}, (String[]) service.get(KeystoreProperties.REGIONS));
-        assertEquals(7, service.get("service.ranking"));
+        assertEquals("bao-eu", settings.name);
+        assertEquals(List.of("L2", "L3"), settings.tiers, "the default tiers");
+        assertEquals(List.of("eu-west-1", "eu-central-1"), settings.regions);
+        assertEquals(7, settings.ranking);
         assertEquals("secret", settings.kvMount);
         assertEquals("openkcm", settings.pathPrefix);
         assertTrue(settings.tlsVerify, "TLS verification is on by default");
@@ -99,11 +98,35 @@ class ConfigurationTest {
     @Test
     void tiersMayBeOneCommaSeparatedValueAndL1IsRefused() throws Exception {
         Map<String, Object> props = valid();
-        props.put("keystore.tiers", "l3, L4");
-        assertEquals(java.util.List.of("L3", "L4"), OpenBaoSettings.from(TestConfig.of(props), ENV).tiers);
+        props.put("keystore.tiers", "L3, L4");
+        assertEquals(List.of("L3", "L4"), OpenBaoSettings.from(TestConfig.of(props), ENV).tiers);
 
         props.put("keystore.tiers", "L1");
         assertTrue(refused(props).getMessage().contains("keystore.tiers"));
+    }
+
+    @Test
+    void aTierInLowerCaseIsRefusedSinceTheServicePublishesItAsWritten() throws Exception {
+        Map<String, Object> props = valid();
+        props.put("keystore.tiers", "l3, L4");
+        assertEquals("keystore.tiers: 'l3' is not a tier this keystore holds (L2, L3 or L4, in capitals; L1 never lives"
+                + " here)", refused(props).getMessage());
+    }
+
+    @Test
+    void aRankingThatIsNotAnIntegerIsWarnedAboutWithTheTypedForm() throws Exception {
+        Map<String, Object> props = valid();
+        props.put("keystore.name", "bao-eu");
+        props.put("service.ranking", "10"); // a plain .cfg value
+        OpenBaoSettings settings = OpenBaoSettings.from(TestConfig.of(props), ENV);
+
+        assertEquals(10, settings.ranking);
+        assertEquals(Optional.of("OpenBao keystore 'bao-eu': service.ranking '10' is a String, not an Integer, so the"
+                + " framework and the router rank it 0; write service.ranking = I\"10\" in a .cfg file (typed values),"
+                + " or set it in config.yaml"), settings.rankingWarning("10"));
+        assertTrue(settings.rankingWarning(10L).orElseThrow().contains("is a Long, not an Integer"));
+        assertEquals(Optional.empty(), settings.rankingWarning(10), "an Integer is ranked as it is");
+        assertEquals(Optional.empty(), settings.rankingWarning(null), "no ranking: the component's default 0");
     }
 
     @ParameterizedTest
