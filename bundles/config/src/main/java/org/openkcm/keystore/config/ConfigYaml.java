@@ -161,7 +161,9 @@ public final class ConfigYaml {
     private volatile ConfigStatus status = new ConfigStatus("", true, null, List.of(), List.of(), List.of(), null);
     private ExecutorService executor;
     /** A pass is queued and has not started: further requests join it. */
-    private final AtomicBoolean passPending = new AtomicBoolean();
+    private final AtomicBoolean passQueued = new AtomicBoolean();
+    /** The next pass reads the inputs again: FileInstall reported a file (or the component just activated). */
+    private final AtomicBoolean readWanted = new AtomicBoolean();
     private ServiceRegistration<ConfigurationListener> configurationListener;
     private FileWatch fileWatch;
     /** The service PIDs whose ConfigAdmin events start a pass: those desired and those this bundle wrote. */
@@ -195,7 +197,7 @@ public final class ConfigYaml {
             t.setDaemon(true);
             return t;
         });
-        requestPass(); // at once: before FileInstall reports anything, and without FileInstall at all
+        requestRead(); // at once: before FileInstall reports anything, and without FileInstall at all
         configurationListener = context.registerService(ConfigurationListener.class, this::configurationEvent, null);
         watch(context, config.poll_interval());
     }
@@ -214,7 +216,7 @@ public final class ConfigYaml {
                 return;
             }
             Set<Path> files = envFile == null ? Set.of(yamlFile) : Set.of(yamlFile, envFile);
-            fileWatch = FileWatch.start(context, configurationAdmin, watchers, files, this::requestPass);
+            fileWatch = FileWatch.start(context, configurationAdmin, watchers, files, this::requestRead);
         } catch (IOException | RuntimeException e) {
             error("cannot ask FileInstall to watch {}, edits are not watched: {}", yamlFile, e.toString());
         }
@@ -234,18 +236,28 @@ public final class ConfigYaml {
         executor.awaitTermination(10, TimeUnit.SECONDS);
     }
 
+    /** Queues a pass that reads the inputs again before it reconciles. */
+    private void requestRead() {
+        readWanted.set(true);
+        requestPass();
+    }
+
     /** Queues one pass, unless one is queued already and has not started (a burst of events makes one pass). */
     private void requestPass() {
-        if (passPending.compareAndSet(false, true)) {
+        if (passQueued.compareAndSet(false, true)) {
             try {
                 executor.execute(this::pass);
             } catch (RejectedExecutionException e) {
-                passPending.set(false); // deactivated
+                passQueued.set(false); // deactivated
             }
         }
     }
 
-    /** ConfigAdmin's event thread: no work here, only a pass requested for a configuration this bundle manages. */
+    /**
+     * ConfigAdmin's event thread: no work here, only a pass requested for a configuration this
+     * bundle manages. The pass reconciles ConfigAdmin with the inputs last read; it does not read
+     * them again (only FileInstall's reports do).
+     */
     private void configurationEvent(ConfigurationEvent event) {
         if (managedPids.contains(event.getPid())) {
             requestPass();
@@ -275,11 +287,13 @@ public final class ConfigYaml {
         return base.resolve("config").resolve("config.yaml");
     }
 
-    /** One pass: read, validate if changed, reconcile. Never throws. */
+    /** One pass: read if asked, validate if changed, reconcile. Never throws. */
     private void pass() {
-        passPending.set(false);
+        passQueued.set(false);
         try {
-            read();
+            if (readWanted.getAndSet(false)) {
+                read();
+            }
             if (inForce != null) {
                 reconcile(inForce);
             }
