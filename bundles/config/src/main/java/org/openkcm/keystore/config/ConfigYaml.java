@@ -211,8 +211,11 @@ public final class ConfigYaml {
         try {
             if (watchers.isEmpty()) {
                 FileWatch.write(configurationAdmin, Map.of());
-                info("{} is read at activation only: {}", yamlFile,
-                        available ? "poll.interval is 0" : "FileInstall is not installed, edits are not watched");
+                if (!available) {
+                    warn("{} is read at activation only: FileInstall is not installed, edits are not watched", yamlFile);
+                } else {
+                    info("{} is read at activation only: poll.interval is 0", yamlFile);
+                }
                 return;
             }
             Set<Path> files = envFile == null ? Set.of(yamlFile) : Set.of(yamlFile, envFile);
