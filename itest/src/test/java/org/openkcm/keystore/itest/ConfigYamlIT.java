@@ -22,6 +22,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 
+import org.apache.felix.fileinstall.ArtifactInstaller;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
@@ -32,6 +33,7 @@ import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerMethod;
+import org.osgi.framework.Bundle;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
@@ -52,6 +54,11 @@ import org.osgi.service.log.LogReaderService;
  * <p>
  * The environment of a running JVM cannot change, so the overrides come from the config bundle's
  * environment file ({@code env.file}), whose entries count as environment variables.
+ * <p>
+ * Edits reach the bundle through FileInstall: it asks for a watcher of config.yaml's folder (a
+ * factory configuration of FileInstall's PID, for that file only) and handles the file as an
+ * {@code ArtifactInstaller}; ConfigAdmin changes reach it as a {@code ConfigurationListener}. The
+ * framework's own FileInstall watcher has the runtime's filter, {@code .*\.(cfg|config|jar)}.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerMethod.class)
@@ -63,6 +70,10 @@ public class ConfigYamlIT extends KeystoreTestSupport {
     private static final String SOURCE = ".openkcm.config.source";
     private static final String SHADOWS = ".openkcm.config.shadows";
     private static final String FILENAME = "felix.fileinstall.filename";
+    private static final String FILEINSTALL_BSN = "org.apache.felix.fileinstall";
+    private static final String WATCHER_PID = "org.apache.felix.fileinstall";
+    private static final String YAML_WATCHER = WATCHER_PID + "~openkcm-config-yaml";
+    private static final String ENV_WATCHER = WATCHER_PID + "~openkcm-config-env";
     private static final String SECRETS_DIR = "org.apache.felix.configadmin.plugin.interpolation.secretsdir";
 
     private Path dir;
@@ -90,6 +101,7 @@ public class ConfigYamlIT extends KeystoreTestSupport {
                 frameworkProperty("felix.fileinstall.dir").value(cfg.toString()),
                 frameworkProperty("felix.fileinstall.poll").value("100"),
                 frameworkProperty("felix.fileinstall.noInitialDelay").value("true"),
+                frameworkProperty("felix.fileinstall.filter").value(".*\\.(cfg|config|jar)"),
                 // until the test configures the bundle: a config.yaml that does not exist
                 frameworkProperty("openkcm.config.yaml").value(base.resolve("absent.yaml").toString()),
                 buildBundle("converter"),
@@ -119,11 +131,15 @@ public class ConfigYamlIT extends KeystoreTestSupport {
 
     /** Points the config bundle at this test's config.yaml and environment file, read every 100 ms. */
     private void startReading() throws IOException {
+        startReading(yaml, envFile, 100L);
+    }
+
+    private void startReading(Path yamlFile, Path environmentFile, long pollInterval) throws IOException {
         Configuration own = configurationAdmin.getConfiguration(CONFIG_PID, "?");
         own.update(dictionary(Map.of(
-                "yaml.path", yaml.toString(),
-                "env.file", envFile.toString(),
-                "poll.interval", 100L)));
+                "yaml.path", yamlFile.toString(),
+                "env.file", environmentFile.toString(),
+                "poll.interval", pollInterval)));
     }
 
     @Test
@@ -326,6 +342,155 @@ public class ConfigYamlIT extends KeystoreTestSupport {
         assertNull(back.get(SOURCE));
         assertTrue("the .cfg file is still there", Files.isRegularFile(cfg));
         assertTrue("no error: " + errors, errors.isEmpty());
+    }
+
+    @Test
+    public void anEditInAFolderFileInstallDoesNotWatchArrivesThroughTheWatcherTheBundleAsksFor() throws Exception {
+        Path cfgDir = Path.of(bundleContext.getProperty("felix.fileinstall.dir"));
+        Path otherDir = Files.createTempDirectory("openkcm-config-env");
+        Path otherEnv = otherDir.resolve("kms.env");
+        write(yaml, "org.openkcm.keystore.memory:\n  default: {keystore.name: first, keystore.tiers: [L4]}\n");
+        write(otherEnv, "OPENKCM__MEMORY__DEFAULT__KEYSTORE_TIERS=[L3]\n");
+        startReading(yaml, otherEnv, 100L);
+        awaitKeystoreReference("first");
+
+        // One watcher per folder, each for its file only; neither is FileInstall's own folder.
+        awaitCondition("the watcher configurations", () -> find(YAML_WATCHER) != null && find(ENV_WATCHER) != null);
+        Map<String, Object> yamlWatcher = properties(find(YAML_WATCHER));
+        assertEquals(dir.toAbsolutePath().normalize().toString(), yamlWatcher.get("felix.fileinstall.dir"));
+        assertTrue(java.util.regex.Pattern.matches((String) yamlWatcher.get("felix.fileinstall.filter"), "config.yaml"));
+        assertFalse(java.util.regex.Pattern.matches((String) yamlWatcher.get("felix.fileinstall.filter"), "x.cfg"));
+        assertEquals("100", yamlWatcher.get("felix.fileinstall.poll"));
+        Map<String, Object> envWatcher = properties(find(ENV_WATCHER));
+        assertEquals(otherDir.toAbsolutePath().normalize().toString(), envWatcher.get("felix.fileinstall.dir"));
+        assertTrue(java.util.regex.Pattern.matches((String) envWatcher.get("felix.fileinstall.filter"), "kms.env"));
+        assertFalse(dir.equals(cfgDir) || otherDir.equals(cfgDir));
+
+        write(yaml, "org.openkcm.keystore.memory:\n  default: {keystore.name: second, keystore.tiers: [L4]}\n");
+        awaitKeystoreReference("second");
+        write(otherEnv, "OPENKCM__MEMORY__DEFAULT__KEYSTORE_TIERS=[L2]\n");
+        awaitCondition("the edit of the environment file", () -> java.util.Arrays.equals(new String[] {"L2"},
+                (String[]) properties(find(MEMORY_PID + "~default")).get(KeystoreProperties.TIERS)));
+
+        // The bundle polls nothing itself: with FileInstall stopped an edit waits, and arrives when it starts.
+        Bundle fileInstall = installedBundle(FILEINSTALL_BSN);
+        fileInstall.stop();
+        write(yaml, "org.openkcm.keystore.memory:\n  default: {keystore.name: third, keystore.tiers: [L4]}\n");
+        Thread.sleep(1500);
+        assertTrue("no FileInstall, no edit", keystoreReferences("third").isEmpty());
+        fileInstall.start();
+        awaitKeystoreReference("third");
+        assertTrue("no error: " + errors, errors.isEmpty());
+    }
+
+    @Test
+    public void aConfigurationChangedInConfigAdminIsPutBackAtOnce() throws Exception {
+        write(yaml, "org.openkcm.keystore.memory:\n  default: {keystore.name: kept, keystore.tiers: [L4]}\n");
+        write(envFile, "");
+        // FileInstall looks at the files every 10 minutes: only the listener can put a configuration back in time.
+        startReading(yaml, envFile, 600_000L);
+        awaitKeystoreReference("kept");
+        // Let the activation's pass and FileInstall's first report of the file go by: after them, only
+        // the listener can put a configuration back within the test's timeout.
+        Thread.sleep(1000);
+
+        find(MEMORY_PID + "~default").delete();
+        awaitCondition("the deleted configuration to be put back",
+                () -> "kept".equals(properties(find(MEMORY_PID + "~default")).get(KeystoreProperties.NAME)));
+        assertEquals("yaml", properties(find(MEMORY_PID + "~default")).get(SOURCE));
+
+        Map<String, Object> changed = new TreeMap<>(properties(find(MEMORY_PID + "~default")));
+        changed.keySet().removeAll(List.of("service.pid", "service.factoryPid"));
+        changed.put(KeystoreProperties.NAME, "changed-in-the-shell");
+        find(MEMORY_PID + "~default").update(dictionary(changed));
+        awaitCondition("the changed configuration to be put back",
+                () -> "kept".equals(properties(find(MEMORY_PID + "~default")).get(KeystoreProperties.NAME)));
+        awaitKeystoreReference("kept");
+
+        // Its own writes cause one more pass, which writes nothing: no loop.
+        Thread.sleep(500);
+        long settled = find(MEMORY_PID + "~default").getChangeCount();
+        Thread.sleep(1000);
+        assertEquals("the bundle does not keep writing", settled, find(MEMORY_PID + "~default").getChangeCount());
+        assertTrue("no error: " + errors, errors.isEmpty());
+    }
+
+    @Test
+    public void theWatcherGoesWithTheBundleAndCfgFilesOfASharedFolderAreHandledOnce() throws Exception {
+        Path cfgDir = Path.of(bundleContext.getProperty("felix.fileinstall.dir"));
+        // Counts how often any FileInstall watcher installs probe.cfg (it outranks FileInstall's own installer).
+        java.util.concurrent.atomic.AtomicInteger probeInstalls = new java.util.concurrent.atomic.AtomicInteger();
+        ServiceRegistration<ArtifactInstaller> probe = bundleContext.registerService(ArtifactInstaller.class,
+                new ArtifactInstaller() {
+                    @Override
+                    public boolean canHandle(java.io.File artifact) {
+                        return artifact.getName().equals("probe.cfg");
+                    }
+
+                    @Override
+                    public void install(java.io.File artifact) {
+                        probeInstalls.incrementAndGet();
+                    }
+
+                    @Override
+                    public void update(java.io.File artifact) {
+                    }
+
+                    @Override
+                    public void uninstall(java.io.File artifact) {
+                    }
+                }, new java.util.Hashtable<>(Map.of(org.osgi.framework.Constants.SERVICE_RANKING, Integer.MAX_VALUE)));
+        try {
+            Path shared = cfgDir.resolve(MEMORY_PID + "-shared.cfg");
+            write(shared, "keystore.name = from-shared-cfg\nkeystore.tiers = L2\n");
+            awaitKeystoreReference("from-shared-cfg");
+
+            // config.yaml and the environment file in FileInstall's own folder: a second watcher there, for them only.
+            Path sharedYaml = cfgDir.resolve("config.yaml");
+            Path sharedEnv = cfgDir.resolve("environment.properties");
+            write(sharedYaml, "org.openkcm.keystore.memory:\n  default: {keystore.name: from-yaml, keystore.tiers: [L4]}\n");
+            write(sharedEnv, "");
+            startReading(sharedYaml, sharedEnv, 100L);
+            awaitKeystoreReference("from-yaml");
+            awaitCondition("the watcher configuration", () -> find(YAML_WATCHER) != null);
+            assertEquals(cfgDir.toAbsolutePath().normalize().toString(), properties(find(YAML_WATCHER)).get("felix.fileinstall.dir"));
+            assertNull("one watcher for both files of the folder", find(ENV_WATCHER));
+            write(sharedYaml, "org.openkcm.keystore.memory:\n  default: {keystore.name: edited, keystore.tiers: [L4]}\n");
+            awaitKeystoreReference("edited"); // the second watcher is running
+
+            write(cfgDir.resolve("probe.cfg"), "x = 1\n");
+            awaitCondition("probe.cfg to be installed", () -> probeInstalls.get() > 0);
+            Thread.sleep(1000); // ten polls of both watchers
+            assertEquals("probe.cfg is installed by one watcher only", 1, probeInstalls.get());
+            write(shared, "keystore.name = edited-shared-cfg\nkeystore.tiers = L2\n");
+            awaitKeystoreReference("edited-shared-cfg");
+            Configuration[] fromFiles = configurationAdmin.listConfigurations("(" + FILENAME + "=*)");
+            assertEquals("one configuration for the .cfg file", 1, java.util.Arrays.stream(fromFiles)
+                    .filter(c -> shared.equals(Path.of(java.net.URI.create((String) c.getProperties().get(FILENAME)))))
+                    .count());
+
+            // The bundle stopped, its watcher goes; what it configured stays in force.
+            installedBundle(CONFIG_BSN).stop();
+            assertNull("no watcher configuration left", configurationAdmin.listConfigurations(
+                    "(service.factoryPid=" + WATCHER_PID + ")"));
+            assertEquals("edited", properties(find(MEMORY_PID + "~default")).get(KeystoreProperties.NAME));
+            assertTrue("no error: " + errors, errors.isEmpty());
+        } finally {
+            probe.unregister();
+        }
+    }
+
+    @Test
+    public void noPollIntervalReadsOnceAndAsksForNoWatcher() throws Exception {
+        write(yaml, "org.openkcm.keystore.memory:\n  default: {keystore.name: once, keystore.tiers: [L4]}\n");
+        write(envFile, "");
+        startReading(yaml, envFile, 0L);
+        awaitKeystoreReference("once");
+        assertNull(configurationAdmin.listConfigurations("(service.factoryPid=" + WATCHER_PID + ")"));
+        write(yaml, "org.openkcm.keystore.memory:\n  default: {keystore.name: twice, keystore.tiers: [L4]}\n");
+        Thread.sleep(1000);
+        assertTrue("not read again", keystoreReferences("twice").isEmpty());
+        awaitKeystoreReference("once");
     }
 
     // ---- helpers ----

@@ -292,6 +292,32 @@ class RuntimeDistributionIT {
     }
 
     @Test
+    void aConfigYamlEditTakesEffectWithoutARestartAndTheCfgFilesBesideItAreHandledOnce(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+        try (Distribution.Running runtime = interactive(distribution)) {
+            runtime.awaitOut(DEFAULT_PLACEMENT + "\n", COMMAND);
+            Path yaml = distribution.path("config/config.yaml");
+            String shipped = Files.readString(yaml);
+
+            // FileInstall watches config/ for config.yaml for the config bundle (a second watcher of the folder).
+            Files.writeString(yaml, shipped + "org.openkcm.keystore.memory:\n  hot: {keystore.name: hot, keystore.tiers: [L4]}\n");
+            Distribution.eventually(LIVE_CHANGE, () -> assertEquals("[L4]", tiersOf(runtime, "hot")));
+            Files.writeString(yaml, shipped + "org.openkcm.keystore.memory:\n  hot: {keystore.name: hot, keystore.tiers: [L3, L4]}\n");
+            Distribution.eventually(LIVE_CHANGE, () -> assertEquals("[L3, L4]", tiersOf(runtime, "hot")));
+
+            // The .cfg of the same folder, edited now, is handled once: one configuration, the edit applied.
+            Path cfg = distribution.path("config/org.openkcm.keystore.memory-default.cfg");
+            Files.writeString(cfg, Files.readString(cfg).replace("[ \"L4\" ]", "[ \"L3\", \"L4\" ]"));
+            Distribution.eventually(LIVE_CHANGE, () -> assertEquals("[L3, L4]", tiersOf(runtime, "default")));
+            String components = shell(runtime, "scr:list");
+            assertEquals(1, components.split(Pattern.quote("org.openkcm.keystore.memory~default"), -1).length - 1, components);
+
+            Files.writeString(yaml, shipped);
+            Distribution.eventually(LIVE_CHANGE, () -> assertFalse(shell(runtime, "scr:list").contains("~hot")));
+        }
+    }
+
+    @Test
     void sigtermStopsTheDaemonCleanlyWithinItsBound(TestInfo test) throws Exception {
         Distribution distribution = fresh(test);
         try (Distribution.Running runtime = distribution.start("--daemon")) {

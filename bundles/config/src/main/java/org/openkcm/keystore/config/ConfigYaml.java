@@ -11,20 +11,26 @@ import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.Enumeration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.cm.ConfigurationEvent;
+import org.osgi.service.cm.ConfigurationListener;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -43,13 +49,18 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * beside the .cfg files that FileInstall handles. Precedence: the environment over config.yaml
  * (property by property), both over .cfg files (whole configuration: see {@link Plan}).
  * <p>
- * Every poll interval, on one thread of its own, it reads the inputs; when they changed it
- * parses and validates all of them (see {@link YamlReader}, {@link EnvOverrides}) and keeps
- * the result only if every rule holds: otherwise it logs the error (file, line, key path,
- * rule) and keeps the configurations in force exactly as they were. It then brings ConfigAdmin
- * to the last accepted state, writing only the configurations that differ, so an unchanged file
- * restarts nothing, and a configuration changed behind its back (FileInstall reading a shadowed
- * .cfg file again, a deletion in the shell) is put back within one interval.
+ * On one thread of its own it reads the inputs: once at activation, then whenever FileInstall
+ * reports config.yaml or the environment file (see {@link FileWatch}: the component asks
+ * FileInstall to watch their folders for these files only, and handles them as an
+ * {@code ArtifactInstaller}). When they changed it parses and validates all of them (see
+ * {@link YamlReader}, {@link EnvOverrides}) and keeps the result only if every rule holds:
+ * otherwise it logs the error (file, line, key path, rule) and keeps the configurations in force
+ * exactly as they were. It then brings ConfigAdmin to the last accepted state, writing only the
+ * configurations that differ, so an unchanged file restarts nothing. As a ConfigurationListener
+ * it does the same pass when a configuration it manages (or one with the identity of a desired
+ * one) changes behind its back (FileInstall reading a shadowed .cfg file again, a deletion in
+ * the shell): the configuration is put back at once. Its own writes cause one more pass, which
+ * finds nothing to do. Without FileInstall the files are read at activation only.
  * <p>
  * Values such as {@code $[env:BAO_TOKEN]} or {@code $[secret:bao-token]} are written as they
  * are; ConfigAdmin's interpolation plugin resolves them for consumers. Nothing this component
@@ -93,8 +104,11 @@ public final class ConfigYaml {
 
         @AttributeDefinition(
                 name = "Poll interval (ms)",
-                description = "How often config.yaml and the environment file are read again and ConfigAdmin "
-                        + "checked, so that edits take effect live; 0 reads them once, at activation.",
+                description = "How often FileInstall looks at config.yaml and the environment file (the poll of "
+                        + "the FileInstall watcher this component asks for on their folders; at least 100), so "
+                        + "that edits take effect live. 0: they are read once, at activation, and no watcher "
+                        + "is asked for. Without FileInstall they are read at activation only, whatever this says. "
+                        + "Changes made in ConfigAdmin to the configurations from config.yaml are put back at once.",
                 min = "0")
         long poll_interval() default 2000;
 
@@ -128,7 +142,8 @@ public final class ConfigYaml {
                 name = "Environment file",
                 description = "Optional: a properties file whose NAME=value entries count as environment variables, "
                         + "over the process environment (for platforms that hand variables over as a file, and "
-                        + "for tests: the environment of a running JVM cannot change). Read every poll interval.",
+                        + "for tests: the environment of a running JVM cannot change). Watched like config.yaml; "
+                        + "the process environment itself is read at activation only (it cannot change).",
                 required = false)
         String env_file() default "";
     }
@@ -144,7 +159,15 @@ public final class ConfigYaml {
     Supplier<Map<String, String>> environment = System::getenv;
 
     private volatile ConfigStatus status = new ConfigStatus("", true, null, List.of(), List.of(), List.of(), null);
-    private ScheduledExecutorService executor;
+    private ExecutorService executor;
+    /** A pass is queued and has not started: further requests join it. */
+    private final AtomicBoolean passQueued = new AtomicBoolean();
+    /** The next pass reads the inputs again: FileInstall reported a file (or the component just activated). */
+    private final AtomicBoolean readWanted = new AtomicBoolean();
+    private ServiceRegistration<ConfigurationListener> configurationListener;
+    private FileWatch fileWatch;
+    /** The service PIDs whose ConfigAdmin events start a pass: those desired and those this bundle wrote. */
+    private volatile Set<String> managedPids = Set.of();
 
     // Touched by the executor's thread only.
     private Path yamlFile;
@@ -169,23 +192,79 @@ public final class ConfigYaml {
         yamlFile = yamlFile(config.yaml_path(), context::getProperty);
         envFile = config.env_file().isBlank() ? null : Paths.get(config.env_file().trim());
         status = new ConfigStatus(yamlFile.toString(), true, null, List.of(), List.of(), List.of(), null);
-        executor = Executors.newSingleThreadScheduledExecutor(r -> {
+        executor = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "openkcm-config-yaml");
             t.setDaemon(true);
             return t;
         });
-        long interval = config.poll_interval();
-        if (interval > 0) {
-            executor.scheduleWithFixedDelay(this::tick, 0, Math.max(100, interval), TimeUnit.MILLISECONDS);
-        } else {
-            executor.execute(this::tick);
+        requestRead(); // at once: before FileInstall reports anything, and without FileInstall at all
+        configurationListener = context.registerService(ConfigurationListener.class, this::configurationEvent, null);
+        watch(context, config.poll_interval());
+    }
+
+    /** Asks FileInstall to watch the inputs, or, with no interval or no FileInstall, deletes a leftover watcher. */
+    private void watch(BundleContext context, long interval) {
+        boolean available = FileWatch.available(context);
+        Map<String, Map<String, Object>> watchers = available
+                ? Watchers.of(yamlFile, envFile, interval, context.getProperty(Watchers.TMPDIR))
+                : Map.of();
+        try {
+            if (watchers.isEmpty()) {
+                FileWatch.write(configurationAdmin, Map.of());
+                if (!available) {
+                    warn("{} is read at activation only: FileInstall is not installed, edits are not watched", yamlFile);
+                } else {
+                    info("{} is read at activation only: poll.interval is 0", yamlFile);
+                }
+                return;
+            }
+            Set<Path> files = envFile == null ? Set.of(yamlFile) : Set.of(yamlFile, envFile);
+            fileWatch = FileWatch.start(context, configurationAdmin, watchers, files, this::requestRead);
+        } catch (IOException | RuntimeException e) {
+            error("cannot ask FileInstall to watch {}, edits are not watched: {}", yamlFile, e.toString());
         }
     }
 
     @Deactivate
     void deactivate() throws InterruptedException {
+        configurationListener.unregister();
+        if (fileWatch != null) {
+            try {
+                fileWatch.close();
+            } catch (IOException | RuntimeException e) {
+                error("cannot delete the FileInstall watcher of {}: {}", yamlFile, e.toString());
+            }
+        }
         executor.shutdownNow();
         executor.awaitTermination(10, TimeUnit.SECONDS);
+    }
+
+    /** Queues a pass that reads the inputs again before it reconciles. */
+    private void requestRead() {
+        readWanted.set(true);
+        requestPass();
+    }
+
+    /** Queues one pass, unless one is queued already and has not started (a burst of events makes one pass). */
+    private void requestPass() {
+        if (passQueued.compareAndSet(false, true)) {
+            try {
+                executor.execute(this::pass);
+            } catch (RejectedExecutionException e) {
+                passQueued.set(false); // deactivated
+            }
+        }
+    }
+
+    /**
+     * ConfigAdmin's event thread: no work here, only a pass requested for a configuration this
+     * bundle manages. The pass reconciles ConfigAdmin with the inputs last read; it does not read
+     * them again (only FileInstall's reports do).
+     */
+    private void configurationEvent(ConfigurationEvent event) {
+        if (managedPids.contains(event.getPid())) {
+            requestPass();
+        }
     }
 
     /**
@@ -211,10 +290,13 @@ public final class ConfigYaml {
         return base.resolve("config").resolve("config.yaml");
     }
 
-    /** One pass: read, validate if changed, reconcile. Never throws: a scheduled task that throws is not run again. */
-    private void tick() {
+    /** One pass: read if asked, validate if changed, reconcile. Never throws. */
+    private void pass() {
+        passQueued.set(false);
         try {
-            read();
+            if (readWanted.getAndSet(false)) {
+                read();
+            }
             if (inForce != null) {
                 reconcile(inForce);
             }
@@ -266,6 +348,10 @@ public final class ConfigYaml {
             error("cannot list configurations: {}", e.toString());
             return;
         }
+        Set<String> pids = new HashSet<>();
+        desired.keySet().forEach(k -> pids.add(k.servicePid()));
+        existing.forEach(e -> pids.add(e.key().servicePid()));
+        managedPids = Set.copyOf(pids);
         Plan plan = Plan.of(desired, existing);
         for (String w : plan.warnings()) {
             if (!lastWarnings.contains(w)) {
@@ -379,7 +465,7 @@ public final class ConfigYaml {
         return c.getPid().startsWith(prefix) ? ConfigKey.factory(factoryPid, c.getPid().substring(prefix.length())) : null;
     }
 
-    private static Map<String, Object> map(Dictionary<String, Object> d) {
+    static Map<String, Object> map(Dictionary<String, Object> d) {
         Map<String, Object> m = new HashMap<>();
         for (Enumeration<String> keys = d.keys(); keys.hasMoreElements();) {
             String k = keys.nextElement();
