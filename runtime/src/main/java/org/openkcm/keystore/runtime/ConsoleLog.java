@@ -52,12 +52,20 @@ final class ConsoleLog implements InvocationHandler {
     /** The configuration errors printed, without the configuration file they name: each is said once. */
     private final java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile BundleContext context;
+    /** Set once the launcher has said the start failed: what the stopping framework logs after that is not printed. */
+    private boolean closed;
     /** The bundle's LogEntry interface, whose public methods read an entry. */
     private volatile Class<?> entryType;
 
     private ConsoleLog(PrintStream err, int threshold) {
         this.err = err;
         this.threshold = threshold;
+    }
+
+    /** A console log that reads entries through the given type, with no framework to ask (for tests). */
+    ConsoleLog(PrintStream err, int threshold, Class<?> entryType) {
+        this(err, threshold);
+        this.entryType = entryType;
     }
 
     /** The level for the mode: 0 off, 1 error, 2 warn, 3 info. */
@@ -97,6 +105,17 @@ final class ConsoleLog implements InvocationHandler {
         return List.copyOf(configurationErrors);
     }
 
+    /**
+     * Stops printing, once an entry being printed now is done, and returns the configuration errors
+     * printed. The launcher calls it before it prints its own account of a failed start: the log
+     * delivers entries late, and one delivered while the framework stops could no longer be matched
+     * with what Declarative Services recorded, so it would say a refusal again in other words.
+     */
+    synchronized List<String> close() {
+        closed = true;
+        return configurationErrors();
+    }
+
     private void listen(Bundle logBundle, Object reader) {
         try {
             entryType = logBundle.loadClass(LOG + "LogEntry");
@@ -126,7 +145,10 @@ final class ConsoleLog implements InvocationHandler {
         }
     }
 
-    private void logged(Object entry) throws ReflectiveOperationException {
+    private synchronized void logged(Object entry) throws ReflectiveOperationException {
+        if (closed) {
+            return;
+        }
         Class<?> type = entryType;
         int level = (Integer) call(entry, type, "getLevel");
         if (level < 1) {

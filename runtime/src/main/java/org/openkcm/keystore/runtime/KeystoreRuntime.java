@@ -176,6 +176,12 @@ final class KeystoreRuntime {
         return c == null ? List.of() : c.configurationErrors();
     }
 
+    /** Stops copying the log to the console and returns the configuration errors it printed ({@link ConsoleLog#close}). */
+    List<String> closeConsoleLog() {
+        ConsoleLog c = console;
+        return c == null ? List.of() : c.close();
+    }
+
     /** Waits until the framework reports it has reached its beginning start level. */
     boolean awaitStarted(Duration timeout) throws InterruptedException {
         return started.await(timeout.toMillis(), TimeUnit.MILLISECONDS);

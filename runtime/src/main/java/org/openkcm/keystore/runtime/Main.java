@@ -239,9 +239,9 @@ public final class Main {
     /** The start failed: its causes (unless the console log printed them already), then one line saying so. */
     private void notStarted(Readiness.Report report, KeystoreRuntime runtime) {
         awaitShellJob(Duration.ofSeconds(3));
+        List<String> printed = runtime.closeConsoleLog();
         if (!report.printed()) {
             // Declarative Services may record a failure before the console log prints it: say each once
-            List<String> printed = runtime.configurationErrors();
             report.failures().stream().filter(line -> printed.stream().noneMatch(p -> p.endsWith(line)))
                     .forEach(line -> err.println("error: " + line));
         }
