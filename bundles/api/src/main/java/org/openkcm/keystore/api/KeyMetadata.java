@@ -18,6 +18,8 @@ import java.util.TreeMap;
  * Holds no key material.
  */
 public final class KeyMetadata {
+    private static final Map<String, String> NO_TAGS = Collections.unmodifiableSortedMap(new TreeMap<>());
+
     private final KeyId id;
     private final KeyType type;
     private final String algorithm;
@@ -27,8 +29,6 @@ public final class KeyMetadata {
     private final Owner owner;
     private final String region;
     private final KeyId parent;
-    private static final Map<String, String> NO_TAGS = Collections.unmodifiableSortedMap(new TreeMap<>());
-
     private final Map<String, String> tags;
     /*
      * The times as epoch milliseconds and an empty tag map shared by every key without tags: a
