@@ -11,8 +11,10 @@ import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 
 /**
  * Backend configurations whose component failed to activate (a refused configuration, a plugin
- * that would not start): they register no Keystore service, so only the component runtime knows
- * them. Each is told by its {@code keystore.name} and the one line its activation failed with.
+ * that would not start): only the component runtime knows why. Such a component either registers
+ * no Keystore service, or (an immediate component such as the memory and OpenBao backends) keeps a
+ * registration from which no service can be obtained, which the router lists as UNAVAILABLE beside
+ * this line. Each is told by its {@code keystore.name} and the one line its activation failed with.
  */
 final class NotStartedBackends {
     private static final String CAUSED_BY = "Caused by: ";
