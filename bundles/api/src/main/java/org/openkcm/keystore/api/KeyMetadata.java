@@ -26,7 +26,12 @@ public final class KeyMetadata {
     private final int keySize;
     private final KeyStatus status;
     private final Instant expiry;
-    private final Owner owner;
+    /*
+     * The owner's kind and id rather than the Owner: one object fewer per stored record, a cache
+     * miss fewer per read of a key at random among a million; owner() builds the Owner.
+     */
+    private final OwnerKind ownerKind;
+    private final String ownerId;
     private final String region;
     private final KeyId parent;
     private final Map<String, String> tags;
@@ -47,7 +52,9 @@ public final class KeyMetadata {
         this.keySize = Validation.keySize(b.keySize);
         this.status = Validation.required("status", b.status);
         this.expiry = millis(b.expiry);
-        this.owner = Validation.required("owner", b.owner);
+        Owner owner = Validation.required("owner", b.owner);
+        this.ownerKind = owner.kind();
+        this.ownerId = owner.id();
         this.region = b.region == null ? null : Validation.region(b.region);
         this.parent = b.parent;
         if (id.equals(parent)) {
@@ -99,7 +106,7 @@ public final class KeyMetadata {
     }
 
     public Owner owner() {
-        return owner;
+        return Owner.validated(ownerKind, ownerId);
     }
 
     public Optional<String> region() {
@@ -142,7 +149,7 @@ public final class KeyMetadata {
     /** True if every field that must never change after the store is equal in both. */
     public boolean sameImmutableFields(KeyMetadata other) {
         return id.equals(other.id) && type == other.type && algorithm.equals(other.algorithm)
-                && keySize == other.keySize && owner.equals(other.owner) && Objects.equals(region, other.region)
+                && keySize == other.keySize && ownerKind == other.ownerKind && ownerId.equals(other.ownerId) && Objects.equals(region, other.region)
                 && Objects.equals(parent, other.parent) && createdMillis == other.createdMillis;
     }
 
@@ -156,14 +163,15 @@ public final class KeyMetadata {
 
     @Override
     public int hashCode() {
-        return Objects.hash(id, type, algorithm, keySize, status, expiry, owner, region, parent, tags, createdMillis,
+        return Objects.hash(id, type, algorithm, keySize, status, expiry, ownerKind, ownerId, region, parent, tags,
+                createdMillis,
                 updatedMillis, revision, lifecycleMac);
     }
 
     @Override
     public String toString() {
         return "KeyMetadata[id=" + id + ", type=" + type + ", algorithm=" + algorithm + ", keySize=" + keySize
-                + ", status=" + status + ", expiry=" + expiry + ", owner=" + owner + ", region=" + region
+                + ", status=" + status + ", expiry=" + expiry + ", owner=" + owner() + ", region=" + region
                 + ", parent=" + parent + ", tags=" + tags + ", created=" + created() + ", updated=" + updated()
                 + ", revision=" + revision + "]";
     }
@@ -208,7 +216,7 @@ public final class KeyMetadata {
             keySize = m.keySize;
             status = m.status;
             expiry = m.expiry;
-            owner = m.owner;
+            owner = m.owner();
             region = m.region;
             parent = m.parent;
             tags = m.tags;

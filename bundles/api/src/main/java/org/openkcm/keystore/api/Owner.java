@@ -8,12 +8,17 @@ public final class Owner {
     private final String id;
 
     private Owner(OwnerKind kind, String id) {
-        this.kind = Validation.required("owner.kind", kind);
-        this.id = Validation.ownerId(id);
+        this.kind = kind;
+        this.id = id;
+    }
+
+    /** An owner whose kind and id were validated already (those a {@link KeyMetadata} keeps). */
+    static Owner validated(OwnerKind kind, String id) {
+        return new Owner(kind, id);
     }
 
     public static Owner of(OwnerKind kind, String id) {
-        return new Owner(kind, id);
+        return new Owner(Validation.required("owner.kind", kind), Validation.ownerId(id));
     }
 
     public static Owner tenant(String id) {
