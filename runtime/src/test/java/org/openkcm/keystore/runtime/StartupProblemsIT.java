@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.Timeout;
  * configuration its component refuses each give one clear line on standard error, at every log
  * level, and {@code --daemon} and {@code -c} exit with 3 at once instead of waiting for readiness;
  * the in-memory default refuses L2/L3 keys (fail closed); {@code $[env:NAME]} in a {@code .cfg}
- * is resolved.
+ * is resolved; a refused backend configuration is one NOT STARTED row of {@code keystore:backends}.
  */
 @Timeout(120)
 class StartupProblemsIT {
@@ -161,5 +162,24 @@ class StartupProblemsIT {
         assertEquals(0, result.exit(), result::toString);
         assertTrue(result.out().contains("edge-from-env"), result::toString);
         assertFalse(result.out().contains("$[env:"), result::toString);
+    }
+
+    @Test
+    void aRefusedBackendConfigurationIsOneNotStartedRowOfTheBackends(TestInfo test) throws Exception {
+        Distribution distribution = fresh(test);
+        Files.writeString(distribution.path("config/org.openkcm.keystore.memory-broken.cfg"),
+                "keystore.name = \"broken\"\nkeystore.tiers = [ \"L2\", \"L9\" ]\n");
+        // The interactive console stays up after a failed start, to look at what failed.
+        try (Distribution.Running runtime = distribution.start()) {
+            Distribution.eventually(Duration.ofSeconds(30), () -> {
+                String backends = runtime.shell("keystore:backends", Duration.ofSeconds(30));
+                // Felix SCR keeps the registration of the refused immediate component: one row tells both
+                List<String> rows = backends.lines().filter(line -> line.startsWith("broken ")).toList();
+                assertEquals(1, rows.size(), backends);
+                assertTrue(rows.get(0).matches("broken\\s+NOT STARTED\\s+0\\s+\\d+\\s+org\\.openkcm\\.keystore\\."
+                        + "keystore-memory\\s.*org\\.openkcm\\.keystore\\.memory~broken: invalid keystore\\.tiers\\[1\\]: "
+                        + "must be one of L2, L3, L4\\s*"), backends);
+            });
+        }
     }
 }

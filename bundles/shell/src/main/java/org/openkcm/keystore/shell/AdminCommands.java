@@ -25,6 +25,7 @@ import org.openkcm.keystore.api.RouteDescription;
 import org.openkcm.keystore.api.UnavailableException;
 import org.openkcm.keystore.audit.AuditLog;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -78,17 +79,21 @@ public class AdminCommands {
     }
 
     @Descriptor("list the backends: state (ACTIVE, SHADOWED, DOWN, UNAVAILABLE; NOT STARTED for a configuration whose"
-            + " backend failed to start, with why), bundle and health")
+            + " backend failed to start, with why), bundle and health; one row per backend configuration")
     public String backends() {
         Table table = new Table("NAME", "STATE", "RANKING", "SERVICE", "BUNDLE", "VERSION", "TIERS", "REGIONS",
                 "FAILURES", "LAST FAILURE");
+        List<NotStartedBackends.NotStarted> notStarted = new ArrayList<>(NotStartedBackends.of(componentRuntime));
         for (BackendStatus s : admin.backends()) {
-            table.row(s.name(), s.state(), s.ranking(), s.serviceId(), s.bundleSymbolicName(), s.bundleVersion(),
-                    s.tiers().isEmpty() ? "any" : String.join(",", s.tiers()),
+            // the registration an immediate component keeps after its activation failed: one row, saying why
+            NotStartedBackends.NotStarted failed = s.state() == BackendStatus.State.UNAVAILABLE
+                    ? NotStartedBackends.take(notStarted, s.properties().get(Constants.SERVICE_PID)) : null;
+            table.row(s.name(), failed == null ? s.state() : "NOT STARTED", s.ranking(), s.serviceId(),
+                    s.bundleSymbolicName(), s.bundleVersion(), s.tiers().isEmpty() ? "any" : String.join(",", s.tiers()),
                     s.regions().isEmpty() ? "any" : String.join(",", s.regions()), s.consecutiveFailures(),
-                    s.lastReason().orElse(null));
+                    failed == null ? s.lastReason().orElse(null) : failed.configuration() + ": " + failed.reason());
         }
-        for (NotStartedBackends.NotStarted n : NotStartedBackends.of(componentRuntime)) {
+        for (NotStartedBackends.NotStarted n : notStarted) {
             table.row(n.name(), "NOT STARTED", null, null, n.bundle(), n.bundleVersion(), null, null, null,
                     n.configuration() + ": " + n.reason());
         }

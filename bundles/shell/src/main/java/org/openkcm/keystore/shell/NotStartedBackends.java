@@ -1,6 +1,7 @@
 package org.openkcm.keystore.shell;
 
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 
 import org.openkcm.keystore.api.KeystoreProperties;
@@ -13,8 +14,8 @@ import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
  * Backend configurations whose component failed to activate (a refused configuration, a plugin
  * that would not start): only the component runtime knows why. Such a component either registers
  * no Keystore service, or (an immediate component such as the memory and OpenBao backends) keeps a
- * registration from which no service can be obtained, which the router lists as UNAVAILABLE beside
- * this line. Each is told by its {@code keystore.name} and the one line its activation failed with.
+ * registration from which no service can be obtained, which the router lists as UNAVAILABLE:
+ * {@code keystore:backends} then shows that registration's row as NOT STARTED, with this line. Each is told by its {@code keystore.name} and the one line its activation failed with.
  */
 final class NotStartedBackends {
     private static final String CAUSED_BY = "Caused by: ";
@@ -41,6 +42,24 @@ final class NotStartedBackends {
             }
         }
         return out;
+    }
+
+    /**
+     * Removes from {@code notStarted} and returns the entry of the configuration {@code pid}, or null
+     * if there is none (or no pid).
+     */
+    static NotStarted take(List<NotStarted> notStarted, String pid) {
+        if (pid == null) {
+            return null;
+        }
+        for (Iterator<NotStarted> it = notStarted.iterator(); it.hasNext();) {
+            NotStarted n = it.next();
+            if (pid.equals(n.configuration())) {
+                it.remove();
+                return n;
+            }
+        }
+        return null;
     }
 
     /**

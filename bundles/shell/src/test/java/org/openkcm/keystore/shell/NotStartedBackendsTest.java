@@ -25,6 +25,20 @@ class NotStartedBackendsTest {
         assertEquals("activation failed", NotStartedBackends.reason(null));
     }
 
+    @Test
+    void theEntryOfAConfigurationIsTakenOnceAndOnlyByItsPid() {
+        NotStartedBackends.NotStarted a = new NotStartedBackends.NotStarted("a", "org.openkcm.keystore.memory~a",
+                "b", "1", "refused");
+        NotStartedBackends.NotStarted plugin = new NotStartedBackends.NotStarted("p", "org.openkcm.keystore.plugin~p",
+                "b", "1", "refused");
+        java.util.List<NotStartedBackends.NotStarted> list = new java.util.ArrayList<>(java.util.List.of(a, plugin));
+        assertEquals(null, NotStartedBackends.take(list, null));
+        assertEquals(null, NotStartedBackends.take(list, "org.openkcm.keystore.memory~other"));
+        assertEquals(a, NotStartedBackends.take(list, "org.openkcm.keystore.memory~a"));
+        assertEquals(null, NotStartedBackends.take(list, "org.openkcm.keystore.memory~a"));
+        assertEquals(java.util.List.of(plugin), list);
+    }
+
     private static String trace(Throwable t) {
         StringWriter out = new StringWriter();
         t.printStackTrace(new PrintWriter(out));
