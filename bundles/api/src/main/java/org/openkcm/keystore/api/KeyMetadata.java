@@ -149,8 +149,9 @@ public final class KeyMetadata {
     /** True if every field that must never change after the store is equal in both. */
     public boolean sameImmutableFields(KeyMetadata other) {
         return id.equals(other.id) && type == other.type && algorithm.equals(other.algorithm)
-                && keySize == other.keySize && ownerKind == other.ownerKind && ownerId.equals(other.ownerId) && Objects.equals(region, other.region)
-                && Objects.equals(parent, other.parent) && createdMillis == other.createdMillis;
+                && keySize == other.keySize && ownerKind == other.ownerKind && ownerId.equals(other.ownerId)
+                && Objects.equals(region, other.region) && Objects.equals(parent, other.parent)
+                && createdMillis == other.createdMillis;
     }
 
     @Override
@@ -164,8 +165,7 @@ public final class KeyMetadata {
     @Override
     public int hashCode() {
         return Objects.hash(id, type, algorithm, keySize, status, expiry, ownerKind, ownerId, region, parent, tags,
-                createdMillis,
-                updatedMillis, revision, lifecycleMac);
+                createdMillis, updatedMillis, revision, lifecycleMac);
     }
 
     @Override
