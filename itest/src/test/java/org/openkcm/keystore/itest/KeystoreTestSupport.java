@@ -262,32 +262,33 @@ public abstract class KeystoreTestSupport {
     }
 
     protected ComponentDescriptionDTO memoryComponent() {
-        ComponentDescriptionDTO description =
-                serviceComponentRuntime.getComponentDescriptionDTO(installedBundle(MEMORY_BSN), MEMORY_COMPONENT);
-        assertNotNull("SCR does not know " + MEMORY_COMPONENT, description);
-        return description;
+        return component(MEMORY_BSN, MEMORY_COMPONENT);
     }
 
     /** SCR's view of the component instance made for a configuration, or null if there is none (yet). */
     protected ComponentConfigurationDTO memoryComponentConfiguration(Configuration configuration) {
-        for (ComponentConfigurationDTO dto : serviceComponentRuntime.getComponentConfigurationDTOs(memoryComponent())) {
-            if (configuration.getPid().equals(dto.properties.get("service.pid"))) {
-                return dto;
-            }
-        }
-        return null;
+        return componentConfiguration(memoryComponent(), configuration);
     }
 
     protected ComponentDescriptionDTO openBaoComponent() {
-        ComponentDescriptionDTO description =
-                serviceComponentRuntime.getComponentDescriptionDTO(installedBundle(OPENBAO_BSN), OPENBAO_PID);
-        assertNotNull("SCR does not know " + OPENBAO_PID, description);
-        return description;
+        return component(OPENBAO_BSN, OPENBAO_PID);
     }
 
     /** SCR's view of the OpenBao component instance made for a configuration, or null if there is none (yet). */
     protected ComponentConfigurationDTO openBaoComponentConfiguration(Configuration configuration) {
-        for (ComponentConfigurationDTO dto : serviceComponentRuntime.getComponentConfigurationDTOs(openBaoComponent())) {
+        return componentConfiguration(openBaoComponent(), configuration);
+    }
+
+    private ComponentDescriptionDTO component(String bundleSymbolicName, String componentName) {
+        ComponentDescriptionDTO description = serviceComponentRuntime.getComponentDescriptionDTO(
+                installedBundle(bundleSymbolicName), componentName);
+        assertNotNull("SCR does not know " + componentName, description);
+        return description;
+    }
+
+    private ComponentConfigurationDTO componentConfiguration(ComponentDescriptionDTO component,
+            Configuration configuration) {
+        for (ComponentConfigurationDTO dto : serviceComponentRuntime.getComponentConfigurationDTOs(component)) {
             if (configuration.getPid().equals(dto.properties.get("service.pid"))) {
                 return dto;
             }
