@@ -85,11 +85,21 @@ public class ConfigYamlWithoutFileInstallIT extends KeystoreTestSupport {
         awaitCondition("the bundle to say edits are not watched", () -> entries.stream()
                 .anyMatch(e -> e.getMessage().contains("FileInstall is not installed, edits are not watched")));
 
+        // The activation's read runs on the bundle's own thread: wait for it before the edit, or it could
+        // read the edit. A deleted configuration is put back only from what was read, so its return says so.
+        deleteMemoryConfigurationAndAwaitItBack();
+
         Path yaml = Path.of(bundleContext.getProperty("openkcm.config.yaml"));
         Files.writeString(yaml, "org.openkcm.keystore.memory:\n  default: {keystore.name: edited, keystore.tiers: [L4]}\n");
         Thread.sleep(2500); // longer than the default poll.interval: the old poller would have read it
         assertTrue("an edit is not read", keystoreReferences("edited").isEmpty());
 
+        deleteMemoryConfigurationAndAwaitItBack();
+        assertEquals("nothing refused", 0, entries.stream().filter(e -> e.getLogLevel() == org.osgi.service.log.LogLevel.ERROR).count());
+    }
+
+    /** Deletes the memory configuration config.yaml gave, and waits until the bundle puts it back as read at activation. */
+    private void deleteMemoryConfigurationAndAwaitItBack() throws Exception {
         Configuration memory = configurationAdmin.listConfigurations("(service.pid=" + MEMORY_PID + "~default)")[0];
         memory.delete();
         awaitCondition("the deleted configuration to be put back", () -> {
@@ -100,6 +110,5 @@ public class ConfigYamlWithoutFileInstallIT extends KeystoreTestSupport {
                 throw new IllegalStateException(e);
             }
         });
-        assertEquals("nothing refused", 0, entries.stream().filter(e -> e.getLogLevel() == org.osgi.service.log.LogLevel.ERROR).count());
     }
 }
